@@ -1,0 +1,83 @@
+# AI Subsidy System infrastructure. `make synth` and `make test` are all a new machine needs.
+# Installs are stamped: when the lock files have not changed, the install step costs nothing.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON3 ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CHECKOV_VENV := .tools/checkov
+ENV ?=
+STACK ?=
+
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+
+ENV_ARGS := $(foreach env,$(ENV),--env $(env))
+# Terraform CLI config pointing at an offline provider mirror, when one is found (see tools/terraform_cli.py).
+TF_ENV = TF_CLI_CONFIG_FILE="$$($(PY) -m tools.terraform_cli path)" CHECKPOINT_DISABLE=1
+
+.PHONY: help install synth test snapshot-update lint bench imports lock diff deploy clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+# Synthesis runs with -O, which skips the bindings' per-argument runtime type checks (the tests
+# synthesize without -O, so they still run there); their optimized bytecode is compiled here once.
+JSII_PACKAGES := cdktf_cdktf_provider_aws cdktf cdk8s cdk8s_plus_27 constructs jsii typeguard
+
+$(PY_STAMP): requirements/dev.lock
+	@$(PYTHON3) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is required")'
+	$(PYTHON3) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/dev.lock
+	$(PY) -O -m compileall -q -j 0 $$($(PY) -c 'import sysconfig; print(*(sysconfig.get_path("purelib") + "/" + n for n in "$(JSII_PACKAGES)".split()))') > /dev/null
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(CHECKOV_STAMP): requirements/checkov.lock
+	$(PYTHON3) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/checkov.lock
+	@touch $@
+
+install: $(PY_STAMP) $(NODE_STAMP) ## Install Python and Node dependencies from the lock files
+
+synth: install ## Synthesize every environment (or ENV=staging) into cdktf.out/ and dist/
+	@$(PY) -O -m synth $(ENV_ARGS)
+
+test: install $(CHECKOV_STAMP) ## Run the whole test suite (synthesis, validators, snapshots)
+	$(PY) -m pytest
+
+snapshot-update: install ## Rewrite the stored snapshots from a fresh synthesis (review the diff!)
+	$(PY) -m pytest tests/test_snapshots.py --snapshot-update
+
+lint: install ## ruff over the Python code
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: install ## Synthesis time and memory for 1, 3 and 10 environments vs the naive floor
+	$(PY) -m tools.bench
+
+imports: install ## Regenerate imports/ from the CRD files in crds/
+	$(PY) -m tools.import_crds
+
+lock: ## Re-resolve requirements/*.lock from requirements/*.in (needs PyPI)
+	$(PYTHON3) -m venv .tools/lock
+	.tools/lock/bin/pip install --quiet pip-tools==7.6.2
+	cd requirements && ../.tools/lock/bin/pip-compile --quiet --strip-extras --allow-unsafe --no-header --no-emit-find-links --no-emit-index-url -o dev.lock dev.in
+	cd requirements && ../.tools/lock/bin/pip-compile --quiet --strip-extras --allow-unsafe --no-header --no-emit-find-links --no-emit-index-url -o checkov.lock checkov.in
+
+diff: install ## terraform plan of one stack through cdktf: make diff STACK=staging-network
+	@test -n "$(STACK)" || { echo "error: set STACK=<env>-<layer>, e.g. STACK=staging-network" >&2; exit 2; }
+	$(TF_ENV) npx cdktf diff $(STACK)
+
+deploy: install ## terraform apply of one stack through cdktf: make deploy STACK=staging-network
+	@test -n "$(STACK)" || { echo "error: set STACK=<env>-<layer>, e.g. STACK=staging-network" >&2; exit 2; }
+	$(TF_ENV) npx cdktf deploy $(STACK)
+
+clean: ## Remove synthesized output and caches (keeps installs)
+	rm -rf cdktf.out dist .pytest_cache .cache/terraform

@@ -1,0 +1,31 @@
+"""Namespaces of the application, with the Pod Security Standard enforced by label."""
+
+from __future__ import annotations
+
+from cdk8s_plus_27 import Namespace
+from constructs import Construct
+
+from charts.base import EnvironmentChart
+from envspec import EnvironmentSpec
+from envspec.naming import APP_NAMESPACE
+
+
+def pod_security_labels(level: str, kubernetes_version: str) -> dict[str, str]:
+    """Enforce, audit and warn at one level, pinned to the cluster's version so an upgrade never
+    tightens the rules silently."""
+    version = f"v{kubernetes_version}"
+    labels = {}
+    for mode in ("enforce", "audit", "warn"):
+        labels[f"pod-security.kubernetes.io/{mode}"] = level
+        labels[f"pod-security.kubernetes.io/{mode}-version"] = version
+    return labels
+
+
+class NamespacesChart(EnvironmentChart):
+    def __init__(self, scope: Construct, spec: EnvironmentSpec):
+        super().__init__(scope, "namespaces", spec)
+        self.application = Namespace(
+            self,
+            "application",
+            metadata={"name": APP_NAMESPACE, "labels": pod_security_labels("restricted", spec.cluster.version)},
+        )

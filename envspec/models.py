@@ -1,0 +1,369 @@
+"""Typed environment spec: the single source of truth for both synthesizers and the operations tools.
+
+Every field has a description and, where one exists, a safe default. Defaults that differ per
+environment class live in `envspec.profiles`, not here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from envspec.quantities import parse_cpu, parse_memory
+
+ENVIRONMENT_NAME = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+# Retention values CloudWatch Logs accepts.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+# Availability zones that offer the instance types used here, per region.
+DEFAULT_AVAILABILITY_ZONES = {
+    "ap-northeast-1": ("ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d"),
+    "ap-northeast-3": ("ap-northeast-3a", "ap-northeast-3b", "ap-northeast-3c"),
+}
+WINDOW = r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$"
+WEEKLY_WINDOW = r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$"
+SECRET_NAME = r"^[A-Za-z0-9/_+=.@-]{1,512}$"  # noqa: S105 - a name pattern, not a password
+
+
+class Strict(BaseModel):
+    """Base for every spec model: unknown keys are errors, values are immutable once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+def _check_retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError(f"{value} is not a CloudWatch Logs retention period (allowed: {', '.join(map(str, LOG_RETENTION_DAYS))})")
+    return value
+
+
+RetentionDays = Annotated[
+    int, AfterValidator(_check_retention), Field(description="Log retention in days; a value CloudWatch Logs accepts.")
+]
+
+
+def _network(value: object) -> ipaddress.IPv4Network:
+    try:
+        return ipaddress.IPv4Network(str(value), strict=True)
+    except ValueError as error:
+        raise ValueError(f"'{value}' is not a valid IPv4 CIDR block ({error})") from None
+
+
+class AwsTarget(Strict):
+    account_id: str = Field(pattern=r"^\d{12}$", description="AWS account the environment lives in (12 digits).")
+    region: str = Field(default="ap-northeast-1", pattern=r"^[a-z]{2}-[a-z]+-\d$", description="Primary region.")
+    dr_region: str = Field(default="ap-northeast-3", pattern=r"^[a-z]{2}-[a-z]+-\d$", description="Disaster-recovery region.")
+
+    @model_validator(mode="after")
+    def _distinct_regions(self) -> AwsTarget:
+        if self.region == self.dr_region:
+            raise ValueError(f"dr_region must differ from region (both are {self.region})")
+        return self
+
+
+class Network(Strict):
+    vpc_cidr: ipaddress.IPv4Network = Field(description="VPC CIDR block, between /16 and /20; must not overlap another environment's.")
+    az_count: int = Field(default=3, ge=2, le=3, description="Number of availability zones the subnets span.")
+    availability_zones: tuple[str, ...] | None = Field(
+        default=None, description="Explicit zone names; default: the region's first `az_count` zones."
+    )
+    nat_gateways: Literal["single", "per_az"] = Field(description="One shared NAT gateway, or one per availability zone.")
+    flow_log_retention_days: RetentionDays = 365
+    flow_log_traffic_type: Literal["ALL", "REJECT"] = "ALL"
+
+    @field_validator("vpc_cidr", mode="before")
+    @classmethod
+    def _parse_vpc(cls, value: object) -> ipaddress.IPv4Network:
+        return _network(value)
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _vpc_size(cls, value: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+        if not 16 <= value.prefixlen <= 20:
+            raise ValueError(f"{value} must be between /16 and /20 (EKS pods take VPC addresses)")
+        if not value.is_private:
+            raise ValueError(f"{value} is not a private (RFC 1918) range")
+        return value
+
+    @model_validator(mode="after")
+    def _zones(self) -> Network:
+        if self.availability_zones is not None and len(self.availability_zones) != self.az_count:
+            raise ValueError(f"availability_zones lists {len(self.availability_zones)} zones but az_count is {self.az_count}")
+        if self.availability_zones is not None and len(set(self.availability_zones)) != len(self.availability_zones):
+            raise ValueError("availability_zones repeats a zone")
+        return self
+
+
+class Taint(Strict):
+    key: str
+    value: str = ""
+    effect: Literal["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"] = "NO_SCHEDULE"
+
+
+class NodeGroup(Strict):
+    instance_types: tuple[str, ...] = Field(min_length=1, description="EC2 instance types, most preferred first.")
+    capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
+    min_size: int = Field(ge=0, le=100)
+    desired_size: int = Field(ge=0, le=100)
+    max_size: int = Field(ge=1, le=100)
+    disk_size_gib: int = Field(default=50, ge=20, le=1000, description="Encrypted gp3 root volume size.")
+    labels: dict[str, str] = Field(default_factory=dict)
+    taints: tuple[Taint, ...] = ()
+
+    @model_validator(mode="after")
+    def _bounds(self) -> NodeGroup:
+        if self.min_size > self.max_size:
+            raise ValueError(f"min_size ({self.min_size}) is greater than max_size ({self.max_size})")
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise ValueError(f"desired_size ({self.desired_size}) is outside min_size..max_size ({self.min_size}..{self.max_size})")
+        return self
+
+
+class NodeGroups(Strict):
+    system: NodeGroup = Field(description="On-demand nodes for cluster add-ons and controllers.")
+    application: NodeGroup = Field(description="Nodes for the application workloads.")
+
+    @field_validator("system")
+    @classmethod
+    def _system_on_demand(cls, value: NodeGroup) -> NodeGroup:
+        if value.capacity_type != "ON_DEMAND":
+            raise ValueError("the system node group must be ON_DEMAND (controllers must not be reclaimed)")
+        return value
+
+
+class Cluster(Strict):
+    version: str = Field(
+        default="1.35", pattern=r"^1\.\d{2}$", description="EKS Kubernetes version (1.34 leaves standard support on 2026-12-02)."
+    )
+    public_access_cidrs: tuple[ipaddress.IPv4Network, ...] = Field(
+        default=(), description="CIDRs allowed to reach the public API endpoint; empty keeps the endpoint private only."
+    )
+    admin_role_name: str = Field(
+        default="ai-subsidy-platform-admin",
+        pattern=r"^[\w+=,.@-]{1,64}$",
+        description="IAM role granted cluster admin through an access entry.",
+    )
+    log_retention_days: RetentionDays = 365
+    node_groups: NodeGroups
+    addons: dict[str, str] = Field(description="EKS add-on name to pinned version.")
+
+    @field_validator("public_access_cidrs", mode="before")
+    @classmethod
+    def _parse_cidrs(cls, value: object) -> object:
+        return tuple(_network(item) for item in value) if isinstance(value, (list, tuple)) else value
+
+    @field_validator("public_access_cidrs")
+    @classmethod
+    def _not_world(cls, value: tuple[ipaddress.IPv4Network, ...]) -> tuple[ipaddress.IPv4Network, ...]:
+        for network in value:
+            if network.prefixlen < 8:
+                raise ValueError(f"{network} would open the Kubernetes API to the internet; name an office or VPN range")
+        return value
+
+    @field_validator("addons")
+    @classmethod
+    def _required_addons(cls, value: dict[str, str]) -> dict[str, str]:
+        required = {"vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver", "eks-pod-identity-agent"}
+        missing = sorted(required - value.keys())
+        if missing:
+            raise ValueError(f"missing pinned version for add-on(s): {', '.join(missing)}")
+        for name, version in value.items():
+            if not re.fullmatch(r"v\d+\.\d+\.\d+-eksbuild\.\d+", version):
+                raise ValueError(f"add-on {name}: '{version}' is not a pinned EKS add-on version like v1.2.3-eksbuild.1")
+        return value
+
+
+class Database(Strict):
+    engine_major_version: str = Field(
+        default="15", pattern=r"^\d{2}$", description="PostgreSQL major version; minors upgrade automatically."
+    )
+    instance_class: str = Field(default="db.t3.medium", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+    allocated_storage_gib: int = Field(default=100, ge=20, le=65536)
+    max_allocated_storage_gib: int = Field(default=1000, ge=20, le=65536, description="Storage autoscaling ceiling.")
+    multi_az: bool
+    backup_retention_days: int = Field(default=30, ge=1, le=35)
+    backup_window: str = Field(default="03:00-04:00", pattern=WINDOW, description="Daily backup window, UTC.")
+    maintenance_window: str = Field(default="sun:04:00-sun:05:00", pattern=WEEKLY_WINDOW, description="Weekly maintenance window, UTC.")
+    deletion_protection: bool
+    performance_insights_retention_days: int = Field(default=7, description="7, or a multiple of 31 up to 731.")
+    monitoring_interval_seconds: Literal[1, 5, 10, 15, 30, 60] = 60
+    log_retention_days: RetentionDays = 365
+
+    @field_validator("performance_insights_retention_days")
+    @classmethod
+    def _pi_retention(cls, value: int) -> int:
+        if value != 7 and (value % 31 or not 31 <= value <= 731):
+            raise ValueError(f"{value} is not a Performance Insights retention (7, or a multiple of 31 up to 731)")
+        return value
+
+    @model_validator(mode="after")
+    def _storage(self) -> Database:
+        if self.allocated_storage_gib > self.max_allocated_storage_gib:
+            raise ValueError(
+                f"allocated_storage_gib ({self.allocated_storage_gib}) is greater than "
+                f"max_allocated_storage_gib ({self.max_allocated_storage_gib})"
+            )
+        return self
+
+
+class Cache(Strict):
+    engine_version: str = Field(default="7.1", pattern=r"^7\.\d$", description="Redis OSS engine version.")
+    node_type: str = Field(default="cache.t3.micro", pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
+    num_nodes: int = Field(ge=1, le=6, description="Primary plus replicas; 2 or more enables automatic failover and Multi-AZ.")
+    snapshot_retention_days: int = Field(default=7, ge=1, le=35)
+    snapshot_window: str = Field(default="17:00-18:00", pattern=WINDOW, description="Daily snapshot window, UTC.")
+    maintenance_window: str = Field(default="sun:05:00-sun:06:00", pattern=WEEKLY_WINDOW, description="Weekly maintenance window, UTC.")
+    log_retention_days: RetentionDays = 365
+
+
+class Image(Strict):
+    repository: str = Field(pattern=r"^[a-z0-9.-]+(:\d+)?(/[a-z0-9._-]+)+$", description="Image repository without a tag.")
+    tag: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", description="Pinned image tag (never `latest`).")
+
+    @field_validator("tag")
+    @classmethod
+    def _pinned(cls, value: str) -> str:
+        if value == "latest":
+            raise ValueError("'latest' is not a pinned tag; use a release or commit tag")
+        return value
+
+    @property
+    def reference(self) -> str:
+        return f"{self.repository}:{self.tag}"
+
+
+class Resources(Strict):
+    cpu_request: str = Field(description="CPU request, e.g. 250m.")
+    memory_request: str = Field(description="Memory request, e.g. 256Mi.")
+    cpu_limit: str
+    memory_limit: str
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> Resources:
+        for field, parse in (("cpu", parse_cpu), ("memory", parse_memory)):
+            request, limit = getattr(self, f"{field}_request"), getattr(self, f"{field}_limit")
+            if parse(request) > parse(limit):
+                raise ValueError(f"{field}_request ({request}) is greater than {field}_limit ({limit})")
+        return self
+
+
+class Autoscaling(Strict):
+    min_replicas: int = Field(ge=1, le=100)
+    max_replicas: int = Field(ge=1, le=100)
+    cpu_utilization: int = Field(default=70, ge=10, le=100, description="Target average CPU utilization, percent of requests.")
+    memory_utilization: int | None = Field(
+        default=80, ge=10, le=100, description="Target average memory utilization; null to scale on CPU only."
+    )
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Autoscaling:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"min_replicas ({self.min_replicas}) is greater than max_replicas ({self.max_replicas})")
+        return self
+
+
+class Workload(Strict):
+    image: Image
+    resources: Resources
+    autoscaling: Autoscaling
+
+
+class Workloads(Strict):
+    backend: Workload
+    frontend: Workload
+    ai_worker: Workload
+
+
+class Dns(Strict):
+    frontend_host: str = Field(pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$", description="Public host name of the web application.")
+    api_host: str = Field(pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$", description="Public host name that also serves /api.")
+    certificate_arn: str = Field(
+        pattern=r"^arn:aws:acm:[a-z]{2}-[a-z]+-\d:\d{12}:certificate/[0-9a-f-]{36}$",
+        description="ACM certificate for the ALB listener (issued out of band, DNS-validated).",
+    )
+
+
+class AlertReceiver(Strict):
+    secret_name: str = Field(pattern=SECRET_NAME, description="Secrets Manager secret that holds the credential (never the credential).")
+
+    @field_validator("secret_name", mode="before")
+    @classmethod
+    def _is_a_name(cls, value: object) -> object:
+        if isinstance(value, str) and ("://" in value or re.fullmatch(r"[A-Za-z0-9+=_-]{32,}", value)):
+            raise ValueError("looks like a credential, not a secret name; store the value in Secrets Manager and name it here")
+        return value
+
+
+class SlackReceiver(AlertReceiver):
+    channel: str = Field(pattern=r"^#[a-z0-9_-]{1,80}$")
+
+
+class Alerting(Strict):
+    slack: SlackReceiver
+    pagerduty: AlertReceiver
+
+
+class Alarms(Strict):
+    rds_cpu_percent: int = Field(default=80, ge=1, le=100)
+    rds_free_storage_gib: int = Field(default=10, ge=1)
+    rds_max_connections: int = Field(default=300, ge=1)
+    rds_replica_lag_seconds: int = Field(default=60, ge=1)
+    cache_cpu_percent: int = Field(default=75, ge=1, le=100)
+    cache_memory_percent: int = Field(default=80, ge=1, le=100)
+    cache_evictions_per_5m: int = Field(default=100, ge=0)
+    nat_port_allocation_errors: int = Field(default=0, ge=0)
+
+
+class Backup(Strict):
+    recovery_point_objective_minutes: int = Field(default=5, ge=1)
+    recovery_time_objective_minutes: int = Field(default=30, ge=1)
+    cross_region: bool = Field(description="Copy backups and replicate files to the DR region.")
+    vault_lock: bool = Field(description="Lock the backup vaults (compliance mode) so recovery points cannot be deleted early.")
+    snapshot_retention_days: int = Field(default=35, ge=1, le=36500)
+    copy_retention_days: int = Field(default=35, ge=1, le=36500)
+
+
+class ContinuousIntegration(Strict):
+    github_repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="owner/name of this repository.")
+    branch: str = Field(default="main")
+    github_environment: str = Field(description="GitHub environment whose jobs may assume the deploy role.")
+
+
+class EnvironmentSpec(Strict):
+    """One environment, fully resolved (profile defaults applied)."""
+
+    name: str = Field(pattern=ENVIRONMENT_NAME, max_length=20, description="Environment name; equals the file name.")
+    profile: Literal["development", "staging", "production"] = Field(description="Class of environment whose defaults apply.")
+    aws: AwsTarget
+    network: Network
+    cluster: Cluster
+    database: Database
+    cache: Cache
+    workloads: Workloads
+    dns: Dns
+    alerting: Alerting
+    alarms: Alarms = Field(default_factory=Alarms)
+    backup: Backup
+    ci: ContinuousIntegration
+
+    @property
+    def is_production(self) -> bool:
+        return self.profile == "production"
+
+    @property
+    def availability_zones(self) -> tuple[str, ...]:
+        if self.network.availability_zones is not None:
+            return self.network.availability_zones
+        return DEFAULT_AVAILABILITY_ZONES[self.aws.region][: self.network.az_count]
+
+    @model_validator(mode="after")
+    def _zones_in_region(self) -> EnvironmentSpec:
+        zones = self.network.availability_zones
+        if zones is None and self.aws.region not in DEFAULT_AVAILABILITY_ZONES:
+            raise ValueError(f"network.availability_zones must be listed for region {self.aws.region}")
+        for zone in zones or ():
+            if not zone.startswith(self.aws.region):
+                raise ValueError(f"network.availability_zones: {zone} is not in region {self.aws.region}")
+        return self

@@ -1,0 +1,202 @@
+"""Every name both layers (and the operations tools) must agree on, computed once from the spec.
+
+The Terraform stacks, the Kubernetes charts, the runbooks and the `ops` CLI all read names from here;
+the contract tests prove the two synthesized outputs agree. Names people type (namespace,
+Deployments, Services) are fixed and carry no hash suffix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from envspec.models import EnvironmentSpec, Workload
+
+PROJECT = "ai-subsidy"
+PROJECT_TAG = "ai-subsidy-system"
+MANAGED_BY = "cdktf"
+APP_NAMESPACE = "ai-subsidy"
+MONITORING_NAMESPACE = "monitoring"
+EXTERNAL_SECRETS_NAMESPACE = "external-secrets"
+ARGOCD_NAMESPACE = "argocd"
+KUBE_SYSTEM = "kube-system"
+
+# Stack layers in dependency order (a layer only reads outputs of layers before it); stacks.app
+# builds exactly these for every environment, and the tests parametrize over them.
+LAYERS = ("state", "network")
+
+METRICS_PORT = 9464
+METRICS_PATH = "/metrics"
+POSTGRES_PORT = 5432
+REDIS_PORT = 6379
+
+
+@dataclass(frozen=True)
+class Component:
+    """One application workload: the names and ports every layer uses for it."""
+
+    key: str  # key under `workloads` in the spec
+    name: str  # Deployment, app label, container name prefix
+    service_account: str
+    http_port: int | None  # None: serves no HTTP traffic besides metrics
+    health_path: str | None
+    service_name: str | None
+    needs_aws: bool  # gets a Pod Identity association and a mounted token
+
+    @property
+    def metrics_port(self) -> int:
+        return METRICS_PORT
+
+
+BACKEND = Component("backend", "ai-subsidy-backend", "ai-subsidy-backend", 3001, "/api/health", "ai-subsidy-backend-service", True)
+FRONTEND = Component("frontend", "ai-subsidy-frontend", "ai-subsidy-frontend", 3000, "/", "ai-subsidy-frontend-service", False)
+AI_WORKER = Component("ai_worker", "ai-worker", "ai-worker", None, None, None, True)
+COMPONENTS = (BACKEND, FRONTEND, AI_WORKER)
+
+
+@dataclass(frozen=True)
+class ServiceAccountRef:
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SecretBinding:
+    """A Kubernetes Secret produced by an ExternalSecret from one Secrets Manager secret."""
+
+    kubernetes_name: str
+    namespace: str
+    remote_name: str  # Secrets Manager secret name
+    keys: tuple[str, ...]  # keys of the Kubernetes Secret, each a JSON property of the remote secret
+    type: str = "Opaque"
+
+
+@dataclass(frozen=True)
+class Names:
+    spec: EnvironmentSpec
+
+    @property
+    def env(self) -> str:
+        return self.spec.name
+
+    @property
+    def prefix(self) -> str:
+        """Prefix of every AWS resource name in this environment."""
+        return f"{PROJECT}-{self.env}"
+
+    @property
+    def account(self) -> str:
+        return self.spec.aws.account_id
+
+    def stack_id(self, layer: str) -> str:
+        if layer not in LAYERS:
+            raise ValueError(f"unknown layer {layer!r}")
+        return f"{self.env}-{layer}"
+
+    def tags(self) -> dict[str, str]:
+        """Tags applied to every AWS resource through the provider's default_tags."""
+        return {"Environment": self.env, "Project": PROJECT_TAG, "ManagedBy": MANAGED_BY}
+
+    # --- Terraform state ---
+    @property
+    def state_bucket(self) -> str:
+        return f"{self.prefix}-tfstate-{self.account}"
+
+    @property
+    def state_kms_alias(self) -> str:
+        return f"alias/{self.prefix}-tfstate"
+
+    @property
+    def state_kms_alias_arn(self) -> str:
+        return f"arn:aws:kms:{self.spec.aws.region}:{self.account}:{self.state_kms_alias}"
+
+    def state_key(self, layer: str) -> str:
+        return f"{self.stack_id(layer)}/terraform.tfstate"
+
+    # --- Compute and data ---
+    @property
+    def cluster_name(self) -> str:
+        return self.prefix
+
+    @property
+    def database_identifier(self) -> str:
+        return self.prefix
+
+    @property
+    def database_name(self) -> str:
+        return f"{PROJECT}_{self.env}".replace("-", "_")
+
+    @property
+    def cache_replication_group(self) -> str:
+        return self.prefix
+
+    def bucket(self, purpose: str) -> str:
+        """Globally unique bucket name: files, backups, diagnostics, access-logs, files-dr."""
+        return f"{self.prefix}-{purpose}-{self.account}"
+
+    def kms_alias(self, purpose: str) -> str:
+        return f"alias/{self.prefix}-{purpose}"
+
+    @property
+    def alarm_topic(self) -> str:
+        return f"{self.prefix}-infrastructure-alarms"
+
+    @property
+    def deploy_role(self) -> str:
+        return f"{self.prefix}-github-deploy"
+
+    @property
+    def plan_role(self) -> str:
+        return f"{self.prefix}-github-plan"
+
+    # --- Kubernetes ---
+    def workload(self, component: Component) -> Workload:
+        return getattr(self.spec.workloads, component.key)
+
+    def image(self, component: Component) -> str:
+        return self.workload(component).image.reference
+
+    def app_service_account(self, component: Component) -> ServiceAccountRef:
+        return ServiceAccountRef(APP_NAMESPACE, component.service_account)
+
+    @property
+    def external_secrets_service_account(self) -> ServiceAccountRef:
+        return ServiceAccountRef(EXTERNAL_SECRETS_NAMESPACE, "external-secrets")
+
+    @property
+    def load_balancer_controller_service_account(self) -> ServiceAccountRef:
+        return ServiceAccountRef(KUBE_SYSTEM, "aws-load-balancer-controller")
+
+    @property
+    def ebs_csi_service_account(self) -> ServiceAccountRef:
+        return ServiceAccountRef(KUBE_SYSTEM, "ebs-csi-controller-sa")
+
+    def secret_name(self, purpose: str) -> str:
+        """Secrets Manager name of an application secret."""
+        return f"{PROJECT}/{self.env}/app/{purpose}"
+
+    @cached_property
+    def app_secrets(self) -> tuple[SecretBinding, ...]:
+        return (
+            SecretBinding("database-secret", APP_NAMESPACE, self.secret_name("database"), ("url",)),
+            SecretBinding("redis-secret", APP_NAMESPACE, self.secret_name("redis"), ("url",)),
+            SecretBinding("ai-keys-secret", APP_NAMESPACE, self.secret_name("ai-keys"), ("openai-key",)),
+            SecretBinding(
+                "registry-secret", APP_NAMESPACE, self.secret_name("registry"), (".dockerconfigjson",), "kubernetes.io/dockerconfigjson"
+            ),
+        )
+
+    @cached_property
+    def alerting_secrets(self) -> tuple[SecretBinding, ...]:
+        alerting = self.spec.alerting
+        return (
+            SecretBinding("alertmanager-slack", MONITORING_NAMESPACE, alerting.slack.secret_name, ("webhook-url",)),
+            SecretBinding("alertmanager-pagerduty", MONITORING_NAMESPACE, alerting.pagerduty.secret_name, ("routing-key",)),
+        )
+
+    def app_secret(self, kubernetes_name: str) -> SecretBinding:
+        return next(binding for binding in self.app_secrets if binding.kubernetes_name == kubernetes_name)
+
+
+def names_for(spec: EnvironmentSpec) -> Names:
+    return Names(spec)

@@ -1,0 +1,26 @@
+"""Register every environment's stacks on a cdktf App, in dependency order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from cdktf import App
+
+from envspec import EnvironmentSpec
+from envspec.naming import LAYERS
+from stacks.base import EnvironmentStack
+from stacks.network.stack import NetworkStack
+from stacks.state import StateStack
+
+
+def add_environment(app: App, spec: EnvironmentSpec) -> list[EnvironmentStack]:
+    state = StateStack(app, spec)
+    network = NetworkStack(app, spec)
+    built = [state, network]
+    if tuple(stack.layer for stack in built) != LAYERS:
+        raise RuntimeError("envspec.naming.LAYERS must list the layers built here, in order")
+    return built
+
+
+def build(app: App, specs: Iterable[EnvironmentSpec]) -> list[EnvironmentStack]:
+    return [stack for spec in specs for stack in add_environment(app, spec)]

@@ -1,0 +1,58 @@
+"""Base for every stack: provider, remote state backend and tags, all from the environment spec."""
+
+from __future__ import annotations
+
+from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
+from constructs import Construct
+
+from envspec import EnvironmentSpec, names_for
+
+
+class EnvironmentStack(TerraformStack):
+    """A stack `<env>-<layer>` with the environment's AWS provider(s) and its own S3 state.
+
+    The `state` layer keeps local state: it creates the bucket every other stack's backend uses.
+    """
+
+    layer: str = ""
+
+    def __init__(self, scope: Construct, spec: EnvironmentSpec):
+        self.spec = spec
+        self.names = names_for(spec)
+        super().__init__(scope, self.names.stack_id(self.layer))
+        self.provider = self._aws_provider("aws", spec.aws.region)
+        self._dr_provider: AwsProvider | None = None
+        if self.layer == "state":
+            LocalBackend(self, path=f"../../../.state/{self.node.id}.tfstate")
+        else:
+            S3Backend(
+                self,
+                bucket=self.names.state_bucket,
+                key=self.names.state_key(self.layer),
+                region=spec.aws.region,
+                encrypt=True,
+                kms_key_id=self.names.state_kms_alias_arn,
+            )
+            # Native S3 locking (Terraform >= 1.10); no DynamoDB table.
+            self.add_override("terraform.backend.s3.use_lockfile", True)
+
+    def _aws_provider(self, construct_id: str, region: str, alias: str | None = None) -> AwsProvider:
+        return AwsProvider(
+            self,
+            construct_id,
+            region=region,
+            alias=alias,
+            allowed_account_ids=[self.spec.aws.account_id],
+            default_tags=[AwsProviderDefaultTags(tags=self.names.tags())],
+        )
+
+    @property
+    def dr_provider(self) -> AwsProvider:
+        """Provider for the disaster-recovery region, created on first use."""
+        if self._dr_provider is None:
+            self._dr_provider = self._aws_provider("aws_dr", self.spec.aws.dr_region, alias="dr")
+        return self._dr_provider
+
+    def output(self, name: str, value: object, description: str, sensitive: bool = False) -> TerraformOutput:
+        return TerraformOutput(self, name, value=value, description=description, sensitive=sensitive)

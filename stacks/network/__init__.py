@@ -1,0 +1,1 @@
+"""The `<env>-network` stack: VPC, subnets, routing, flow logs and VPC endpoints."""

@@ -1,0 +1,72 @@
+"""VPC endpoints so nodes reach S3, ECR, STS, Secrets Manager and CloudWatch Logs without the NAT."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from cdktf_cdktf_provider_aws.subnet import Subnet
+from cdktf_cdktf_provider_aws.vpc import Vpc
+from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
+from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
+from constructs import Construct
+
+from envspec import EnvironmentSpec, Names
+
+INTERFACE_SERVICES = ("ecr.api", "ecr.dkr", "sts", "secretsmanager", "logs")
+
+
+class VpcEndpoints(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        spec: EnvironmentSpec,
+        names: Names,
+        vpc: Vpc,
+        subnets: Sequence[Subnet],
+        route_table_ids: Sequence[str],
+    ):
+        super().__init__(scope, construct_id)
+        region = spec.aws.region
+        self.security_group = SecurityGroup(
+            self,
+            "security_group",
+            name=f"{names.prefix}-vpc-endpoints",
+            description="HTTPS from inside the VPC to the interface endpoints",
+            vpc_id=vpc.id,
+            tags={"Name": f"{names.prefix}-vpc-endpoints"},
+        )
+        VpcSecurityGroupIngressRule(
+            self,
+            "https_from_vpc",
+            security_group_id=self.security_group.id,
+            description="HTTPS from the VPC",
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            cidr_ipv4=str(spec.network.vpc_cidr),
+        )
+        self.gateway = VpcEndpoint(
+            self,
+            "s3",
+            vpc_id=vpc.id,
+            service_name=f"com.amazonaws.{region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=list(route_table_ids),
+            tags={"Name": f"{names.prefix}-s3"},
+        )
+        self.interfaces = {
+            service: VpcEndpoint(
+                self,
+                service.replace(".", "_"),
+                vpc_id=vpc.id,
+                service_name=f"com.amazonaws.{region}.{service}",
+                vpc_endpoint_type="Interface",
+                private_dns_enabled=True,
+                subnet_ids=[subnet.id for subnet in subnets],
+                security_group_ids=[self.security_group.id],
+                tags={"Name": f"{names.prefix}-{service.replace('.', '-')}"},
+            )
+            for service in INTERFACE_SERVICES
+        }

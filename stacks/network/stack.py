@@ -1,0 +1,47 @@
+"""`<env>-network`: everything else runs inside this VPC."""
+
+from __future__ import annotations
+
+from constructs import Construct
+
+from envspec import EnvironmentSpec
+from stacks.base import EnvironmentStack
+from stacks.kms import CustomerManagedKey
+from stacks.network.endpoints import VpcEndpoints
+from stacks.network.flow_logs import FlowLogs, log_service_statement
+from stacks.network.vpc import VpcNetwork
+
+
+class NetworkStack(EnvironmentStack):
+    layer = "network"
+
+    def __init__(self, scope: Construct, spec: EnvironmentSpec):
+        super().__init__(scope, spec)
+        names = self.names
+        self.key = CustomerManagedKey(
+            self,
+            "key",
+            names,
+            "network",
+            f"{names.prefix} network logs",
+            statements=[log_service_statement(names, spec.aws.region)],
+        )
+        self.network = VpcNetwork(self, "vpc", spec, names)
+        FlowLogs(self, "flow_logs", spec, names, self.network.vpc, self.key)
+        self.endpoints = VpcEndpoints(
+            self,
+            "endpoints",
+            spec,
+            names,
+            self.network.vpc,
+            self.network.subnets["private"],
+            [table.id for table in self.network.private_route_tables],
+        )
+
+        subnets = self.network.subnets
+        self.output("vpc_id", self.network.vpc.id, "ID of the environment's VPC")
+        self.output("vpc_cidr", self.network.vpc.cidr_block, "CIDR block of the VPC")
+        for tier in ("public", "private", "isolated"):
+            self.output(f"{tier}_subnet_ids", [subnet.id for subnet in subnets[tier]], f"IDs of the {tier} subnets, one per zone")
+        self.output("nat_gateway_ids", [nat.id for nat in self.network.nat_gateways], "IDs of the NAT gateways")
+        self.output("vpc_endpoint_security_group_id", self.endpoints.security_group.id, "Security group of the interface endpoints")

@@ -1,0 +1,57 @@
+"""IAM policy documents as typed statements, rendered by the `aws_iam_policy_document` data source."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocument,
+    DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
+    DataAwsIamPolicyDocumentStatementPrincipals,
+)
+from constructs import Construct
+
+
+@dataclass(frozen=True)
+class Condition:
+    test: str
+    variable: str
+    values: Sequence[str]
+
+
+@dataclass(frozen=True)
+class Statement:
+    sid: str
+    actions: Sequence[str]
+    resources: Sequence[str] | None = None  # None for trust policies, which take no Resource
+    effect: str = "Allow"
+    principals: dict[str, Sequence[str]] = field(default_factory=dict)  # type -> identifiers
+    conditions: Sequence[Condition] = ()
+
+
+def policy_document(scope: Construct, construct_id: str, statements: Sequence[Statement]) -> DataAwsIamPolicyDocument:
+    return DataAwsIamPolicyDocument(
+        scope,
+        construct_id,
+        statement=[
+            DataAwsIamPolicyDocumentStatement(
+                sid=statement.sid,
+                effect=statement.effect,
+                actions=list(statement.actions),
+                resources=list(statement.resources) if statement.resources is not None else None,
+                principals=[
+                    DataAwsIamPolicyDocumentStatementPrincipals(type=kind, identifiers=list(identifiers))
+                    for kind, identifiers in statement.principals.items()
+                ]
+                or None,
+                condition=[
+                    DataAwsIamPolicyDocumentStatementCondition(test=item.test, variable=item.variable, values=list(item.values))
+                    for item in statement.conditions
+                ]
+                or None,
+            )
+            for statement in statements
+        ],
+    )

@@ -1,0 +1,1 @@
+"""Synthesis entry point shared by `make synth`, `cdktf synth` and `cdk8s synth`."""

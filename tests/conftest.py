@@ -1,0 +1,120 @@
+"""Shared fixtures: one synthesis per test session, parsed outputs, and validator binaries.
+
+Synthesis runs `python -m synth` in a subprocess, exactly as `make synth` does, into a temporary
+folder; every test reads the parsed result. A validator whose binary is missing skips its tests
+loudly on a workstation and fails them when `CI=true`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from envspec import EnvironmentSpec, load_environments
+from envspec.naming import LAYERS
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = load_environments()
+ENVIRONMENTS = sorted(SPECS)
+STACK_IDS = [f"{env}-{layer}" for env in ENVIRONMENTS for layer in LAYERS]
+
+
+def run_synth(
+    terraform_outdir: Path, kubernetes_outdir: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """`python -m synth` as a user runs it, with explicit output folders."""
+    return subprocess.run(
+        [sys.executable, "-m", "synth", "--terraform-outdir", str(terraform_outdir), "--kubernetes-outdir", str(kubernetes_outdir), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": "0", **(env or {})},
+        timeout=600,
+    )
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    terraform_dir: Path
+    kubernetes_dir: Path
+    stdout: str
+    stderr: str
+
+    def stack_file(self, stack_id: str) -> Path:
+        return self.terraform_dir / "stacks" / stack_id / "cdk.tf.json"
+
+    def stack(self, stack_id: str) -> dict[str, Any]:
+        return _load_json(self.stack_file(stack_id))
+
+    @cached_property
+    def stack_ids(self) -> list[str]:
+        return sorted(path.name for path in (self.terraform_dir / "stacks").iterdir())
+
+    def chart_files(self, env: str) -> list[Path]:
+        return sorted((self.kubernetes_dir / env).glob("*.k8s.yaml"))
+
+    def manifests(self, env: str) -> list[dict[str, Any]]:
+        """Every Kubernetes object of one environment, in file order."""
+        return [doc for path in self.chart_files(env) for doc in _load_yaml_documents(path)]
+
+    def find(self, env: str, kind: str, name: str | None = None) -> list[dict[str, Any]]:
+        return [doc for doc in self.manifests(env) if doc["kind"] == kind and (name is None or doc["metadata"]["name"] == name)]
+
+
+_JSON_CACHE: dict[Path, Any] = {}
+_YAML_CACHE: dict[Path, list[dict[str, Any]]] = {}
+
+
+def _load_json(path: Path) -> Any:
+    if path not in _JSON_CACHE:
+        _JSON_CACHE[path] = json.loads(path.read_text(encoding="utf-8"))
+    return _JSON_CACHE[path]
+
+
+def _load_yaml_documents(path: Path) -> list[dict[str, Any]]:
+    if path not in _YAML_CACHE:
+        _YAML_CACHE[path] = [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc]
+    return _YAML_CACHE[path]
+
+
+@pytest.fixture(scope="session")
+def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
+    out = tmp_path_factory.mktemp("synth")
+    result = run_synth(out / "cdktf.out", out / "dist")
+    assert result.returncode == 0, f"synthesis failed:\n{result.stderr}"
+    return Synthesis(out / "cdktf.out", out / "dist", result.stdout, result.stderr)
+
+
+@pytest.fixture(scope="session")
+def specs() -> dict[str, EnvironmentSpec]:
+    return SPECS
+
+
+def require_binary(name: str, hint: str) -> str:
+    """Path of a validator binary; skip loudly locally, fail in CI, when it is missing."""
+    found = shutil.which(name)
+    if found:
+        return found
+    message = f"VALIDATOR MISSING: `{name}` not found on PATH; {hint}"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+    raise AssertionError("unreachable")
+
+
+def resources_of(stack: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return stack.get("resource", {}).get(resource_type, {})
+
+
+def data_of(stack: dict[str, Any], data_type: str) -> dict[str, dict[str, Any]]:
+    return stack.get("data", {}).get(data_type, {})

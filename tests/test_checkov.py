@@ -1,0 +1,33 @@
+"""checkov over the Terraform JSON and the Kubernetes YAML: every finding passed or skipped with a reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Synthesis, require_binary
+from tools import checkov_gate
+
+
+@pytest.fixture(scope="session")
+def checkov() -> str:
+    binary = checkov_gate.checkov_binary()
+    return binary or require_binary("checkov", "run `make test`, which installs it into .tools/checkov")
+
+
+def test_terraform_has_no_unexplained_findings(synthesis: Synthesis, checkov: str) -> None:
+    reports = checkov_gate.run_checkov(synthesis.terraform_dir, "terraform_json")
+    assert sum(report["summary"]["passed"] for report in reports) > 0, "checkov ran no Terraform check"
+    unexplained, stale = checkov_gate.gate_terraform(synthesis.terraform_dir, reports)
+    assert not unexplained, "failed checks without a recorded skip:\n" + "\n".join(map(str, unexplained))
+    assert not stale, "\n".join(map(str, stale))
+
+
+def test_kubernetes_has_no_unexplained_findings(synthesis: Synthesis, checkov: str) -> None:
+    findings = checkov_gate.gate_kubernetes(checkov_gate.run_checkov(synthesis.kubernetes_dir, "kubernetes"))
+    assert not findings, "\n".join(map(str, findings))
+
+
+def test_every_terraform_skip_has_a_reason(synthesis: Synthesis) -> None:
+    for file, logical_id, check_id in checkov_gate.all_terraform_skips(synthesis.terraform_dir):
+        reason = checkov_gate.stack_skips(synthesis.terraform_dir / file)[logical_id][check_id]
+        assert len(reason) >= 20, f"{file} {logical_id} {check_id}: {reason!r}"

@@ -1,0 +1,203 @@
+"""The environment spec: what the three environments resolve to, and how bad input is refused."""
+
+from __future__ import annotations
+
+import ipaddress
+import shutil
+from pathlib import Path
+
+import pytest
+
+from envspec import SpecError, load_environments, names_for
+from tests.conftest import ROOT, SPECS, run_synth
+
+ENVIRONMENTS_DIR = ROOT / "environments"
+
+
+def test_the_three_environments_load_with_the_required_fields() -> None:
+    assert set(SPECS) == {"development", "staging", "production"}
+    for name, spec in SPECS.items():
+        assert spec.name == name
+        assert spec.aws.region == "ap-northeast-1"
+        assert spec.aws.dr_region == "ap-northeast-3"
+        assert spec.network.az_count == 3
+        assert spec.cluster.version == "1.35"
+        assert len(spec.aws.account_id) == 12
+
+
+def test_production_uses_the_planned_vpc_cidr() -> None:
+    assert SPECS["production"].network.vpc_cidr == ipaddress.IPv4Network("10.0.0.0/16")
+
+
+def test_defaults_differ_per_environment() -> None:
+    dev, prod = SPECS["development"], SPECS["production"]
+    assert (dev.network.nat_gateways, prod.network.nat_gateways) == ("single", "per_az")
+    assert (dev.database.multi_az, prod.database.multi_az) == (False, True)
+    assert (dev.database.deletion_protection, prod.database.deletion_protection) == (False, True)
+    assert (dev.cache.num_nodes, prod.cache.num_nodes) == (1, 3)
+    assert dev.cluster.node_groups.application.capacity_type == "SPOT"
+    assert prod.cluster.node_groups.application.capacity_type == "ON_DEMAND"
+    assert prod.workloads.backend.autoscaling.min_replicas == 2
+    assert prod.workloads.backend.autoscaling.max_replicas == 10
+
+
+def test_production_api_endpoint_is_not_open_to_the_internet() -> None:
+    for spec in SPECS.values():
+        assert all(network.prefixlen >= 8 for network in spec.cluster.public_access_cidrs)
+    assert SPECS["production"].cluster.public_access_cidrs == ()
+
+
+def test_alert_receivers_are_secret_names_not_secrets() -> None:
+    for spec in SPECS.values():
+        for receiver in (spec.alerting.slack, spec.alerting.pagerduty):
+            assert receiver.secret_name.startswith(f"ai-subsidy/{spec.name}/")
+            assert "://" not in receiver.secret_name
+
+
+def test_names_are_derived_from_the_spec() -> None:
+    names = names_for(SPECS["production"])
+    assert names.cluster_name == "ai-subsidy-production"
+    assert names.database_name == "ai_subsidy_production"
+    assert names.stack_id("network") == "production-network"
+    assert all(len(names.bucket(purpose)) <= 63 for purpose in ("files", "backups", "diagnostics", "access-logs", "files-dr"))
+
+
+# --- bad input: one clear message naming file, field and reason; exit 2; output untouched ---
+
+
+@pytest.fixture
+def environments(tmp_path: Path) -> Path:
+    directory = tmp_path / "environments"
+    shutil.copytree(ENVIRONMENTS_DIR, directory)
+    return directory
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+BAD_INPUTS = {
+    "unknown key": (
+        "staging.yaml",
+        "  vpc_cidr: 10.20.0.0/16",
+        "  vpc_cidr: 10.20.0.0/16\n  vpc_cdir: 10.30.0.0/16",
+        "network.vpc_cdir",
+        "did you mean 'vpc_cidr'",
+    ),
+    "wrong type": (
+        "staging.yaml",
+        "  vpc_cidr: 10.20.0.0/16",
+        "  vpc_cidr: 10.20.0.0/16\n  az_count: three",
+        "network.az_count",
+        "valid integer",
+    ),
+    "invalid CIDR": ("staging.yaml", "vpc_cidr: 10.20.0.0/16", "vpc_cidr: 10.20.0.300/16", "network.vpc_cidr", "not a valid IPv4 CIDR"),
+    "host bits set": ("staging.yaml", "vpc_cidr: 10.20.0.0/16", "vpc_cidr: 10.20.1.0/16", "network.vpc_cidr", "has host bits set"),
+    "overlapping CIDRs across environments": (
+        "staging.yaml",
+        "vpc_cidr: 10.20.0.0/16",
+        "vpc_cidr: 10.0.128.0/17",
+        "network.vpc_cidr",
+        "overlaps 10.0.0.0/16 of environment 'production'",
+    ),
+    "min greater than max": (
+        "production.yaml",
+        '  backend:\n    image: {tag: "v1.4.0"}',
+        '  backend:\n    image: {tag: "v1.4.0"}\n    autoscaling: {min_replicas: 12, max_replicas: 10}',
+        "workloads.backend.autoscaling",
+        "min_replicas (12) is greater than max_replicas (10)",
+    ),
+    "conflicting storage sizes": (
+        "production.yaml",
+        "  vpc_cidr: 10.0.0.0/16",
+        "  vpc_cidr: 10.0.0.0/16\ndatabase:\n  allocated_storage_gib: 2000",
+        "database",
+        "allocated_storage_gib (2000) is greater than max_allocated_storage_gib (1000)",
+    ),
+    "API open to the world": (
+        "production.yaml",
+        "public_access_cidrs: []",
+        "public_access_cidrs: [0.0.0.0/0]",
+        "cluster.public_access_cidrs",
+        "open the Kubernetes API",
+    ),
+    "floating image tag": (
+        "staging.yaml",
+        'backend:\n    image: {tag: "v1.4.0"}',
+        'backend:\n    image: {tag: "latest"}',
+        "workloads.backend.image.tag",
+        "not a pinned tag",
+    ),
+    "credential instead of secret name": (
+        "staging.yaml",
+        "ci:",
+        "alerting:\n  slack: {secret_name: 'https://hooks.slack.com/services/T000/B000/XXXX', channel: '#alerts'}\nci:",
+        "alerting.slack.secret_name",
+        "looks like a credential",
+    ),
+    "duplicate key": ("staging.yaml", "profile: staging", "profile: staging\nprofile: production", "", "duplicate key 'profile'"),
+    "name differs from file": ("staging.yaml", "name: staging", "name: stage", "name", "must equal the file name 'staging'"),
+}
+
+
+@pytest.fixture
+def previous_output(tmp_path: Path) -> tuple[Path, Path]:
+    terraform, kubernetes = tmp_path / "cdktf.out", tmp_path / "dist"
+    for folder in (terraform / "stacks" / "staging-network", kubernetes / "staging"):
+        folder.mkdir(parents=True)
+    (terraform / "stacks" / "staging-network" / "cdk.tf.json").write_text('{"previous": true}')
+    (kubernetes / "staging" / "namespaces.k8s.yaml").write_text("previous: true\n")
+    return terraform, kubernetes
+
+
+def _snapshot(*folders: Path) -> dict[str, bytes]:
+    return {str(path): path.read_bytes() for folder in folders for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS, ids=list(BAD_INPUTS))
+def test_bad_input_gets_one_clear_error(case: str, environments: Path, previous_output: tuple[Path, Path]) -> None:
+    file, old, new, field, reason = BAD_INPUTS[case]
+    _edit(environments / file, old, new)
+    before = _snapshot(*previous_output)
+    result = run_synth(*previous_output, "--environments-dir", str(environments))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    problems = [line for line in result.stderr.splitlines()[1:] if line]
+    assert len(problems) == 1, result.stderr
+    assert file in problems[0] and f": {field}:" in problems[0] if field else file in problems[0]
+    assert reason in problems[0]
+    assert _snapshot(*previous_output) == before
+
+
+def test_unknown_environment_on_the_command_line(previous_output: tuple[Path, Path]) -> None:
+    result = run_synth(*previous_output, "--env", "qa")
+    assert result.returncode == 2
+    assert "environments/qa.yaml: unknown environment 'qa' (known: development, production, staging)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_environments_folder(tmp_path: Path, previous_output: tuple[Path, Path]) -> None:
+    result = run_synth(*previous_output, "--environments-dir", str(tmp_path / "nowhere"))
+    assert result.returncode == 2
+    assert "nowhere: environments directory not found" in result.stderr
+
+
+def test_error_lines_carry_the_line_number(environments: Path) -> None:
+    _edit(environments / "staging.yaml", "vpc_cidr: 10.20.0.0/16", "vpc_cidr: nonsense")
+    with pytest.raises(SpecError) as error:
+        load_environments(environments)
+    (problem,) = error.value.problems
+    line = next(number for number, text in enumerate((environments / "staging.yaml").read_text().splitlines(), 1) if "nonsense" in text)
+    assert problem.line == line
+    assert str(problem).startswith(f"{environments / 'staging.yaml'}:{line}: network.vpc_cidr: ")
+
+
+def test_a_misplaced_credential_is_never_echoed(environments: Path, previous_output: tuple[Path, Path]) -> None:
+    credential = "https://hooks.slack.com/services/T0000/B0000/abcdefghijklmnop"
+    _edit(environments / "staging.yaml", "ci:", f"alerting:\n  pagerduty: {{secret_name: '{credential}'}}\nci:")
+    result = run_synth(*previous_output, "--environments-dir", str(environments))
+    assert result.returncode == 2
+    assert "alerting.pagerduty.secret_name" in result.stderr
+    assert credential not in result.stderr + result.stdout

@@ -1,0 +1,34 @@
+"""Every manifest validates strictly for the environment's cluster version; custom objects against
+their CRD's openAPIV3Schema (tools/kube_validate.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import ENVIRONMENTS, SPECS, Synthesis
+from tools.kube_validate import validate_object
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_manifests_validate_for_the_cluster_version(env: str, synthesis: Synthesis) -> None:
+    manifests = synthesis.manifests(env)
+    assert manifests, f"no manifests synthesized for {env}"
+    version = SPECS[env].cluster.version
+    problems = [f"{doc['kind']}/{doc['metadata']['name']}: {problem}" for doc in manifests for problem in validate_object(doc, version)]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_validator_rejects_what_the_api_server_would() -> None:
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}
+    assert validate_object(namespace, "1.35") == []
+    assert validate_object({**namespace, "metadata": {"name": "x", "lables": {}}}, "1.35")
+    assert validate_object({"apiVersion": "policy/v1beta1", "kind": "PodSecurityPolicy", "metadata": {"name": "x"}}, "1.35")
+    external_secret = {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": {"name": "x", "namespace": "y"},
+        "spec": {"secretStoreRef": {"kind": "ClusterSecretStore", "name": "aws"}, "refreshInterval": "1h", "target": {"name": "x"}},
+    }
+    assert validate_object(external_secret, "1.35") == []
+    typo = {**external_secret, "spec": {**external_secret["spec"], "refreshIntervall": "1h"}}
+    assert any("refreshIntervall" in problem for problem in validate_object(typo, "1.35"))

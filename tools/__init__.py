@@ -1,0 +1,1 @@
+"""Project tooling: CRD imports, Terraform CLI configuration, checkov gate, benchmark."""
