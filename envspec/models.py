@@ -24,7 +24,7 @@ DEFAULT_AVAILABILITY_ZONES = {
 }
 WINDOW = r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$"
 WEEKLY_WINDOW = r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$"
-SECRET_NAME = r"^[A-Za-z0-9/_+=.@-]{1,512}$"  # noqa: S105 - a name pattern, not a password
+SECRET_NAME = r"^[A-Za-z0-9/_+=.@-]{1,512}$"
 
 
 class Strict(BaseModel):

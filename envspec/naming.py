@@ -27,13 +27,29 @@ LAYERS = ("state", "network")
 
 METRICS_PORT = 9464
 METRICS_PATH = "/metrics"
+HTTP_PORT_NAME = "http"
+METRICS_PORT_NAME = "metrics"
 POSTGRES_PORT = 5432
 REDIS_PORT = 6379
+
+# External Secrets: one ClusterSecretStore per cluster, reading this environment's Secrets Manager.
+CLUSTER_SECRET_STORE = "aws-secrets-manager"
+# kube-prometheus-stack (installed by Argo CD): its Helm release name, the label its Prometheus and
+# Alertmanager select monitoring objects by, and the label its Grafana sidecar loads dashboards by.
+KUBE_PROMETHEUS_RELEASE = "kube-prometheus-stack"
+MONITORING_SELECTOR_LABELS = {"release": KUBE_PROMETHEUS_RELEASE}
+GRAFANA_DASHBOARD_LABELS = {"grafana_dashboard": "1"}
 
 
 @dataclass(frozen=True)
 class Component:
-    """One application workload: the names and ports every layer uses for it."""
+    """One application workload: the names and ports every layer uses for it.
+
+    Pods carry `selector_labels`; Services, NetworkPolicies, PodDisruptionBudgets and monitors
+    select by them. Every container port is named: `http` (when serving HTTP) and `metrics`
+    (always, METRICS_PORT). The backend and frontend are scraped through their Service's `metrics`
+    port (ServiceMonitor); the AI worker has no Service and is scraped by a PodMonitor.
+    """
 
     key: str  # key under `workloads` in the spec
     name: str  # Deployment, app label, container name prefix
@@ -46,6 +62,10 @@ class Component:
     @property
     def metrics_port(self) -> int:
         return METRICS_PORT
+
+    @property
+    def selector_labels(self) -> dict[str, str]:
+        return {"app": self.name}
 
 
 BACKEND = Component("backend", "ai-subsidy-backend", "ai-subsidy-backend", 3001, "/api/health", "ai-subsidy-backend-service", True)
