@@ -10,6 +10,17 @@ PY := $(VENV)/bin/python
 CHECKOV_VENV := .tools/checkov
 ENV ?=
 STACK ?=
+# Delivery targets (see README, "Delivery"): pr-summary, plan, apply, gitops-publish, set-image, ...
+BASE ?=
+PLANS ?=
+OUT ?=
+COMPONENT ?=
+TAG ?=
+REMOTE ?= origin
+REPORTS := reports
+# gitleaks for the secret scan, installed with `go install` (the Go checksum database verifies it).
+GITLEAKS_VERSION := v8.28.0
+GITLEAKS := .tools/bin/gitleaks
 
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
@@ -20,6 +31,7 @@ ENV_ARGS := $(foreach env,$(ENV),--env $(env))
 TF_ENV = TF_CLI_CONFIG_FILE="$$($(PY) -m tools.terraform_cli path)" CHECKPOINT_DISABLE=1
 
 .PHONY: help install synth test snapshot-update lint bench imports lock diff deploy clean
+.PHONY: pr-summary plan apply gitops-publish ci-matrix checkov set-image secret-scan
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -80,4 +92,48 @@ deploy: install ## terraform apply of one stack through cdktf: make deploy STACK
 	$(TF_ENV) npx cdktf deploy $(STACK)
 
 clean: ## Remove synthesized output and caches (keeps installs)
-	rm -rf cdktf.out dist .pytest_cache .cache/terraform
+	rm -rf cdktf.out dist .pytest_cache .cache/terraform .plans $(REPORTS)
+
+# --- Delivery: the commands the GitHub workflows run --------------------------------------------
+define require_one_env
+	@test "$(words $(ENV))" = 1 || { echo "error: set ENV=<one environment>, e.g. ENV=staging" >&2; exit 2; }
+endef
+
+pr-summary: install ## Pull-request summary vs BASE (folder or git ref); PLANS=<plan digests> OUT=<file>
+	@test -n "$(BASE)" || { echo "error: set BASE=<git ref or synthesis folder>, e.g. BASE=origin/main" >&2; exit 2; }
+	@$(PY) -O -m synth --quiet
+	@$(PY) -m tools.pr_summary --base "$(BASE)" $(if $(PLANS),--plans "$(PLANS)") $(if $(OUT),--output "$(OUT)")
+
+plan: install ## Read-only terraform plan of ENV's stacks (CI's plan role); digests in .plans/ENV/
+	$(require_one_env)
+	@$(PY) -O -m synth $(ENV_ARGS) --quiet
+	$(PY) -m tools.delivery plan --env $(ENV)
+
+apply: install ## terraform apply of ENV's stacks in dependency order, plain terraform on the JSON
+	$(require_one_env)
+	@$(PY) -O -m synth $(ENV_ARGS) --quiet
+	$(PY) -m tools.delivery apply --env $(ENV)
+
+gitops-publish: install ## Commit dist/ENV to its GitOps branch gitops/ENV and push it to REMOTE
+	$(require_one_env)
+	@$(PY) -O -m synth $(ENV_ARGS) --target kubernetes --quiet
+	$(PY) -m tools.delivery publish --env $(ENV) --remote $(REMOTE)
+
+ci-matrix: install ## GitHub Actions outputs listing the environments, their roles and branches
+	@$(PY) -m tools.delivery matrix
+
+checkov: install $(CHECKOV_STAMP) ## checkov gate over the synthesized output, SARIF in reports/checkov/
+	@$(PY) -O -m synth --quiet
+	$(PY) -m tools.checkov_gate --sarif $(REPORTS)/checkov
+
+set-image: $(PY_STAMP) ## Set COMPONENT's image TAG in environments/ENV.yaml (ENV may name several)
+	@test -n "$(ENV)" -a -n "$(COMPONENT)" -a -n "$(TAG)" || { echo "error: set ENV, COMPONENT and TAG" >&2; exit 2; }
+	$(PY) -m tools.set_image $(ENV_ARGS) --component "$(COMPONENT)" --tag "$(TAG)"
+
+$(GITLEAKS):
+	@command -v go >/dev/null || { echo "error: the secret scan needs Go to install gitleaks $(GITLEAKS_VERSION)" >&2; exit 2; }
+	GOBIN="$(CURDIR)/.tools/bin" go install github.com/zricethezav/gitleaks/v8@$(GITLEAKS_VERSION)
+
+secret-scan: $(GITLEAKS) ## gitleaks over the whole git history, findings redacted, SARIF in reports/
+	@mkdir -p $(REPORTS)
+	$(GITLEAKS) git --redact --no-banner --report-format sarif --report-path $(REPORTS)/gitleaks.sarif .

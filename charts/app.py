@@ -7,12 +7,14 @@ from pathlib import Path
 from cdk8s import App, YamlOutputType
 
 from charts.base import EnvironmentChart
+from charts.gitops import GitOpsChart
 from charts.namespaces import NamespacesChart
 from envspec import EnvironmentSpec
 
 
 def add_environment(app: App, spec: EnvironmentSpec) -> list[EnvironmentChart]:
-    return [NamespacesChart(app, spec)]
+    # GitOpsChart last: it describes how every other chart of the folder reaches the cluster.
+    return [NamespacesChart(app, spec), GitOpsChart(app, spec)]
 
 
 def build(spec: EnvironmentSpec, outdir: Path) -> App:

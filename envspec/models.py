@@ -331,6 +331,16 @@ class ContinuousIntegration(Strict):
     github_environment: str = Field(description="GitHub environment whose jobs may assume the deploy role.")
 
 
+class GitOps(Strict):
+    automated_sync: bool = Field(
+        default=False,
+        description=(
+            "Argo CD applies every change of the rendered manifests by itself, pruning what was removed and reverting "
+            "drift (self-heal); false: changes wait for a person to sync them (production)."
+        ),
+    )
+
+
 class EnvironmentSpec(Strict):
     """One environment, fully resolved (profile defaults applied)."""
 
@@ -347,6 +357,7 @@ class EnvironmentSpec(Strict):
     alarms: Alarms = Field(default_factory=Alarms)
     backup: Backup
     ci: ContinuousIntegration
+    gitops: GitOps = Field(default_factory=GitOps, description="How Argo CD delivers the rendered manifests.")
 
     @property
     def is_production(self) -> bool:

@@ -40,6 +40,22 @@ KUBE_PROMETHEUS_RELEASE = "kube-prometheus-stack"
 MONITORING_SELECTOR_LABELS = {"release": KUBE_PROMETHEUS_RELEASE}
 GRAFANA_DASHBOARD_LABELS = {"grafana_dashboard": "1"}
 
+# GitOps (Argo CD). Argo CD syncs the rendered `dist/<env>/` from a branch per environment that only
+# the deploy workflow writes (`gitops_branch`). The chart GITOPS_CHART holds the Argo CD objects
+# themselves; the application Application syncs every other chart of the folder.
+GITOPS_CHART = "gitops"
+ARGOCD_IN_CLUSTER = "https://kubernetes.default.svc"
+# AppProjects: the application manifests, the cluster add-ons, and the Argo CD objects themselves.
+ARGOCD_APP_PROJECT = "ai-subsidy"
+ARGOCD_PLATFORM_PROJECT = "platform"
+ARGOCD_GITOPS_PROJECT = "gitops"
+# Applications: the root (app of apps), the application manifests, one per add-on (its Helm release).
+ARGOCD_ROOT_APPLICATION = "gitops"
+ARGOCD_APPLICATION = "ai-subsidy"
+LOAD_BALANCER_CONTROLLER_RELEASE = "aws-load-balancer-controller"
+EXTERNAL_SECRETS_RELEASE = "external-secrets"
+METRICS_SERVER_RELEASE = "metrics-server"
+
 
 @dataclass(frozen=True)
 class Component:
@@ -212,6 +228,34 @@ class Names:
         return (
             SecretBinding("alertmanager-slack", MONITORING_NAMESPACE, alerting.slack.secret_name, ("webhook-url",)),
             SecretBinding("alertmanager-pagerduty", MONITORING_NAMESPACE, alerting.pagerduty.secret_name, ("routing-key",)),
+        )
+
+    @property
+    def vpc_name(self) -> str:
+        """`Name` tag of the VPC; the load balancer controller finds its VPC by it."""
+        return self.prefix
+
+    # --- Delivery (GitOps) ---
+    @property
+    def repository_url(self) -> str:
+        """HTTPS clone URL of this repository (the only Git source Argo CD may read)."""
+        return f"https://github.com/{self.spec.ci.github_repository}.git"
+
+    @property
+    def gitops_branch(self) -> str:
+        """Branch holding this environment's rendered manifests; written only by the deploy workflow."""
+        return f"gitops/{self.env}"
+
+    @property
+    def manifests_path(self) -> str:
+        """Folder of the rendered manifests, the same in the work tree and on `gitops_branch`."""
+        return f"dist/{self.env}"
+
+    @property
+    def grafana_admin_secret(self) -> SecretBinding:
+        """Grafana's admin login (kube-prometheus-stack reads it through `grafana.admin.existingSecret`)."""
+        return SecretBinding(
+            "grafana-admin", MONITORING_NAMESPACE, f"{PROJECT}/{self.env}/monitoring/grafana-admin", ("admin-user", "admin-password")
         )
 
     def app_secret(self, kubernetes_name: str) -> SecretBinding:

@@ -62,6 +62,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "ai_worker": {"autoscaling": {"min_replicas": 1, "max_replicas": 2}},
         },
         "backup": {"cross_region": False, "vault_lock": False, "snapshot_retention_days": 7, "copy_retention_days": 7},
+        "gitops": {"automated_sync": True},
     },
     "staging": {
         "network": {"nat_gateways": "single", "flow_log_retention_days": 90},
@@ -81,6 +82,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "database": {"multi_az": False, "deletion_protection": False, "log_retention_days": 90},
         "cache": {"num_nodes": 1, "log_retention_days": 90},
         "backup": {"cross_region": True, "vault_lock": False, "snapshot_retention_days": 14, "copy_retention_days": 14},
+        "gitops": {"automated_sync": True},
     },
     "production": {
         "network": {"nat_gateways": "per_az", "flow_log_retention_days": 365},
@@ -100,6 +102,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         "database": {"multi_az": True, "deletion_protection": True, "log_retention_days": 365},
         "cache": {"num_nodes": 3, "log_retention_days": 365},
         "backup": {"cross_region": True, "vault_lock": True, "snapshot_retention_days": 35, "copy_retention_days": 35},
+        # Production changes reach the cluster only when a person syncs them in Argo CD.
+        "gitops": {"automated_sync": False},
     },
 }
 

@@ -46,7 +46,7 @@ class VpcNetwork(Construct):
             cidr_block=str(spec.network.vpc_cidr),
             enable_dns_support=True,
             enable_dns_hostnames=True,
-            tags={"Name": names.prefix},
+            tags={"Name": names.vpc_name},
         )
         # Adopting the default security group with no rules makes it deny everything.
         DefaultSecurityGroup(self, "default_security_group", vpc_id=self.vpc.id, tags={"Name": f"{names.prefix}-default-deny"})

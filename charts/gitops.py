@@ -1,0 +1,213 @@
+"""Argo CD objects of one environment (`dist/<env>/gitops.k8s.yaml`).
+
+Three AppProjects, least privilege each, plus the built-in `default` project emptied:
+- `gitops`: the root Application ("app of apps") that syncs this very file; it may only manage
+  Applications and AppProjects in the argocd namespace.
+- `ai-subsidy`: the application manifests (every other chart of `dist/<env>/`), from this
+  repository only, into the namespaces the application and its monitoring objects use, with a minimal
+  cluster-scoped whitelist.
+- `platform`: the cluster add-ons, from their pinned Helm repositories only, into their namespaces.
+
+Argo CD reads `dist/<env>/` from the environment's branch `gitops/<env>`, which only the deploy
+workflow writes, after that environment's Terraform stacks are applied (README, "Delivery").
+Outside production every Application syncs automatically, pruning and self-healing; in production
+a person syncs (spec `gitops.automated_sync`).
+"""
+
+from __future__ import annotations
+
+from cdk8s import ApiObjectMetadata
+from constructs import Construct
+
+from charts.addons import HELM_CHARTS, HelmAddon, addons_for
+from charts.base import EnvironmentChart
+from envspec import EnvironmentSpec
+from envspec.naming import (
+    APP_NAMESPACE,
+    ARGOCD_APP_PROJECT,
+    ARGOCD_APPLICATION,
+    ARGOCD_GITOPS_PROJECT,
+    ARGOCD_IN_CLUSTER,
+    ARGOCD_NAMESPACE,
+    ARGOCD_PLATFORM_PROJECT,
+    ARGOCD_ROOT_APPLICATION,
+    GITOPS_CHART,
+    MONITORING_NAMESPACE,
+)
+from imports.io.argoproj import (
+    Application,
+    ApplicationSpec,
+    ApplicationSpecDestination,
+    ApplicationSpecSource,
+    ApplicationSpecSourceDirectory,
+    ApplicationSpecSourceHelm,
+    ApplicationSpecSyncPolicy,
+    ApplicationSpecSyncPolicyAutomated,
+    ApplicationSpecSyncPolicyManagedNamespaceMetadata,
+    ApplicationSpecSyncPolicyRetry,
+    ApplicationSpecSyncPolicyRetryBackoff,
+    AppProject,
+    AppProjectSpec,
+    AppProjectSpecClusterResourceWhitelist,
+    AppProjectSpecDestinations,
+    AppProjectSpecNamespaceResourceWhitelist,
+    AppProjectSpecOrphanedResources,
+)
+
+GITOPS_FILE = f"{GITOPS_CHART}.k8s.yaml"
+
+# Cluster-scoped kinds the application manifests may create: their namespace, and the one
+# ClusterSecretStore through which External Secrets reads this environment's Secrets Manager.
+APP_CLUSTER_RESOURCES = (("", "Namespace"), ("external-secrets.io", "ClusterSecretStore"))
+# Namespaces the application manifests write to: the application, and its alerting objects
+# (AlertmanagerConfig and the ExternalSecrets of its receivers) next to Alertmanager.
+APP_NAMESPACES = (APP_NAMESPACE, MONITORING_NAMESPACE)
+# Cluster-scoped kinds the four add-on charts install (CRDs, RBAC, admission webhooks, the metrics
+# APIService, the ALB IngressClass and its parameters, namespaces Argo CD creates for them).
+PLATFORM_CLUSTER_RESOURCES = (
+    ("", "Namespace"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("apiregistration.k8s.io", "APIService"),
+    ("networking.k8s.io", "IngressClass"),
+    ("elbv2.k8s.aws", "IngressClassParams"),
+)
+# A failed sync (say, a custom resource whose CRD an add-on has not installed yet) is retried.
+RETRY = ApplicationSpecSyncPolicyRetry(limit=10, backoff=ApplicationSpecSyncPolicyRetryBackoff(duration="15s", factor=2, max_duration="5m"))
+
+
+class GitOpsChart(EnvironmentChart):
+    def __init__(self, scope: Construct, spec: EnvironmentSpec):
+        super().__init__(scope, GITOPS_CHART, spec, namespace=ARGOCD_NAMESPACE)
+        self.addons = addons_for(spec)
+        self._projects()
+        self.root = self._git_application(
+            ARGOCD_ROOT_APPLICATION, ARGOCD_GITOPS_PROJECT, ARGOCD_NAMESPACE, ApplicationSpecSourceDirectory(include=GITOPS_FILE)
+        )
+        # Custom resources (ExternalSecret, ServiceMonitor, ...) may arrive before the add-on that
+        # installs their CRD: skip their dry run instead of failing the whole sync.
+        self.application = self._git_application(
+            ARGOCD_APPLICATION,
+            ARGOCD_APP_PROJECT,
+            APP_NAMESPACE,
+            ApplicationSpecSourceDirectory(exclude=GITOPS_FILE),
+            sync_options=("SkipDryRunOnMissingResource=true",),
+        )
+        self.addon_applications = [self._helm_application(addon) for addon in self.addons]
+
+    # --- AppProjects ---
+    def _projects(self) -> None:
+        repository = self.names.repository_url
+        AppProject(
+            self,
+            "default_project",
+            metadata=ApiObjectMetadata(name="default"),
+            # Argo CD's built-in project allows any source and destination; nothing here uses it.
+            spec=AppProjectSpec(description="Unused: every Application names a project of its own."),
+        )
+        AppProject(
+            self,
+            "gitops_project",
+            metadata=ApiObjectMetadata(name=ARGOCD_GITOPS_PROJECT),
+            spec=AppProjectSpec(
+                description="The root Application: the Argo CD objects of this environment.",
+                source_repos=[repository],
+                destinations=[self._destination(ARGOCD_NAMESPACE)],
+                namespace_resource_whitelist=[
+                    AppProjectSpecNamespaceResourceWhitelist(group="argoproj.io", kind=kind) for kind in ("AppProject", "Application")
+                ],
+            ),
+        )
+        AppProject(
+            self,
+            "app_project",
+            metadata=ApiObjectMetadata(name=ARGOCD_APP_PROJECT),
+            spec=AppProjectSpec(
+                description="The AI Subsidy System application manifests rendered from this repository.",
+                source_repos=[repository],
+                destinations=[self._destination(namespace) for namespace in APP_NAMESPACES],
+                cluster_resource_whitelist=[
+                    AppProjectSpecClusterResourceWhitelist(group=group, kind=kind) for group, kind in APP_CLUSTER_RESOURCES
+                ],
+                orphaned_resources=AppProjectSpecOrphanedResources(warn=True),
+            ),
+        )
+        AppProject(
+            self,
+            "platform_project",
+            metadata=ApiObjectMetadata(name=ARGOCD_PLATFORM_PROJECT),
+            spec=AppProjectSpec(
+                description="Cluster add-ons installed from pinned Helm chart versions.",
+                source_repos=sorted({chart.repository for chart in HELM_CHARTS}),
+                destinations=[self._destination(namespace) for namespace in sorted({addon.namespace for addon in self.addons})],
+                cluster_resource_whitelist=[
+                    AppProjectSpecClusterResourceWhitelist(group=group, kind=kind) for group, kind in PLATFORM_CLUSTER_RESOURCES
+                ],
+            ),
+        )
+
+    @staticmethod
+    def _destination(namespace: str) -> AppProjectSpecDestinations:
+        return AppProjectSpecDestinations(server=ARGOCD_IN_CLUSTER, namespace=namespace)
+
+    # --- Applications ---
+    def _sync_policy(self, sync_options: tuple[str, ...] = (), namespace_labels: dict[str, str] | None = None) -> ApplicationSpecSyncPolicy:
+        automated = ApplicationSpecSyncPolicyAutomated(prune=True, self_heal=True) if self.spec.gitops.automated_sync else None
+        options = list(sync_options)
+        if namespace_labels is not None:
+            options.insert(0, "CreateNamespace=true")
+        return ApplicationSpecSyncPolicy(
+            automated=automated,
+            retry=RETRY,
+            sync_options=options or None,
+            managed_namespace_metadata=(
+                ApplicationSpecSyncPolicyManagedNamespaceMetadata(labels=namespace_labels) if namespace_labels is not None else None
+            ),
+        )
+
+    def _git_application(
+        self,
+        name: str,
+        project: str,
+        namespace: str,
+        directory: ApplicationSpecSourceDirectory,
+        sync_options: tuple[str, ...] = (),
+    ) -> Application:
+        names = self.names
+        return Application(
+            self,
+            f"{name}_application",
+            metadata=ApiObjectMetadata(name=name),
+            spec=ApplicationSpec(
+                project=project,
+                source=ApplicationSpecSource(
+                    repo_url=names.repository_url, target_revision=names.gitops_branch, path=names.manifests_path, directory=directory
+                ),
+                destination=ApplicationSpecDestination(server=ARGOCD_IN_CLUSTER, namespace=namespace),
+                sync_policy=self._sync_policy(sync_options),
+                revision_history_limit=10,
+            ),
+        )
+
+    def _helm_application(self, addon: HelmAddon) -> Application:
+        options = ("ServerSideApply=true",) if addon.server_side_apply else ()
+        return Application(
+            self,
+            f"{addon.release}_application",
+            metadata=ApiObjectMetadata(name=addon.release),
+            spec=ApplicationSpec(
+                project=ARGOCD_PLATFORM_PROJECT,
+                source=ApplicationSpecSource(
+                    repo_url=addon.chart.repository,
+                    chart=addon.chart.name,
+                    target_revision=addon.chart.version,
+                    helm=ApplicationSpecSourceHelm(release_name=addon.release, values_object=addon.values),
+                ),
+                destination=ApplicationSpecDestination(server=ARGOCD_IN_CLUSTER, namespace=addon.namespace),
+                sync_policy=self._sync_policy(options, addon.namespace_labels),
+                revision_history_limit=10,
+            ),
+        )

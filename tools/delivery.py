@@ -1,0 +1,268 @@
+"""Delivery commands the GitHub workflows run through `make`: deploy order, plan, apply, GitOps publish.
+
+Every list here is derived, never typed twice: environments from `environments/`, roles and
+branches from `envspec.naming`, the stacks of an environment and their order from the synthesized
+`cdktf.out/manifest.json` (its `dependencies`, ties broken by `naming.LAYERS`). Stacks whose state
+is local (the bootstrap `state` stack) are applied once by an administrator, never by CI.
+
+Usage:
+  python -m tools.delivery matrix                     # GitHub Actions outputs: environments to plan/deploy
+  python -m tools.delivery order --env staging        # stacks CI applies, in order
+  python -m tools.delivery plan --env staging [--out .plans]
+  python -m tools.delivery apply --env staging
+  python -m tools.delivery publish --env staging [--remote origin] [--source-sha SHA]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from envspec import EnvironmentSpec, SpecError, load_environments, names_for
+from envspec.naming import LAYERS
+from tools.plan_digest import digest_plan
+from tools.terraform_cli import terraform_environment
+
+ROOT = Path(__file__).resolve().parent.parent
+TERRAFORM_DIR = ROOT / "cdktf.out"
+KUBERNETES_DIR = ROOT / "dist"
+PUBLISHER = {"name": "github-actions[bot]", "email": "41898282+github-actions[bot]@users.noreply.github.com"}
+
+
+class DeliveryError(Exception):
+    """A problem a person must fix; the message says what."""
+
+
+# --- Environments -----------------------------------------------------------------------------
+def role_arn(spec: EnvironmentSpec, role_name: str) -> str:
+    return f"arn:aws:iam::{spec.aws.account_id}:role/{role_name}"
+
+
+def matrix_entry(spec: EnvironmentSpec) -> dict[str, Any]:
+    names = names_for(spec)
+    return {
+        "environment": spec.name,
+        "github_environment": spec.ci.github_environment,
+        "aws_region": spec.aws.region,
+        "deploy_role": role_arn(spec, names.deploy_role),
+        "plan_role": role_arn(spec, names.plan_role),
+        "gitops_branch": names.gitops_branch,
+    }
+
+
+def matrix_outputs(specs: dict[str, EnvironmentSpec]) -> dict[str, str]:
+    """`key=value` outputs for GitHub Actions: every environment, and split by the production gate."""
+    entries = [matrix_entry(spec) for spec in specs.values()]
+    production = [entry for entry, spec in zip(entries, specs.values(), strict=True) if spec.is_production]
+    others = [entry for entry, spec in zip(entries, specs.values(), strict=True) if not spec.is_production]
+
+    def include(items: list[dict[str, Any]]) -> str:
+        return json.dumps({"include": items}, separators=(",", ":"), sort_keys=True)
+
+    return {
+        "all": include(entries),
+        "nonproduction": include(others),
+        "production": include(production),
+        "has_production": json.dumps(bool(production)),
+    }
+
+
+# --- Deploy order -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Stack:
+    id: str
+    layer: str
+    directory: Path
+    dependencies: tuple[str, ...]
+    local_state: bool  # bootstrap stack: applied by an administrator, not by CI
+
+
+def _layer_of(stack_id: str, env: str) -> str:
+    layer = stack_id.removeprefix(f"{env}-")
+    if layer not in LAYERS:
+        raise DeliveryError(f"stack {stack_id} is not <env>-<layer> for a layer in envspec.naming.LAYERS")
+    return layer
+
+
+def environment_stacks(terraform_dir: Path, env: str) -> list[Stack]:
+    """Stacks of one environment in dependency order (manifest `dependencies`, then LAYERS order)."""
+    manifest_file = terraform_dir / "manifest.json"
+    if not manifest_file.is_file():
+        raise DeliveryError(f"{manifest_file} not found: run `make synth ENV={env}` first")
+    manifest = json.loads(manifest_file.read_text(encoding="utf-8"))["stacks"]
+    stacks = {}
+    for stack_id, entry in manifest.items():
+        if not stack_id.startswith(f"{env}-"):
+            continue
+        directory = terraform_dir / entry["workingDirectory"]
+        document = json.loads((terraform_dir / entry["synthesizedStackPath"]).read_text(encoding="utf-8"))
+        local = "local" in document.get("terraform", {}).get("backend", {})
+        stacks[stack_id] = Stack(stack_id, _layer_of(stack_id, env), directory, tuple(entry.get("dependencies", ())), local)
+    if not stacks:
+        raise DeliveryError(f"no stacks of environment {env!r} in {manifest_file}")
+    return _topological(stacks)
+
+
+def _topological(stacks: dict[str, Stack]) -> list[Stack]:
+    ordered: list[Stack] = []
+    done: set[str] = set()
+    pending = sorted(stacks.values(), key=lambda stack: LAYERS.index(stack.layer))
+    while pending:
+        ready = next((stack for stack in pending if all(dep in done or dep not in stacks for dep in stack.dependencies)), None)
+        if ready is None:
+            raise DeliveryError("stack dependencies form a cycle: " + ", ".join(stack.id for stack in pending))
+        ordered.append(ready)
+        done.add(ready.id)
+        pending.remove(ready)
+    return ordered
+
+
+def deploy_order(terraform_dir: Path, env: str) -> list[Stack]:
+    """The stacks CI plans and applies, in order; refuses an order that contradicts LAYERS."""
+    stacks = environment_stacks(terraform_dir, env)
+    layers = [stack.layer for stack in stacks]
+    if layers != sorted(layers, key=LAYERS.index):
+        raise DeliveryError(f"stack dependencies {layers} contradict envspec.naming.LAYERS {list(LAYERS)}")
+    return [stack for stack in stacks if not stack.local_state]
+
+
+# --- Terraform --------------------------------------------------------------------------------
+def _terraform(stack: Stack, *args: str, capture: bool = False) -> subprocess.CompletedProcess:
+    command = ["terraform", f"-chdir={stack.directory}", *args]
+    print(f"$ {' '.join(command)}", flush=True)
+    result = subprocess.run(command, env=terraform_environment(), capture_output=capture, text=True, check=False)
+    if result.returncode != 0:
+        detail = f"\n{result.stderr.strip()}" if capture and result.stderr else ""
+        raise DeliveryError(f"terraform {args[0]} failed for {stack.id} (exit {result.returncode}){detail}")
+    return result
+
+
+def plan(terraform_dir: Path, env: str, out_dir: Path) -> list[Path]:
+    """Read-only plan of every CI stack; writes `<stack>.changes.json` digests (addresses and
+    actions only, never values) next to the raw plan files, which stay on the machine."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    digests = []
+    for stack in deploy_order(terraform_dir, env):
+        plan_file = (out_dir / f"{stack.id}.tfplan").resolve()
+        _terraform(stack, "init", "-input=false", "-no-color")
+        # -lock=false: the plan role may read the state but not write the lock file.
+        _terraform(stack, "plan", "-input=false", "-no-color", "-lock=false", f"-out={plan_file}")
+        shown = _terraform(stack, "show", "-json", "-no-color", str(plan_file), capture=True)
+        digest = out_dir / f"{stack.id}.changes.json"
+        digest.write_text(json.dumps(digest_plan(json.loads(shown.stdout)), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        digests.append(digest)
+    return digests
+
+
+def apply(terraform_dir: Path, env: str, out_dir: Path) -> None:
+    """Plan and apply each stack in order, applying exactly the plan that was printed."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stack in deploy_order(terraform_dir, env):
+        plan_file = (out_dir / f"{stack.id}.tfplan").resolve()
+        _terraform(stack, "init", "-input=false", "-no-color")
+        _terraform(stack, "plan", "-input=false", "-no-color", f"-out={plan_file}")
+        _terraform(stack, "apply", "-input=false", "-no-color", str(plan_file))
+
+
+# --- GitOps publish ---------------------------------------------------------------------------
+def _git(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT, check: bool = True) -> str:
+    result = subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, check=False)
+    if check and result.returncode != 0:
+        raise DeliveryError(f"git {args[0]} failed: {result.stderr.strip()}")
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+def publish(kubernetes_dir: Path, spec: EnvironmentSpec, remote: str, source_sha: str, cwd: Path = ROOT) -> str | None:
+    """Commit the rendered `dist/<env>/` onto the environment's GitOps branch and push it.
+
+    The branch holds nothing but `dist/<env>/`; each commit names the source commit it was rendered
+    from. Publishing unchanged manifests creates no commit. Returns the new commit, or None.
+    """
+    names = names_for(spec)
+    folder = kubernetes_dir / spec.name
+    files = sorted(folder.glob("*.k8s.yaml"))
+    if not files:
+        raise DeliveryError(f"nothing rendered in {folder}: run `make synth ENV={spec.name}` first")
+    branch = names.gitops_branch
+    _git("fetch", "--quiet", remote, f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}", cwd=cwd, check=False)
+    parent = _git("rev-parse", "--verify", "--quiet", f"refs/remotes/{remote}/{branch}^{{commit}}", cwd=cwd, check=False)
+    with tempfile.TemporaryDirectory() as scratch:
+        index = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+        for path in files:
+            blob = _git("hash-object", "-w", str(path), cwd=cwd)
+            _git("update-index", "--add", "--cacheinfo", f"100644,{blob},{names.manifests_path}/{path.name}", env=index, cwd=cwd)
+        tree = _git("write-tree", env=index, cwd=cwd)
+    if parent and _git("rev-parse", f"{parent}^{{tree}}", cwd=cwd) == tree:
+        print(f"{branch}: already at the manifests rendered from {source_sha}")
+        return None
+    identity = {
+        "GIT_AUTHOR_NAME": PUBLISHER["name"],
+        "GIT_AUTHOR_EMAIL": PUBLISHER["email"],
+        "GIT_COMMITTER_NAME": PUBLISHER["name"],
+        "GIT_COMMITTER_EMAIL": PUBLISHER["email"],
+    }
+    message = f"Render {spec.name} from {source_sha}\n\nSource: {spec.ci.github_repository}@{source_sha}\n"
+    commit = _git("commit-tree", tree, *(["-p", parent] if parent else []), "-m", message, env=identity, cwd=cwd)
+    # Not forced: the deploy workflow is the only writer, one run per environment at a time.
+    _git("push", "--quiet", remote, f"{commit}:refs/heads/{branch}", cwd=cwd)
+    print(f"{branch}: {commit} (rendered from {source_sha})")
+    return commit
+
+
+# --- CLI --------------------------------------------------------------------------------------
+def _single(specs: dict[str, EnvironmentSpec], env: str) -> EnvironmentSpec:
+    return specs[env]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.delivery", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("matrix", help="print GitHub Actions outputs describing the environments")
+    for name in ("order", "plan", "apply", "publish"):
+        command = commands.add_parser(name)
+        command.add_argument("--env", required=True)
+        command.add_argument("--terraform-dir", type=Path, default=TERRAFORM_DIR)
+        command.add_argument("--kubernetes-dir", type=Path, default=KUBERNETES_DIR)
+        command.add_argument("--out", type=Path, default=ROOT / ".plans")
+        command.add_argument("--remote", default="origin")
+        command.add_argument("--source-sha", default=os.environ.get("GITHUB_SHA", ""))
+    args = parser.parse_args(argv)
+    try:
+        specs = load_environments(only=[args.env] if args.command != "matrix" else None)
+        if args.command == "matrix":
+            for key, value in matrix_outputs(specs).items():
+                print(f"{key}={value}")
+        elif args.command == "order":
+            for stack in deploy_order(args.terraform_dir, args.env):
+                print(stack.id)
+        elif args.command == "plan":
+            _print_paths(plan(args.terraform_dir, args.env, args.out / args.env))
+        elif args.command == "apply":
+            apply(args.terraform_dir, args.env, args.out / args.env)
+        else:
+            source = args.source_sha or _git("rev-parse", "HEAD")
+            publish(args.kubernetes_dir, _single(specs, args.env), args.remote, source)
+    except SpecError as error:
+        print(f"error: invalid environment spec\n{error}", file=sys.stderr)
+        return 2
+    except DeliveryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_paths(paths: Iterable[Path]) -> None:
+    for path in paths:
+        print(path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
