@@ -14,6 +14,7 @@ STACK ?=
 BASE ?=
 PLANS ?=
 OUT ?=
+SUMMARY_HEAD ?= .
 COMPONENT ?=
 TAG ?=
 REMOTE ?= origin
@@ -101,8 +102,8 @@ endef
 
 pr-summary: install ## Pull-request summary vs BASE (folder or git ref); PLANS=<plan digests> OUT=<file>
 	@test -n "$(BASE)" || { echo "error: set BASE=<git ref or synthesis folder>, e.g. BASE=origin/main" >&2; exit 2; }
-	@$(PY) -O -m synth --quiet
-	@$(PY) -m tools.pr_summary --base "$(BASE)" $(if $(PLANS),--plans "$(PLANS)") $(if $(OUT),--output "$(OUT)")
+	@$(PY) -O -m synth --quiet --terraform-outdir "$(SUMMARY_HEAD)/cdktf.out" --kubernetes-outdir "$(SUMMARY_HEAD)/dist"
+	@$(PY) -m tools.pr_summary --base "$(BASE)" --head "$(SUMMARY_HEAD)" $(if $(PLANS),--plans "$(PLANS)") $(if $(OUT),--output "$(OUT)")
 
 plan: install ## Read-only terraform plan of ENV's stacks (CI's plan role); digests in .plans/ENV/
 	$(require_one_env)

@@ -1,0 +1,254 @@
+"""Argo CD objects (dist/<env>/gitops.k8s.yaml): least-privilege projects, the sync policy per
+environment, pinned add-on charts, and the names they share with the other layers.
+
+Schema validity of every AppProject and Application against the Argo CD CRDs is checked by
+tests/test_kubernetes_schema.py, like every other object.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import yaml
+
+from charts.addons import HELM_CHARTS
+from charts.gitops import APP_CLUSTER_RESOURCES, APP_NAMESPACES, GITOPS_FILE
+from envspec import names_for
+from envspec.naming import (
+    ARGOCD_APP_PROJECT,
+    ARGOCD_APPLICATION,
+    ARGOCD_GITOPS_PROJECT,
+    ARGOCD_IN_CLUSTER,
+    ARGOCD_NAMESPACE,
+    ARGOCD_PLATFORM_PROJECT,
+    ARGOCD_ROOT_APPLICATION,
+    EXTERNAL_SECRETS_RELEASE,
+    GITOPS_CHART,
+    GRAFANA_DASHBOARD_LABELS,
+    KUBE_PROMETHEUS_RELEASE,
+    LOAD_BALANCER_CONTROLLER_RELEASE,
+    METRICS_SERVER_RELEASE,
+    MONITORING_NAMESPACE,
+    MONITORING_SELECTOR_LABELS,
+)
+from tests.conftest import ENVIRONMENTS, ROOT, SPECS, Synthesis, resources_of
+from tools.kube_validate import CRD_DIR, load_crd
+
+ADDONS = (LOAD_BALANCER_CONTROLLER_RELEASE, EXTERNAL_SECRETS_RELEASE, KUBE_PROMETHEUS_RELEASE, METRICS_SERVER_RELEASE)
+# Built-in kinds that are cluster-scoped (the custom ones come from the CRDs in crds/).
+BUILTIN_CLUSTER_SCOPED = {
+    ("", "Namespace"),
+    ("", "PersistentVolume"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("storage.k8s.io", "StorageClass"),
+    ("scheduling.k8s.io", "PriorityClass"),
+    ("networking.k8s.io", "IngressClass"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+}
+
+
+def _gitops(synthesis: Synthesis, env: str) -> list[dict[str, Any]]:
+    path = synthesis.kubernetes_dir / env / GITOPS_FILE
+    return [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc]
+
+
+def _by_name(synthesis: Synthesis, env: str, kind: str) -> dict[str, dict[str, Any]]:
+    return {doc["metadata"]["name"]: doc for doc in _gitops(synthesis, env) if doc["kind"] == kind}
+
+
+def _group(api_version: str) -> str:
+    return api_version.split("/")[0] if "/" in api_version else ""
+
+
+def _cluster_scoped() -> set[tuple[str, str]]:
+    custom = set()
+    for path in CRD_DIR.glob("*.yaml"):
+        crd = load_crd(path)
+        if crd["spec"]["scope"] == "Cluster":
+            custom.add((crd["spec"]["group"], crd["spec"]["names"]["kind"]))
+    return BUILTIN_CLUSTER_SCOPED | custom
+
+
+def _app_manifests(synthesis: Synthesis, env: str) -> list[dict[str, Any]]:
+    """Every object the application Application syncs: all charts but the GitOps one."""
+    return [doc for path in synthesis.chart_files(env) if path.name != GITOPS_FILE for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_environment_has_its_argo_cd_objects(env: str, synthesis: Synthesis) -> None:
+    assert set(_by_name(synthesis, env, "AppProject")) == {"default", ARGOCD_GITOPS_PROJECT, ARGOCD_APP_PROJECT, ARGOCD_PLATFORM_PROJECT}
+    assert set(_by_name(synthesis, env, "Application")) == {ARGOCD_ROOT_APPLICATION, ARGOCD_APPLICATION, *ADDONS}
+    for doc in _gitops(synthesis, env):
+        assert doc["apiVersion"] == "argoproj.io/v1alpha1"
+        assert doc["metadata"]["namespace"] == ARGOCD_NAMESPACE
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_projects_restrict_sources_and_destinations(env: str, synthesis: Synthesis) -> None:
+    names = names_for(SPECS[env])
+    projects = _by_name(synthesis, env, "AppProject")
+    repository = f"https://github.com/{SPECS[env].ci.github_repository}.git"
+    assert names.repository_url == repository
+    assert projects[ARGOCD_APP_PROJECT]["spec"]["sourceRepos"] == [repository]
+    assert projects[ARGOCD_GITOPS_PROJECT]["spec"]["sourceRepos"] == [repository]
+    assert set(projects[ARGOCD_PLATFORM_PROJECT]["spec"]["sourceRepos"]) == {chart.repository for chart in HELM_CHARTS}
+    assert {d["namespace"] for d in projects[ARGOCD_APP_PROJECT]["spec"]["destinations"]} == set(APP_NAMESPACES)
+    assert [d["namespace"] for d in projects[ARGOCD_GITOPS_PROJECT]["spec"]["destinations"]] == [ARGOCD_NAMESPACE]
+    for name, project in projects.items():
+        spec = project["spec"]
+        assert "*" not in spec.get("sourceRepos", []), name
+        for destination in spec.get("destinations", []):
+            assert destination == {"server": ARGOCD_IN_CLUSTER, "namespace": destination["namespace"]}, name
+            assert "*" not in destination["namespace"], name
+        for entry in spec.get("clusterResourceWhitelist", []) + spec.get("namespaceResourceWhitelist", []):
+            assert "*" not in (entry["group"], entry["kind"]), f"{name} whitelists a wildcard"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_cluster_scoped_whitelists_are_minimal(env: str, synthesis: Synthesis) -> None:
+    projects = _by_name(synthesis, env, "AppProject")
+    assert projects["default"]["spec"].keys() <= {"description"}, "the built-in default project must allow nothing"
+    assert "clusterResourceWhitelist" not in projects[ARGOCD_GITOPS_PROJECT]["spec"]
+    assert projects[ARGOCD_GITOPS_PROJECT]["spec"]["namespaceResourceWhitelist"] == [
+        {"group": "argoproj.io", "kind": "AppProject"},
+        {"group": "argoproj.io", "kind": "Application"},
+    ]
+    whitelist = {(e["group"], e["kind"]) for e in projects[ARGOCD_APP_PROJECT]["spec"]["clusterResourceWhitelist"]}
+    assert whitelist == set(APP_CLUSTER_RESOURCES)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_application_manifests_fit_their_project(env: str, synthesis: Synthesis) -> None:
+    """What Argo CD would refuse to sync: a cluster-scoped kind outside the whitelist, or a
+    namespaced object outside the project's destinations."""
+    cluster_scoped = _cluster_scoped()
+    whitelist = set(APP_CLUSTER_RESOURCES)
+    manifests = _app_manifests(synthesis, env)
+    assert manifests
+    for doc in manifests:
+        key = (_group(doc["apiVersion"]), doc["kind"])
+        label = f"{doc['kind']}/{doc['metadata']['name']}"
+        if key in cluster_scoped:
+            assert key in whitelist, f"{label}: cluster-scoped kind not in the {ARGOCD_APP_PROJECT} project's whitelist"
+        else:
+            assert doc["metadata"].get("namespace", "ai-subsidy") in APP_NAMESPACES, f"{label}: namespace outside the project"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_sync_policy_follows_the_environment(env: str, synthesis: Synthesis) -> None:
+    spec = SPECS[env]
+    assert spec.gitops.automated_sync is (not spec.is_production), "production syncs by hand, the others automatically"
+    for name, app in _by_name(synthesis, env, "Application").items():
+        policy = app["spec"]["syncPolicy"]
+        if spec.gitops.automated_sync:
+            assert policy["automated"] == {"prune": True, "selfHeal": True}, name
+        else:
+            assert "automated" not in policy, f"{name} must wait for a manual sync in {env}"
+        assert policy["retry"]["limit"] > 0, name
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_git_applications_read_the_rendered_manifests_of_their_environment(env: str, synthesis: Synthesis) -> None:
+    names = names_for(SPECS[env])
+    applications = _by_name(synthesis, env, "Application")
+    root, app = applications[ARGOCD_ROOT_APPLICATION], applications[ARGOCD_APPLICATION]
+    for application in (root, app):
+        source = application["spec"]["source"]
+        assert source["repoURL"] == names.repository_url
+        assert source["targetRevision"] == names.gitops_branch == f"gitops/{env}"
+        assert source["path"] == names.manifests_path == f"dist/{env}"
+    assert root["spec"]["source"]["directory"] == {"include": GITOPS_FILE}
+    assert root["spec"]["project"] == ARGOCD_GITOPS_PROJECT
+    assert app["spec"]["source"]["directory"] == {"exclude": GITOPS_FILE}
+    assert app["spec"]["project"] == ARGOCD_APP_PROJECT
+    assert GITOPS_FILE == f"{GITOPS_CHART}.k8s.yaml"
+    assert (synthesis.kubernetes_dir / env / GITOPS_FILE).is_file()
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_add_ons_come_from_pinned_chart_versions(env: str, synthesis: Synthesis) -> None:
+    pinned = {(chart.repository, chart.name): chart.version for chart in HELM_CHARTS}
+    applications = _by_name(synthesis, env, "Application")
+    for name in ADDONS:
+        spec = applications[name]["spec"]
+        source = spec["source"]
+        assert spec["project"] == ARGOCD_PLATFORM_PROJECT
+        assert re.fullmatch(r"\d+\.\d+\.\d+", source["targetRevision"]), f"{name}: {source['targetRevision']} is not an exact version"
+        assert pinned[(source["repoURL"], source["chart"])] == source["targetRevision"]
+        assert source["helm"]["releaseName"] == name
+
+
+def test_add_on_versions_install_the_crds_the_objects_are_validated_against() -> None:
+    readme = (ROOT / "crds" / "README.md").read_text(encoding="utf-8")
+    external_secrets = next(chart for chart in HELM_CHARTS if chart.name == "external-secrets")
+    assert re.search(rf"external-secrets/external-secrets \| v{re.escape(external_secrets.version)} \|", readme)
+    prometheus_operator = re.search(r"prometheus-operator/prometheus-operator \| v(\d+)\.(\d+)\.\d+ \|", readme)
+    assert prometheus_operator, "crds/README.md names the prometheus-operator release"
+    # kube-prometheus-stack 88.x ships prometheus-operator 0.93 (its major follows operator bumps).
+    kube_prometheus = next(chart for chart in HELM_CHARTS if chart.name == "kube-prometheus-stack")
+    assert (kube_prometheus.version.split(".")[0], prometheus_operator.groups()) == ("88", ("0", "93"))
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_load_balancer_controller_values_match_the_aws_layer(env: str, synthesis: Synthesis) -> None:
+    spec, names = SPECS[env], names_for(SPECS[env])
+    application = _by_name(synthesis, env, "Application")[LOAD_BALANCER_CONTROLLER_RELEASE]["spec"]
+    values = application["source"]["helm"]["valuesObject"]
+    account = names.load_balancer_controller_service_account
+    assert application["destination"]["namespace"] == account.namespace
+    assert values["serviceAccount"] == {"create": True, "name": account.name}
+    assert values["clusterName"] == names.cluster_name
+    assert values["region"] == spec.aws.region
+    vpcs = resources_of(synthesis.stack(f"{env}-network"), "aws_vpc")
+    assert [vpc["tags"]["Name"] for vpc in vpcs.values()] == [values["vpcTags"]["Name"]], "the controller finds the VPC by its Name tag"
+    assert "vpcId" not in values
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_external_secrets_runs_as_the_service_account_with_pod_identity(env: str, synthesis: Synthesis) -> None:
+    account = names_for(SPECS[env]).external_secrets_service_account
+    application = _by_name(synthesis, env, "Application")[EXTERNAL_SECRETS_RELEASE]["spec"]
+    assert application["destination"]["namespace"] == account.namespace
+    assert application["source"]["helm"]["valuesObject"]["serviceAccount"] == {"create": True, "name": account.name}
+    assert "CreateNamespace=true" in application["syncPolicy"]["syncOptions"]
+    labels = application["syncPolicy"]["managedNamespaceMetadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_kube_prometheus_stack_selects_our_monitoring_objects(env: str, synthesis: Synthesis) -> None:
+    application = _by_name(synthesis, env, "Application")[KUBE_PROMETHEUS_RELEASE]["spec"]
+    assert application["destination"]["namespace"] == MONITORING_NAMESPACE
+    assert application["source"]["helm"]["releaseName"] == KUBE_PROMETHEUS_RELEASE
+    assert {"CreateNamespace=true", "ServerSideApply=true"} <= set(application["syncPolicy"]["syncOptions"])
+    values = application["source"]["helm"]["valuesObject"]
+    selector = {"matchLabels": MONITORING_SELECTOR_LABELS}
+    alertmanager = values["alertmanager"]["alertmanagerSpec"]
+    assert alertmanager["alertmanagerConfigMatcherStrategy"] == {"type": "None"}
+    assert alertmanager["alertmanagerConfigSelector"] == selector
+    prometheus = values["prometheus"]["prometheusSpec"]
+    for kind in ("rule", "serviceMonitor", "podMonitor"):
+        assert prometheus[f"{kind}Selector"] == selector, kind
+        assert prometheus[f"{kind}SelectorNilUsesHelmValues"] is False, kind
+    dashboards = values["grafana"]["sidecar"]["dashboards"]
+    assert {dashboards["label"]: dashboards["labelValue"]} == GRAFANA_DASHBOARD_LABELS
+    admin = names_for(SPECS[env]).grafana_admin_secret
+    assert values["grafana"]["admin"] == {"existingSecret": admin.kubernetes_name, "userKey": admin.keys[0], "passwordKey": admin.keys[1]}
+    assert admin.namespace == MONITORING_NAMESPACE
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_jobs_in_the_application_manifests_are_argo_cd_hooks(env: str, synthesis: Synthesis) -> None:
+    """A plain Job is immutable once created; the migration Job must run as a PreSync hook."""
+    jobs = [doc for doc in _app_manifests(synthesis, env) if doc["kind"] == "Job"]
+    if not jobs:
+        pytest.skip("no Job in the application manifests yet")
+    for job in jobs:
+        annotations = job["metadata"].get("annotations", {})
+        assert annotations.get("argocd.argoproj.io/hook") in ("PreSync", "Sync", "PostSync"), job["metadata"]["name"]
+        assert "argocd.argoproj.io/hook-delete-policy" in annotations, job["metadata"]["name"]
