@@ -166,7 +166,7 @@ def test_git_applications_read_the_rendered_manifests_of_their_environment(env: 
     assert root["spec"]["project"] == ARGOCD_GITOPS_PROJECT
     assert app["spec"]["source"]["directory"] == {"exclude": GITOPS_FILE}
     assert app["spec"]["project"] == ARGOCD_APP_PROJECT
-    assert GITOPS_FILE == f"{GITOPS_CHART}.k8s.yaml"
+    assert f"{GITOPS_CHART}.k8s.yaml" == GITOPS_FILE
     assert (synthesis.kubernetes_dir / env / GITOPS_FILE).is_file()
 
 
