@@ -123,9 +123,9 @@ gitops-publish: install ## Commit dist/ENV to its GitOps branch gitops/ENV and p
 ci-matrix: install ## GitHub Actions outputs listing the environments, their roles and branches
 	@$(PY) -m tools.delivery matrix
 
-checkov: install $(CHECKOV_STAMP) ## checkov gate over the synthesized output, SARIF in reports/checkov/
+checkov: install $(CHECKOV_STAMP) ## checkov gate over the synthesized output, SARIF in reports/checkov.sarif
 	@$(PY) -O -m synth --quiet
-	$(PY) -m tools.checkov_gate --sarif $(REPORTS)/checkov
+	$(PY) -m tools.checkov_gate --sarif $(REPORTS)/checkov.sarif
 
 set-image: $(PY_STAMP) ## Set COMPONENT's image TAG in environments/ENV.yaml (ENV may name several)
 	@test -n "$(ENV)" -a -n "$(COMPONENT)" -a -n "$(TAG)" || { echo "error: set ENV, COMPONENT and TAG" >&2; exit 2; }

@@ -5,7 +5,7 @@ resource's `//` comment object by `stacks.checkov.skip_check` and applied here t
 Kubernetes side: objects carry checkov's own `checkov.io/skipN` annotations, which checkov applies;
 this gate only insists that each carries a reason.
 
-Usage: python -m tools.checkov_gate [--terraform cdktf.out] [--kubernetes dist] [--sarif DIR]
+Usage: python -m tools.checkov_gate [--terraform cdktf.out] [--kubernetes dist] [--sarif FILE]
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from tools import checkov_sarif
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_CHECKOV = ROOT / ".tools" / "checkov" / "bin" / "checkov"
@@ -121,18 +123,39 @@ def gate_kubernetes(reports: list[dict[str, Any]]) -> list[Finding]:
     return findings
 
 
+def sarif_entries(
+    terraform_dir: Path, terraform_reports: list[dict[str, Any]], kubernetes_reports: list[dict[str, Any]]
+) -> list[tuple[str, dict[str, Any], str | None]]:
+    """(framework, finding, reason or None) for every failed or skipped check, as the gate sees it."""
+    entries: list[tuple[str, dict[str, Any], str | None]] = []
+    for report in terraform_reports:
+        for failed in _results(report, "failed_checks"):
+            logical_id = failed["resource"].rsplit(".", 1)[-1]
+            reason = stack_skips(terraform_dir / failed["file_path"].lstrip("/")).get(logical_id, {}).get(failed["check_id"])
+            entries.append(("terraform_json", failed, reason))
+    for report in kubernetes_reports:
+        entries += [("kubernetes", failed, None) for failed in _results(report, "failed_checks")]
+        for skipped in _results(report, "skipped_checks"):
+            reason = (skipped.get("check_result", {}).get("suppress_comment") or "").strip()
+            entries.append(("kubernetes", skipped, reason or None))
+    return entries
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.checkov_gate", description=__doc__.splitlines()[0])
     parser.add_argument("--terraform", type=Path, default=ROOT / "cdktf.out")
     parser.add_argument("--kubernetes", type=Path, default=ROOT / "dist")
-    parser.add_argument("--sarif", type=Path, help="also write checkov's SARIF reports into this folder")
+    parser.add_argument("--sarif", type=Path, help="also write one SARIF report (reasoned skips suppressed) to this file")
     args = parser.parse_args(argv)
     problems: list[Finding] = []
-    terraform_sarif = args.sarif / "terraform" if args.sarif else None
-    kubernetes_sarif = args.sarif / "kubernetes" if args.sarif else None
-    unexplained, stale = gate_terraform(args.terraform, run_checkov(args.terraform, "terraform_json", terraform_sarif))
+    terraform_reports = run_checkov(args.terraform, "terraform_json")
+    kubernetes_reports = run_checkov(args.kubernetes, "kubernetes")
+    unexplained, stale = gate_terraform(args.terraform, terraform_reports)
     problems += unexplained + stale
-    problems += gate_kubernetes(run_checkov(args.kubernetes, "kubernetes", kubernetes_sarif))
+    problems += gate_kubernetes(kubernetes_reports)
+    if args.sarif:
+        version = next((r["summary"].get("checkov_version", "") for r in terraform_reports if "summary" in r), "")
+        checkov_sarif.write(args.sarif, checkov_sarif.sarif(sarif_entries(args.terraform, terraform_reports, kubernetes_reports), version))
     for problem in problems:
         print(problem)
     print(f"checkov gate: {len(problems)} unexplained finding(s)")
