@@ -23,8 +23,11 @@ KUBE_SYSTEM = "kube-system"
 
 # Stack layers in dependency order (a layer only reads outputs of layers before it); stacks.app
 # builds exactly these for every environment, and the tests parametrize over them.
-LAYERS = ("state", "network")
+LAYERS = ("state", "network", "cluster", "data", "ci")
 
+# Resources AWS Backup protects are selected by this tag (the backup stack's plan).
+BACKUP_TAG = {"Backup": "ai-subsidy"}
+BUCKET_PURPOSES = ("files", "backups", "diagnostics", "access-logs", "files-dr", "tfstate-logs")
 METRICS_PORT = 9464
 METRICS_PATH = "/metrics"
 HTTP_PORT_NAME = "http"
@@ -135,8 +138,36 @@ class Names:
 
     # --- Compute and data ---
     @property
+    def region(self) -> str:
+        return self.spec.aws.region
+
+    @property
     def cluster_name(self) -> str:
         return self.prefix
+
+    @property
+    def cluster_arn(self) -> str:
+        return f"arn:aws:eks:{self.region}:{self.account}:cluster/{self.cluster_name}"
+
+    @property
+    def database_arn(self) -> str:
+        return f"arn:aws:rds:{self.region}:{self.account}:db:{self.database_identifier}"
+
+    @property
+    def database_username(self) -> str:
+        """Master user; its password is generated and rotated by RDS in Secrets Manager."""
+        return "ai_subsidy_admin"
+
+    def secret_arn(self, name: str) -> str:
+        """ARN pattern of a Secrets Manager secret: AWS appends six random characters to the name."""
+        return f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{name}-??????"
+
+    @staticmethod
+    def bucket_arn(bucket: str) -> str:
+        return f"arn:aws:s3:::{bucket}"
+
+    def role_arn(self, role_name: str) -> str:
+        return f"arn:aws:iam::{self.account}:role/{role_name}"
 
     @property
     def database_identifier(self) -> str:
@@ -152,6 +183,8 @@ class Names:
 
     def bucket(self, purpose: str) -> str:
         """Globally unique bucket name: files, backups, diagnostics, access-logs, files-dr."""
+        if purpose not in BUCKET_PURPOSES:
+            raise ValueError(f"unknown bucket purpose {purpose!r}")
         return f"{self.prefix}-{purpose}-{self.account}"
 
     def kms_alias(self, purpose: str) -> str:
