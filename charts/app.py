@@ -8,11 +8,14 @@ from cdk8s import App, YamlOutputType
 
 from charts.base import EnvironmentChart
 from charts.namespaces import NamespacesChart
+from charts.network_policies import NetworkPoliciesChart
+from charts.secrets import SecretsChart
+from charts.workloads import WorkloadsChart
 from envspec import EnvironmentSpec
 
 
 def add_environment(app: App, spec: EnvironmentSpec) -> list[EnvironmentChart]:
-    return [NamespacesChart(app, spec)]
+    return [NamespacesChart(app, spec), SecretsChart(app, spec), WorkloadsChart(app, spec), NetworkPoliciesChart(app, spec)]
 
 
 def build(spec: EnvironmentSpec, outdir: Path) -> App:

@@ -35,6 +35,16 @@ METRICS_PORT_NAME = "metrics"
 POSTGRES_PORT = 5432
 REDIS_PORT = 6379
 
+# The Argo CD PreSync hook Job that applies database migrations before the backend rolls out.
+MIGRATION_JOB = "ai-subsidy-backend-migrate"
+FRONTEND_CONFIG = "frontend-config"
+AI_CONFIG = "ai-config"
+REGISTRY_SECRET = "registry-secret"
+INGRESS = "ai-subsidy"
+# Link-local address of the EKS Pod Identity agent on every node; pods with an AWS identity call it.
+POD_IDENTITY_AGENT = "169.254.170.23/32"
+POD_IDENTITY_AGENT_PORT = 80
+
 # External Secrets: one ClusterSecretStore per cluster, reading this environment's Secrets Manager.
 CLUSTER_SECRET_STORE = "aws-secrets-manager"
 # kube-prometheus-stack (installed by Argo CD): its Helm release name, the label its Prometheus and
