@@ -17,7 +17,7 @@ from envspec import EnvironmentSpec, Names
 from envspec.naming import REDIS_PORT
 from stacks.checkov import skip_check
 from stacks.kms import CustomerManagedKey
-from stacks.network.flow_logs import encrypted_log_group
+from stacks.logs import encrypted_log_group
 
 LOG_TYPES = ("slow-log", "engine-log")
 
