@@ -1,26 +1,5 @@
-"""Subnet plan derived from the VPC CIDR: large private subnets (EKS pods take VPC addresses),
-small public and isolated ones carved from the last quarter."""
+"""The subnet plan lives in `envspec.layout` (both layers read it); kept here for existing imports."""
 
-from __future__ import annotations
+from envspec.layout import SubnetLayout, subnet_layout
 
-import ipaddress
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class SubnetLayout:
-    public: tuple[ipaddress.IPv4Network, ...]
-    private: tuple[ipaddress.IPv4Network, ...]
-    isolated: tuple[ipaddress.IPv4Network, ...]
-
-
-def subnet_layout(vpc: ipaddress.IPv4Network, az_count: int) -> SubnetLayout:
-    """Quarters 1-3 hold one private subnet per zone; quarter 4 splits into eighths: public
-    subnets first, isolated (database) subnets from the middle on."""
-    quarters = list(vpc.subnets(prefixlen_diff=2))
-    eighths = list(quarters[3].subnets(prefixlen_diff=3))
-    return SubnetLayout(
-        public=tuple(eighths[:az_count]),
-        private=tuple(quarters[:az_count]),
-        isolated=tuple(eighths[4 : 4 + az_count]),
-    )
+__all__ = ["SubnetLayout", "subnet_layout"]

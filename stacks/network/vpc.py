@@ -16,7 +16,7 @@ from cdktf_cdktf_provider_aws.vpc import Vpc
 from constructs import Construct
 
 from envspec import EnvironmentSpec, Names
-from stacks.network.layout import subnet_layout
+from envspec.layout import subnet_layout
 
 ANYWHERE = "0.0.0.0/0"
 
