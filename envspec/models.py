@@ -316,13 +316,25 @@ class Alarms(Strict):
     nat_port_allocation_errors: int = Field(default=0, ge=0)
 
 
+AWS_BACKUP_CRON = r"^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$"
+
+
 class Backup(Strict):
-    recovery_point_objective_minutes: int = Field(default=5, ge=1)
-    recovery_time_objective_minutes: int = Field(default=30, ge=1)
+    recovery_point_objective_minutes: int = Field(
+        default=5, ge=1, description="Most data, in minutes, a restore may lose; alarms on file replication latency use it."
+    )
+    recovery_time_objective_minutes: int = Field(
+        default=30, ge=1, description="Budget, in minutes, for a full restore; `ops dr drill` measures against it."
+    )
     cross_region: bool = Field(description="Copy backups and replicate files to the DR region.")
     vault_lock: bool = Field(description="Lock the backup vaults (compliance mode) so recovery points cannot be deleted early.")
-    snapshot_retention_days: int = Field(default=35, ge=1, le=36500)
-    copy_retention_days: int = Field(default=35, ge=1, le=36500)
+    snapshot_retention_days: int = Field(default=35, ge=1, le=36500, description="Days AWS Backup keeps a recovery point in the primary vault.")
+    copy_retention_days: int = Field(default=35, ge=1, le=36500, description="Days the DR-region copy of a recovery point is kept.")
+    snapshot_schedule: str = Field(
+        default="cron(0 * * * ? *)",
+        pattern=AWS_BACKUP_CRON,
+        description="AWS Backup schedule (UTC, six-field cron) for RDS and files-bucket snapshots; hourly is the most S3 allows.",
+    )
 
 
 class ContinuousIntegration(Strict):
