@@ -23,7 +23,7 @@ KUBE_SYSTEM = "kube-system"
 
 # Stack layers in dependency order (a layer only reads outputs of layers before it); stacks.app
 # builds exactly these for every environment, and the tests parametrize over them.
-LAYERS = ("state", "network")
+LAYERS = ("state", "network", "backup")
 
 METRICS_PORT = 9464
 METRICS_PATH = "/metrics"
@@ -193,6 +193,11 @@ class Names:
         return f"{self.prefix}-backup"
 
     @property
+    def backup_frequent_vault(self) -> str:
+        """Unlocked vault of the short-lived frequent snapshots (a lock's minimum retention would not fit them)."""
+        return f"{self.prefix}-backup-frequent"
+
+    @property
     def backup_plan(self) -> str:
         return f"{self.prefix}-backup"
 
@@ -216,10 +221,6 @@ class Names:
     def incident_bundle_key(self, component: str, stamp: str) -> str:
         """Key of an `ops incident collect` tarball in the diagnostics bucket."""
         return f"incidents/{component}/{self.env}-{component}-{stamp}.tar.gz"
-
-    @property
-    def alarm_topic_arn(self) -> str:
-        return f"arn:aws:sns:{self.spec.aws.region}:{self.account}:{self.alarm_topic}"
 
     @property
     def alarm_topic(self) -> str:

@@ -66,7 +66,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "vault_lock": False,
             "snapshot_retention_days": 7,
             "copy_retention_days": 7,
-            "snapshot_schedule": "cron(0 18 * * ? *)",  # daily, 03:00 JST
+            "snapshot_schedule": None,  # the daily snapshot only
         },
     },
     "staging": {

@@ -236,7 +236,7 @@ def _target(args: argparse.Namespace):
     from ops.context import target
 
     found = target(args.env, args.profile)
-    found.aws.verify()
+    found.aws.verify(found.aws.dr_region if getattr(args, "region", "primary") == "dr" else None)
     return found
 
 

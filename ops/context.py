@@ -58,13 +58,16 @@ class Aws:
             self._clients[key] = self.session.client(service, region_name=key[1], config=AWS_CONFIG)
         return self._clients[key]
 
-    def verify(self) -> str:
-        """The caller's ARN; refuses missing credentials and credentials of another account."""
+    def verify(self, region: str | None = None) -> str:
+        """The caller's ARN; refuses missing credentials and credentials of another account.
+
+        `region`: where to ask STS; a DR-region operation must not depend on the primary region.
+        """
         if self.session.get_credentials() is None:
             raise EnvironmentProblem(
                 "no AWS credentials found; log in first (for example `aws sso login`) or set AWS_PROFILE; nothing was changed"
             )
-        identity = self.client("sts").get_caller_identity()
+        identity = self.client("sts", region).get_caller_identity()
         account = identity["Account"]
         if account != self.spec.aws.account_id:
             raise EnvironmentProblem(

@@ -8,6 +8,7 @@ from cdktf import App
 
 from envspec import EnvironmentSpec
 from envspec.naming import LAYERS
+from stacks.backup.stack import BackupStack
 from stacks.base import EnvironmentStack
 from stacks.network.stack import NetworkStack
 from stacks.state import StateStack
@@ -16,7 +17,8 @@ from stacks.state import StateStack
 def add_environment(app: App, spec: EnvironmentSpec) -> list[EnvironmentStack]:
     state = StateStack(app, spec)
     network = NetworkStack(app, spec)
-    built = [state, network]
+    backup = BackupStack(app, spec)
+    built = [state, network, backup]
     if tuple(stack.layer for stack in built) != LAYERS:
         raise RuntimeError("envspec.naming.LAYERS must list the layers built here, in order")
     return built

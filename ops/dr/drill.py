@@ -140,7 +140,8 @@ def run_drill(
             say("    settings match" if not mismatches else "    " + "; ".join(mismatches))
         with _timed(result, "files"):
             step("files: point-in-time plan at the database's restore point")
-            files = plan_file_restore(target, restored.get("LatestRestorableTime") or now(), "", False, False)
+            restore_point = plan.restore_time or (plan.window[1] if plan.window else now())
+            files = plan_file_restore(target, restore_point, "", False, False)
             say(f"    {files.counts()['restore']} objects would be restored, {files.unchanged} unchanged")
             if target.spec.backup.cross_region and not failover_report(target, ""):
                 result.failures.append("the DR replica of the files bucket is not ready")

@@ -64,10 +64,10 @@ def _guarded(name: str, probe: Callable[[], Check | list[Check]]) -> list[Check]
     return result if isinstance(result, list) else [result]
 
 
-def _vault_points(target: Target, region: str) -> list[dict[str, Any]]:
+def _vault_points(target: Target, region: str, vault_name: str) -> list[dict[str, Any]]:
     backup = target.aws.client("backup", region)
     points: list[dict[str, Any]] = []
-    for page in backup.get_paginator("list_recovery_points_by_backup_vault").paginate(BackupVaultName=target.names.backup_vault):
+    for page in backup.get_paginator("list_recovery_points_by_backup_vault").paginate(BackupVaultName=vault_name):
         points += page["RecoveryPoints"]
     return points
 
@@ -76,8 +76,7 @@ def run_status(target: Target) -> list[Check]:
     names, spec, aws = target.names, target.spec, target.aws
     at = now()
     rpo = timedelta(minutes=spec.backup.recovery_point_objective_minutes)
-    interval = schedule_interval(spec.backup.snapshot_schedule)
-    max_age = interval + timedelta(hours=2)  # the plan's completion window
+    grace = timedelta(hours=2)  # the plan's completion window
     checks: list[Check] = []
 
     def database() -> Check:
@@ -114,22 +113,28 @@ def run_status(target: Target) -> list[Check]:
             )
 
         checks += _guarded("database backups in DR region", replicated)
-    regions = [("primary", aws.region)] + ([("DR", aws.dr_region)] if spec.backup.cross_region else [])
-    for label, region in regions:
+    day = timedelta(days=1)
+    vaults = [("daily", aws.region, names.backup_vault, day + grace, spec.backup.vault_lock)]
+    if spec.backup.snapshot_schedule:
+        vaults.append(
+            ("frequent", aws.region, names.backup_frequent_vault, schedule_interval(spec.backup.snapshot_schedule) + grace, False)
+        )
+    if spec.backup.cross_region:
+        vaults.append(("DR copies", aws.dr_region, names.backup_vault, day + 2 * grace, spec.backup.vault_lock))
+    for label, region, vault_name, limit, locked_wanted in vaults:
 
-        def vault(region: str = region, label: str = label) -> list[Check]:
-            description = aws.client("backup", region).describe_backup_vault(BackupVaultName=names.backup_vault)
+        def vault(
+            label: str = label, region: str = region, vault_name: str = vault_name, limit: timedelta = limit, wanted: bool = locked_wanted
+        ) -> list[Check]:
+            description = aws.client("backup", region).describe_backup_vault(BackupVaultName=vault_name)
             locked = bool(description.get("Locked"))
-            found = [
-                Check(f"{label} backup vault", not spec.backup.vault_lock or locked, f"{names.backup_vault} ({region}), locked: {locked}")
-            ]
-            points = _vault_points(target, region)
-            limit = max_age if label == "primary" else max_age + timedelta(hours=2)
+            found = [Check(f"{label} vault", locked or not wanted, f"{vault_name} ({region}), locked: {locked}")]
+            points = _vault_points(target, region, vault_name)
             found.append(recovery_point_check(f"{label} vault: database", points, names.database_arn, limit, at))
             found.append(recovery_point_check(f"{label} vault: files bucket", points, names.bucket_arn("files"), limit, at))
             return found
 
-        checks += _guarded(f"{label} backup vault", vault)
+        checks += _guarded(f"{label} vault", vault)
     if spec.backup.cross_region:
 
         def replication() -> Check:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,7 +31,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from envspec.naming import AI_WORKER, BACKEND, Component
-from ops.console import fields, say, step
+from ops.console import duration, fields, say, step
 from ops.context import Target
 from ops.dr.database import describe_instance, instance_status
 from ops.errors import InputError, OpsError
@@ -178,6 +179,7 @@ def refresh_application(kube: Kube, poll: Poll, at: datetime) -> None:
 
 
 def execute_switch(target: Target, plan: SwitchPlan, poll: Poll, kube: Kube | None) -> dict[str, Any]:
+    started = time.monotonic()
     rds = target.aws.client("rds")
     restored_identifier = plan.restored["DBInstanceIdentifier"]
     kms_key_id = None
@@ -198,7 +200,7 @@ def execute_switch(target: Target, plan: SwitchPlan, poll: Poll, kube: Kube | No
     _point_app_secret(target, switched["Endpoint"])
     if kube is not None:
         refresh_application(kube, poll, now())
-    say(f"{plan.identifier} is now the instance restored as {restored_identifier}")
+    say(f"{plan.identifier} is now the instance restored as {restored_identifier} (switched in {duration(time.monotonic() - started)})")
     say(
         fields(
             [

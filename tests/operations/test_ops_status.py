@@ -27,6 +27,7 @@ def test_status_reports_each_recovery_path_and_fails_when_one_is_missing(world: 
     for region in ("ap-northeast-1", "ap-northeast-3"):
         backup = boto3.client("backup", region)
         backup.create_backup_vault(BackupVaultName=names.backup_vault)
+        backup.create_backup_vault(BackupVaultName=names.backup_frequent_vault)
         backup.put_backup_vault_lock_configuration(BackupVaultName=names.backup_vault, MinRetentionDays=35, ChangeableForDays=3)
     result = run("dr", "status", "--env", ENV)
     rows = _rows(result.out)
@@ -40,14 +41,15 @@ def test_status_reports_each_recovery_path_and_fails_when_one_is_missing(world: 
 def test_an_environment_without_backups_fails_every_backup_check(world: World, run, names: Names) -> None:
     result = run("dr", "status", "--env", ENV)
     rows = _rows(result.out)
-    assert rows["primary backup vault"][0] == "NO" and rows["primary backup vault"][1].startswith("could not check:")
+    assert rows["daily vault"][0] == "NO" and rows["daily vault"][1].startswith("could not check:")
     assert rows["files replication"][0] == "NO"
     assert result.code == 1
 
 
 def test_schedules_map_to_their_interval() -> None:
-    intervals = {name: schedule_interval(spec.backup.snapshot_schedule) for name, spec in SPECS.items()}
-    assert intervals == {"production": timedelta(hours=1), "staging": timedelta(hours=6), "development": timedelta(days=1)}
+    intervals = {name: schedule_interval(spec.backup.snapshot_schedule) for name, spec in SPECS.items() if spec.backup.snapshot_schedule}
+    assert intervals == {"production": timedelta(hours=1), "staging": timedelta(hours=6)}
+    assert schedule_interval("cron(0 18 * * ? *)") == timedelta(days=1)
 
 
 def test_recovery_point_freshness_from_a_recorded_listing() -> None:
