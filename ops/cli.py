@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from envspec import DEFAULT_DIRECTORY
-from envspec.naming import AI_WORKER, BACKEND, FRONTEND
-from ops.errors import EnvironmentProblem, OpsError
+from ops import commands
+from ops.commands import COMPONENT_CHOICES
+from ops.errors import OpsError
 
 EXIT_CODES = """exit codes:
   0  done (or dry run printed)
@@ -19,7 +20,6 @@ EXIT_CODES = """exit codes:
      retention window, missing snapshot, invalid tag, critical restart without confirmation)
   3  the machine cannot act: no or wrong AWS credentials, no kubeconfig context, missing tool
 """
-COMPONENT_CHOICES = {"backend": BACKEND, "frontend": FRONTEND, "ai-worker": AI_WORKER}
 DRY_RUN_NOTE = "Dry run unless --execute is given."
 
 
@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     restore_db.add_argument("--db-parameter-group", help="parameter group override")
     _execute(restore_db, "restore")
     _poll(restore_db, 30, 90)
-    restore_db.set_defaults(handler=_restore_db)
+    restore_db.set_defaults(handler=commands.restore_db)
 
     switch_db = _command(
         dr_commands,
@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     switch_db.add_argument("--skip-kubernetes", action="store_true", help="do not refresh database-secret or restart clients")
     _execute(switch_db, "switch")
     _poll(switch_db, 15, 60)
-    switch_db.set_defaults(handler=_switch_db)
+    switch_db.set_defaults(handler=commands.switch_db)
 
     restore_files = _command(
         dr_commands,
@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     restore_files.add_argument("--from-replica", action="store_true", help="take the versions from the DR replica bucket")
     restore_files.add_argument("--hide-newer", action="store_true", help="also hide objects created after --to")
     _execute(restore_files, "restore")
-    restore_files.set_defaults(handler=_restore_files)
+    restore_files.set_defaults(handler=commands.restore_files)
 
     drill = _command(
         dr_commands,
@@ -145,13 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
     drill.add_argument("--report", type=Path, help="also write the result as JSON to this file")
     _execute(drill, "run the drill")
     _poll(drill, 30, 90)
-    drill.set_defaults(handler=_drill)
+    drill.set_defaults(handler=commands.drill)
 
     status = _command(
         dr_commands, "status", "health of every recovery path (read-only)", "Point-in-time lag, DR copies, vaults, replication."
     )
     _common(status)
-    status.set_defaults(handler=_status)
+    status.set_defaults(handler=commands.status)
 
     incident = _command(groups, "incident", "incident response", "Diagnostics, notifications, restarts.")
     incident_commands = incident.add_subparsers(dest="command", required=True, metavar="{collect,notify,recover}")
@@ -169,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument("--since-minutes", type=int, default=60, help="log window (default 60)")
     collect.add_argument("--tail-lines", type=int, default=2000, help="log lines per container (default 2000)")
     collect.add_argument("--keep-local", type=Path, metavar="DIR", help="also keep a copy of the tarball in DIR")
-    collect.set_defaults(handler=_collect)
+    collect.set_defaults(handler=commands.collect)
 
     notify = _command(
         incident_commands,
@@ -184,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     notify.add_argument("--message", required=True)
     notify.add_argument("--incident-id", help="PagerDuty dedup key (default <env>-<component>-<UTC stamp>)")
     notify.add_argument("--dry-run", action="store_true", help="check the credentials, send nothing")
-    notify.set_defaults(handler=_notify)
+    notify.set_defaults(handler=commands.notify)
 
     recover = _command(
         incident_commands,
@@ -199,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     recover.add_argument("--notify", action="store_true", help="post the outcome to Slack")
     _execute(recover, "restart")
     _poll(recover, 5, 10)
-    recover.set_defaults(handler=_recover)
+    recover.set_defaults(handler=commands.recover)
 
     deploy = _command(groups, "deploy", "GitOps deploys", "Changes reach clusters through pull requests.")
     deploy_commands = deploy.add_subparsers(dest="command", required=True, metavar="{set-image}")
@@ -219,188 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     set_image.add_argument("--remote", default="origin", help="git remote to push to (default origin)")
     set_image.add_argument("--no-pr", action="store_true", help="push the branch but do not run gh")
     _execute(set_image, "branch, commit, push and open the pull request")
-    set_image.set_defaults(handler=_set_image)
+    set_image.set_defaults(handler=commands.set_image)
     return parser
-
-
-# --- handlers -------------------------------------------------------------------------------
-
-
-def _poll_of(args: argparse.Namespace):
-    from ops.waiting import Poll
-
-    return Poll(interval_seconds=args.poll_seconds, timeout_seconds=args.timeout_minutes * 60)
-
-
-def _target(args: argparse.Namespace):
-    from ops.context import target
-
-    found = target(args.env, args.profile)
-    found.aws.verify(found.aws.dr_region if getattr(args, "region", "primary") == "dr" else None)
-    return found
-
-
-def _kube(found, args: argparse.Namespace):
-    from ops.kube import Kube
-
-    return Kube(found.names, args.kube_context)
-
-
-def _restore_db(args: argparse.Namespace) -> int:
-    from ops.console import say, step
-    from ops.dr.database import RestoreOptions, execute_restore, plan_restore, report_restored, switch_step
-
-    found = _target(args)
-    options = RestoreOptions(
-        args.to,
-        args.snapshot,
-        args.region == "dr",
-        args.target_identifier,
-        args.db_subnet_group,
-        tuple(args.vpc_security_group_id),
-        args.db_parameter_group,
-    )
-    step("planning the restore (read-only)")
-    plan = plan_restore(found, options, purpose="restore")
-    plan.print()
-    if not args.execute:
-        operation, _ = plan.request()
-        say(f"dry run: would call rds {operation.replace('_', '-')}; nothing was changed; add --execute")
-        return 0
-    restored, seconds = execute_restore(found, plan, _poll_of(args))
-    mismatches = report_restored(plan, restored, seconds)
-    if plan.same_region:
-        say("Next step, switch the application to it (dry run first, then --execute):")
-        say(f"  {switch_step(found.env, plan.target_identifier)}")
-    else:
-        say("The copy is in the DR region: follow docs/disaster-recovery.md#region-loss to move the application there.")
-    return 1 if mismatches else 0
-
-
-def _switch_db(args: argparse.Namespace) -> int:
-    from ops.console import say
-    from ops.dr.switch import execute_switch, plan_switch
-
-    found = _target(args)
-    plan = plan_switch(found, args.instance)
-    kube = None if args.skip_kubernetes else _kube(found, args)
-    for number, text in enumerate(plan.steps(kube is not None), start=1):
-        say(f"  {number}. {text}")
-    if not args.execute:
-        say("dry run: nothing was changed; add --execute")
-        return 0
-    execute_switch(found, plan, _poll_of(args), kube)
-    return 0
-
-
-def _restore_files(args: argparse.Namespace) -> int:
-    from ops.console import say
-    from ops.dr.files import execute_file_restore, failover_report, plan_file_restore, print_plan
-    from ops.timeutil import parse_time
-
-    found = _target(args)
-    if args.failover:
-        return 0 if failover_report(found, args.prefix) else 1
-    plan = plan_file_restore(found, parse_time(args.to, "--to"), args.prefix, args.from_replica, args.hide_newer)
-    print_plan(plan)
-    if not args.execute:
-        say("dry run: nothing was changed; add --execute")
-        return 0
-    execute_file_restore(found, plan)
-    return 0
-
-
-def _drill(args: argparse.Namespace) -> int:
-    from ops.console import say
-    from ops.dr.budget import RTO_BUDGET
-    from ops.dr.drill import plan_only, run_drill
-
-    found = _target(args)
-    component = None if args.skip_application else COMPONENT_CHOICES[args.component]
-    if not args.execute:
-        plan_only(found)
-        say(f"dry run: the drill would run these steps against the {found.spec.backup.recovery_time_objective_minutes}-minute objective:")
-        for item in RTO_BUDGET:
-            say(f"  {item.key:<12} {item.minutes:>4g} min  {item.title}{'' if item.measured else '  (budget only)'}")
-        say("nothing was changed; add --execute")
-        return 0
-    factory = (lambda: _kube(found, args)) if component is not None else None
-    result = run_drill(found, _poll_of(args), factory, component, args.keep)
-    result.print()
-    if args.report:
-        result.write(args.report)
-    return 0 if result.met else 1
-
-
-def _status(args: argparse.Namespace) -> int:
-    from ops.dr.status import print_status, run_status
-
-    found = _target(args)
-    return 0 if print_status(found, run_status(found)) else 1
-
-
-def _collect(args: argparse.Namespace) -> int:
-    from ops.incident.collect import collect
-
-    found = _target(args)
-    component = None if args.component == "all" else COMPONENT_CHOICES[args.component]
-    collect(found, _kube(found, args), component, args.since_minutes, args.tail_lines, args.keep_local)
-    return 0
-
-
-def _notify(args: argparse.Namespace) -> int:
-    from ops.incident.notify import Incident, notify
-    from ops.timeutil import now, stamp
-
-    found = _target(args)
-    incident = Incident(
-        found.env, args.severity, args.component, args.message, args.incident_id or f"{found.env}-{args.component}-{stamp(now())}"
-    )
-    notify(found, incident, args.dry_run)
-    return 0
-
-
-def _recover(args: argparse.Namespace) -> int:
-    from ops.incident.notify import Incident, notify
-    from ops.incident.recover import recover
-    from ops.timeutil import now, stamp
-
-    found = _target(args)
-    component = COMPONENT_CHOICES[args.component]
-    kube = _kube(found, args)
-    try:
-        restarted = recover(kube, component, args.severity, args.execute, _poll_of(args))
-    except OpsError as error:
-        if args.notify and args.execute and not isinstance(error, EnvironmentProblem) and error.exit_code == 1:
-            incident = Incident(
-                found.env, "major", component.name, f"restart did not recover: {error}", f"{found.env}-{component.name}-{stamp(now())}"
-            )
-            notify(found, incident, dry_run=False)
-        raise
-    if restarted and args.notify:
-        notify(
-            found,
-            Incident(
-                found.env, "info", component.name, "restarted; every replica is ready", f"{found.env}-{component.name}-{stamp(now())}"
-            ),
-            False,
-        )
-    return 0
-
-
-def _set_image(args: argparse.Namespace) -> int:
-    from ops.console import say
-    from ops.deploy.set_image import apply_image_change, plan_image_change, print_dry_run
-
-    change = plan_image_change(args.repo, args.env, args.component, args.tag)
-    if change is None:
-        say(f"{args.env} already deploys {args.component} at {args.tag}; nothing to do")
-        return 0
-    if not args.execute:
-        print_dry_run(change, args.base, args.remote, not args.no_pr)
-        return 0
-    apply_image_change(change, args.repo, args.base, args.remote, not args.no_pr)
-    return 0
 
 
 # --- errors -----------------------------------------------------------------------------------
