@@ -117,7 +117,7 @@ class CiStack(EnvironmentStack):
     def _plan_permissions(self) -> list[Statement]:
         """ReadOnlyAccess reads the infrastructure; plans also decrypt state and take its lock file."""
         names = self.names
-        bucket = names.bucket_arn(names.state_bucket)
+        bucket = f"arn:aws:s3:::{names.state_bucket}"
         return [
             Statement(sid="StateLock", actions=["s3:PutObject", "s3:DeleteObject"], resources=[f"{bucket}/*.tflock"]),
             Statement(
