@@ -9,12 +9,19 @@ from cdk8s import App, YamlOutputType
 from charts.base import EnvironmentChart
 from charts.gitops import GitOpsChart
 from charts.namespaces import NamespacesChart
+from charts.network_policies import NetworkPoliciesChart
+from charts.secrets import SecretsChart
+from charts.workloads import WorkloadsChart
 from envspec import EnvironmentSpec
+from envspec.naming import APPLICATION_CHARTS
 
 
 def add_environment(app: App, spec: EnvironmentSpec) -> list[EnvironmentChart]:
+    charts = [NamespacesChart(app, spec), SecretsChart(app, spec), NetworkPoliciesChart(app, spec), WorkloadsChart(app, spec)]
+    if tuple(chart.node.id for chart in charts[: len(APPLICATION_CHARTS)]) != APPLICATION_CHARTS:
+        raise RuntimeError("envspec.naming.APPLICATION_CHARTS must list the application charts built here, in order")
     # GitOpsChart last: it describes how every other chart of the folder reaches the cluster.
-    return [NamespacesChart(app, spec), GitOpsChart(app, spec)]
+    return [*charts, GitOpsChart(app, spec, [chart.node.id for chart in charts])]
 
 
 def build(spec: EnvironmentSpec, outdir: Path) -> App:

@@ -3,9 +3,10 @@
 Three AppProjects, least privilege each, plus the built-in `default` project emptied:
 - `gitops`: the root Application ("app of apps") that syncs this very file; it may only manage
   Applications and AppProjects in the argocd namespace.
-- `ai-subsidy`: the application manifests (every other chart of `dist/<env>/`), from this
-  repository only, into the namespaces the application and its monitoring objects use, with a minimal
-  cluster-scoped whitelist.
+- `ai-subsidy`: the application manifests, one Application per chart of `dist/<env>/` (synced in
+  `APPLICATION_CHARTS` order: the migration Job, a PreSync hook of `workloads`, needs the Secrets and
+  network policies of the charts before it), from this repository only, into the namespaces the
+  application and its monitoring objects use, with a minimal cluster-scoped whitelist.
 - `platform`: the cluster add-ons, from their pinned Helm repositories only, into their namespaces.
 
 Argo CD reads `dist/<env>/` from the environment's branch `gitops/<env>`, which only the deploy
@@ -24,8 +25,8 @@ from charts.base import EnvironmentChart
 from envspec import EnvironmentSpec
 from envspec.naming import (
     APP_NAMESPACE,
+    APPLICATION_CHARTS,
     ARGOCD_APP_PROJECT,
-    ARGOCD_APPLICATION,
     ARGOCD_GITOPS_PROJECT,
     ARGOCD_IN_CLUSTER,
     ARGOCD_NAMESPACE,
@@ -33,6 +34,7 @@ from envspec.naming import (
     ARGOCD_ROOT_APPLICATION,
     GITOPS_CHART,
     MONITORING_NAMESPACE,
+    argocd_application,
 )
 from imports.io.argoproj import (
     Application,
@@ -79,23 +81,34 @@ PLATFORM_CLUSTER_RESOURCES = (
 RETRY = ApplicationSpecSyncPolicyRetry(limit=10, backoff=ApplicationSpecSyncPolicyRetryBackoff(duration="15s", factor=2, max_duration="5m"))
 
 
+# The root applies its Applications wave by wave: the add-ons first, then the application charts in
+# APPLICATION_CHARTS order, then any other chart (docs/gitops.md: Argo CD waits for each wave to be
+# healthy once Application health is enabled in argocd-cm).
+ADDON_WAVE = -1
+SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+
+
+def sync_order(charts: list[str]) -> list[str]:
+    """The application charts in the order Argo CD must sync them: APPLICATION_CHARTS first."""
+    ordered = [chart for chart in APPLICATION_CHARTS if chart in charts]
+    return ordered + sorted(chart for chart in charts if chart not in APPLICATION_CHARTS)
+
+
 class GitOpsChart(EnvironmentChart):
-    def __init__(self, scope: Construct, spec: EnvironmentSpec):
+    """`charts`: the ids of every other chart of the environment (one file each in `dist/<env>/`)."""
+
+    def __init__(self, scope: Construct, spec: EnvironmentSpec, charts: list[str]):
         super().__init__(scope, GITOPS_CHART, spec, namespace=ARGOCD_NAMESPACE)
+        missing = [chart for chart in APPLICATION_CHARTS if chart not in charts]
+        if missing or GITOPS_CHART in charts:
+            raise ValueError(f"GitOpsChart needs the other charts of the folder, got {charts}")
         self.addons = addons_for(spec)
         self._projects()
-        self.root = self._git_application(
-            ARGOCD_ROOT_APPLICATION, ARGOCD_GITOPS_PROJECT, ARGOCD_NAMESPACE, ApplicationSpecSourceDirectory(include=GITOPS_FILE)
-        )
-        # Custom resources (ExternalSecret, ServiceMonitor, ...) may arrive before the add-on that
-        # installs their CRD: skip their dry run instead of failing the whole sync.
-        self.application = self._git_application(
-            ARGOCD_APPLICATION,
-            ARGOCD_APP_PROJECT,
-            APP_NAMESPACE,
-            ApplicationSpecSourceDirectory(exclude=GITOPS_FILE),
-            sync_options=("SkipDryRunOnMissingResource=true",),
-        )
+        self.root = self._git_application(ARGOCD_ROOT_APPLICATION, ARGOCD_GITOPS_PROJECT, ARGOCD_NAMESPACE, GITOPS_CHART, wave=None)
+        self.applications = [
+            self._git_application(argocd_application(chart), ARGOCD_APP_PROJECT, APP_NAMESPACE, chart, wave=index)
+            for index, chart in enumerate(sync_order(charts))
+        ]
         self.addon_applications = [self._helm_application(addon) for addon in self.addons]
 
     # --- AppProjects ---
@@ -168,26 +181,26 @@ class GitOpsChart(EnvironmentChart):
             ),
         )
 
-    def _git_application(
-        self,
-        name: str,
-        project: str,
-        namespace: str,
-        directory: ApplicationSpecSourceDirectory,
-        sync_options: tuple[str, ...] = (),
-    ) -> Application:
+    def _git_application(self, name: str, project: str, namespace: str, chart: str, wave: int | None) -> Application:
+        """An Application syncing exactly one chart's file of the rendered folder."""
         names = self.names
+        # Custom resources (ExternalSecret, ServiceMonitor, ...) may arrive before the add-on that
+        # installs their CRD: skip their dry run instead of failing the whole sync.
+        options = ("SkipDryRunOnMissingResource=true",) if project == ARGOCD_APP_PROJECT else ()
         return Application(
             self,
             f"{name}_application",
-            metadata=ApiObjectMetadata(name=name),
+            metadata=ApiObjectMetadata(name=name, annotations={SYNC_WAVE: str(wave)} if wave is not None else None),
             spec=ApplicationSpec(
                 project=project,
                 source=ApplicationSpecSource(
-                    repo_url=names.repository_url, target_revision=names.gitops_branch, path=names.manifests_path, directory=directory
+                    repo_url=names.repository_url,
+                    target_revision=names.gitops_branch,
+                    path=names.manifests_path,
+                    directory=ApplicationSpecSourceDirectory(include=f"{chart}.k8s.yaml"),
                 ),
                 destination=ApplicationSpecDestination(server=ARGOCD_IN_CLUSTER, namespace=namespace),
-                sync_policy=self._sync_policy(sync_options),
+                sync_policy=self._sync_policy(options),
                 revision_history_limit=10,
             ),
         )
@@ -197,7 +210,7 @@ class GitOpsChart(EnvironmentChart):
         return Application(
             self,
             f"{addon.release}_application",
-            metadata=ApiObjectMetadata(name=addon.release),
+            metadata=ApiObjectMetadata(name=addon.release, annotations={SYNC_WAVE: str(ADDON_WAVE)}),
             spec=ApplicationSpec(
                 project=ARGOCD_PLATFORM_PROJECT,
                 source=ApplicationSpecSource(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from envspec.layout import SubnetLayout, subnet_layout
 from envspec.models import EnvironmentSpec, Workload
 
 PROJECT = "ai-subsidy"
@@ -23,14 +24,32 @@ KUBE_SYSTEM = "kube-system"
 
 # Stack layers in dependency order (a layer only reads outputs of layers before it); stacks.app
 # builds exactly these for every environment, and the tests parametrize over them.
-LAYERS = ("state", "network")
+LAYERS = ("state", "network", "cluster", "data", "backup", "ci")
 
+BUCKET_PURPOSES = ("files", "backups", "diagnostics", "access-logs", "files-dr", "access-logs-dr", "tfstate-logs")
 METRICS_PORT = 9464
 METRICS_PATH = "/metrics"
 HTTP_PORT_NAME = "http"
 METRICS_PORT_NAME = "metrics"
 POSTGRES_PORT = 5432
 REDIS_PORT = 6379
+
+# --- Kubernetes application layer (charts/) ---
+# Charts of the application namespace in the order Argo CD must apply them: the migration Job (a
+# PreSync hook of `workloads`) runs before anything else of its own Application, so the Secrets it
+# reads and the policies that let it reach the database must already be there.
+APPLICATION_CHARTS = ("namespaces", "secrets", "network-policies", "workloads")
+INGRESS_CLASS = "alb"  # IngressClass of the AWS Load Balancer Controller
+INGRESS_NAME = "ai-subsidy"
+MIGRATION_JOB = "ai-subsidy-backend-migrate"
+MIGRATION_SERVICE_ACCOUNT = "ai-subsidy-backend-migrate"
+MIGRATION_SELECTOR_LABELS = {"app": MIGRATION_JOB}
+# Pods of kube-prometheus-stack's Prometheus (namespace MONITORING_NAMESPACE) carry these labels.
+PROMETHEUS_POD_LABELS = {"app.kubernetes.io/name": "prometheus"}
+# RDS tags the master-user secret it manages with the instance's ARN; External Secrets finds it so.
+RDS_MANAGED_SECRET_TAG = "aws:rds:primaryDBInstanceArn"
+# JSON properties of the `database` application secret (no password: that is the RDS-managed one).
+DATABASE_CONNECTION_KEYS = ("host", "port", "dbname", "username")
 
 # External Secrets: one ClusterSecretStore per cluster, reading this environment's Secrets Manager.
 CLUSTER_SECRET_STORE = "aws-secrets-manager"
@@ -39,6 +58,17 @@ CLUSTER_SECRET_STORE = "aws-secrets-manager"
 KUBE_PROMETHEUS_RELEASE = "kube-prometheus-stack"
 MONITORING_SELECTOR_LABELS = {"release": KUBE_PROMETHEUS_RELEASE}
 GRAFANA_DASHBOARD_LABELS = {"grafana_dashboard": "1"}
+# kube-prometheus-stack's Prometheus Service (chart fullname + "-prometheus") and its web port name;
+# the ops CLI reads alert state through the API server's service proxy.
+PROMETHEUS_SERVICE = f"{KUBE_PROMETHEUS_RELEASE}-prometheus"
+PROMETHEUS_PORT_NAME = "http-web"
+# `kubectl rollout restart` writes this pod-template annotation; `ops incident recover` does the same.
+RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
+# External Secrets refreshes an ExternalSecret when this annotation's value changes.
+EXTERNAL_SECRET_FORCE_SYNC_ANNOTATION = "force-sync"
+# AWS Backup selects resources by this tag (value: `Names.backup_plan`); the data stack tags the RDS
+# instance and the files bucket with `Names.backup_selection_tag`.
+BACKUP_SELECTION_TAG_KEY = "backup-plan"
 
 # GitOps (Argo CD). Argo CD syncs the rendered `dist/<env>/` from a branch per environment that only
 # the deploy workflow writes (`gitops_branch`). The chart GITOPS_CHART holds the Argo CD objects
@@ -49,12 +79,18 @@ ARGOCD_IN_CLUSTER = "https://kubernetes.default.svc"
 ARGOCD_APP_PROJECT = "ai-subsidy"
 ARGOCD_PLATFORM_PROJECT = "platform"
 ARGOCD_GITOPS_PROJECT = "gitops"
-# Applications: the root (app of apps), the application manifests, one per add-on (its Helm release).
+# Applications: the root (app of apps), one per chart of the application manifests
+# (`argocd_application(chart)`, synced in APPLICATION_CHARTS order), one per add-on (its Helm release).
 ARGOCD_ROOT_APPLICATION = "gitops"
-ARGOCD_APPLICATION = "ai-subsidy"
+ARGOCD_APPLICATION_PREFIX = "ai-subsidy"
 LOAD_BALANCER_CONTROLLER_RELEASE = "aws-load-balancer-controller"
 EXTERNAL_SECRETS_RELEASE = "external-secrets"
 METRICS_SERVER_RELEASE = "metrics-server"
+
+
+def argocd_application(chart: str) -> str:
+    """The Argo CD Application that syncs one chart (`dist/<env>/<chart>.k8s.yaml`)."""
+    return f"{ARGOCD_APPLICATION_PREFIX}-{chart}"
 
 
 @dataclass(frozen=True)
@@ -74,19 +110,29 @@ class Component:
     health_path: str | None
     service_name: str | None
     needs_aws: bool  # gets a Pod Identity association and a mounted token
+    config_map: str | None = None  # ConfigMap of non-secret settings, read as environment variables
 
     @property
     def metrics_port(self) -> int:
         return METRICS_PORT
 
     @property
+    def container_name(self) -> str:
+        """Name of the main container (`kubectl set image deployment/<name> <container>=<image>`)."""
+        return self.key.replace("_", "-")
+
+    @property
     def selector_labels(self) -> dict[str, str]:
         return {"app": self.name}
 
 
-BACKEND = Component("backend", "ai-subsidy-backend", "ai-subsidy-backend", 3001, "/api/health", "ai-subsidy-backend-service", True)
-FRONTEND = Component("frontend", "ai-subsidy-frontend", "ai-subsidy-frontend", 3000, "/", "ai-subsidy-frontend-service", False)
-AI_WORKER = Component("ai_worker", "ai-worker", "ai-worker", None, None, None, True)
+BACKEND = Component(
+    "backend", "ai-subsidy-backend", "ai-subsidy-backend", 3001, "/api/health", "ai-subsidy-backend-service", True, "backend-config"
+)
+FRONTEND = Component(
+    "frontend", "ai-subsidy-frontend", "ai-subsidy-frontend", 3000, "/", "ai-subsidy-frontend-service", False, "frontend-config"
+)
+AI_WORKER = Component("ai_worker", "ai-worker", "ai-worker", None, None, None, True, "ai-config")
 COMPONENTS = (BACKEND, FRONTEND, AI_WORKER)
 
 
@@ -103,7 +149,9 @@ class SecretBinding:
     kubernetes_name: str
     namespace: str
     remote_name: str  # Secrets Manager secret name
-    keys: tuple[str, ...]  # keys of the Kubernetes Secret, each a JSON property of the remote secret
+    # Keys of the Kubernetes Secret, each a JSON property of the remote secret; except database-secret's
+    # `url`, rendered from DATABASE_CONNECTION_KEYS and the RDS-managed password (charts/secrets.py).
+    keys: tuple[str, ...]
     type: str = "Opaque"
 
 
@@ -151,8 +199,28 @@ class Names:
 
     # --- Compute and data ---
     @property
+    def region(self) -> str:
+        return self.spec.aws.region
+
+    @property
     def cluster_name(self) -> str:
         return self.prefix
+
+    @property
+    def cluster_arn(self) -> str:
+        return f"arn:aws:eks:{self.region}:{self.account}:cluster/{self.cluster_name}"
+
+    @property
+    def database_username(self) -> str:
+        """Master user; its password is generated and rotated by RDS in Secrets Manager."""
+        return "ai_subsidy_admin"
+
+    def secret_arn(self, name: str) -> str:
+        """ARN pattern of a Secrets Manager secret: AWS appends six random characters to the name."""
+        return f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{name}-??????"
+
+    def role_arn(self, role_name: str) -> str:
+        return f"arn:aws:iam::{self.account}:role/{role_name}"
 
     @property
     def database_identifier(self) -> str:
@@ -166,12 +234,74 @@ class Names:
     def cache_replication_group(self) -> str:
         return self.prefix
 
+    @property
+    def database_arn(self) -> str:
+        """ARN of the RDS instance (deterministic, so later stacks need not read the data stack)."""
+        return f"arn:aws:rds:{self.spec.aws.region}:{self.account}:db:{self.database_identifier}"
+
+    def restored_database_identifier(self, purpose: str, stamp: str) -> str:
+        """Identifier of an instance restored by `ops dr` (purpose: restore, drill, replaced)."""
+        identifier = f"{self.database_identifier}-{purpose}-{stamp}"
+        if len(identifier) > 63:
+            raise ValueError(f"{identifier} is longer than the 63 characters RDS allows")
+        return identifier
+
     def bucket(self, purpose: str) -> str:
-        """Globally unique bucket name: files, backups, diagnostics, access-logs, files-dr."""
+        """Globally unique bucket name: files, backups, diagnostics, access-logs, files-dr, access-logs-dr."""
+        if purpose not in BUCKET_PURPOSES:
+            raise ValueError(f"unknown bucket purpose {purpose!r}")
         return f"{self.prefix}-{purpose}-{self.account}"
+
+    def bucket_arn(self, purpose: str) -> str:
+        return f"arn:aws:s3:::{self.bucket(purpose)}"
 
     def kms_alias(self, purpose: str) -> str:
         return f"alias/{self.prefix}-{purpose}"
+
+    def kms_alias_arn(self, purpose: str, region: str | None = None) -> str:
+        return f"arn:aws:kms:{region or self.spec.aws.region}:{self.account}:{self.kms_alias(purpose)}"
+
+    # --- Backup and disaster recovery ---
+    @property
+    def backup_vault(self) -> str:
+        """AWS Backup vault; the DR region's vault has the same name (vault names are per region)."""
+        return f"{self.prefix}-backup"
+
+    @property
+    def backup_frequent_vault(self) -> str:
+        """Unlocked vault of the short-lived frequent snapshots (a lock's minimum retention would not fit them)."""
+        return f"{self.prefix}-backup-frequent"
+
+    @property
+    def backup_plan(self) -> str:
+        return f"{self.prefix}-backup"
+
+    @property
+    def backup_tags(self) -> dict[str, str]:
+        """Tags of a resource the environment's AWS Backup plan protects (RDS, the files bucket)."""
+        key, value = self.backup_selection_tag
+        return {key: value}
+
+    @property
+    def backup_selection_tag(self) -> tuple[str, str]:
+        """Tag (key, value) that puts a resource under the environment's AWS Backup plan."""
+        return (BACKUP_SELECTION_TAG_KEY, self.backup_plan)
+
+    @property
+    def backup_role(self) -> str:
+        return f"{self.prefix}-backup"
+
+    @property
+    def files_replication_role(self) -> str:
+        return f"{self.prefix}-files-replication"
+
+    @property
+    def files_replication_rule(self) -> str:
+        return "files-to-dr-region"
+
+    def incident_bundle_key(self, component: str, stamp: str) -> str:
+        """Key of an `ops incident collect` tarball in the diagnostics bucket."""
+        return f"incidents/{component}/{self.env}-{component}-{stamp}.tar.gz"
 
     @property
     def alarm_topic(self) -> str:
@@ -184,6 +314,11 @@ class Names:
     @property
     def plan_role(self) -> str:
         return f"{self.prefix}-github-plan"
+
+    @cached_property
+    def subnets(self) -> SubnetLayout:
+        """The VPC's subnet plan: the network stack builds it, the network policies allow traffic by it."""
+        return subnet_layout(self.spec.network.vpc_cidr, len(self.spec.availability_zones))
 
     # --- Kubernetes ---
     def workload(self, component: Component) -> Workload:
@@ -260,6 +395,22 @@ class Names:
 
     def app_secret(self, kubernetes_name: str) -> SecretBinding:
         return next(binding for binding in self.app_secrets if binding.kubernetes_name == kubernetes_name)
+
+    @property
+    def database_master_secret_tags(self) -> dict[str, str]:
+        """Tags that find the RDS-managed master secret of the environment's database instance."""
+        return {RDS_MANAGED_SECRET_TAG: self.database_arn}
+
+    @property
+    def load_balancer_name(self) -> str:
+        """Name of the internet-facing ALB the Ingress gets (32 characters at most)."""
+        return self.prefix
+
+    def app_service_url(self, component: Component) -> str:
+        """In-cluster URL of a component's Service (port 80)."""
+        if component.service_name is None:
+            raise ValueError(f"{component.name} has no Service")
+        return f"http://{component.service_name}.{APP_NAMESPACE}.svc.cluster.local"
 
 
 def names_for(spec: EnvironmentSpec) -> Names:

@@ -8,7 +8,11 @@ from cdktf import App
 
 from envspec import EnvironmentSpec
 from envspec.naming import LAYERS
+from stacks.backup.stack import BackupStack
 from stacks.base import EnvironmentStack
+from stacks.ci import CiStack
+from stacks.cluster.stack import ClusterStack
+from stacks.data.stack import DataStack
 from stacks.network.stack import NetworkStack
 from stacks.state import StateStack
 
@@ -16,7 +20,11 @@ from stacks.state import StateStack
 def add_environment(app: App, spec: EnvironmentSpec) -> list[EnvironmentStack]:
     state = StateStack(app, spec)
     network = NetworkStack(app, spec)
-    built = [state, network]
+    cluster = ClusterStack(app, spec, network)
+    data = DataStack(app, spec, network, cluster)
+    backup = BackupStack(app, spec)
+    ci = CiStack(app, spec, cluster.cluster_name)
+    built = [state, network, cluster, data, backup, ci]
     if tuple(stack.layer for stack in built) != LAYERS:
         raise RuntimeError("envspec.naming.LAYERS must list the layers built here, in order")
     return built

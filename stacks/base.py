@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
-from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderEndpoints
 from constructs import Construct
 
 from envspec import EnvironmentSpec, names_for
+from envspec.targets import EMULATOR_CONTEXT, EmulatorTarget
+
+# Every service the stacks call, pointed at the emulator in an emulator synthesis.
+EMULATED_SERVICES = (
+    "backup", "cloudwatch", "ec2", "eks", "elasticache", "iam", "kms", "logs", "rds", "s3", "secretsmanager", "sns", "sts",
+)  # fmt: skip
 
 
 class EnvironmentStack(TerraformStack):
@@ -21,9 +27,13 @@ class EnvironmentStack(TerraformStack):
         self.spec = spec
         self.names = names_for(spec)
         super().__init__(scope, self.names.stack_id(self.layer))
+        emulator = self.node.try_get_context(EMULATOR_CONTEXT)
+        self.emulator = EmulatorTarget(**emulator) if emulator else None
         self.provider = self._aws_provider("aws", spec.aws.region)
         self._dr_provider: AwsProvider | None = None
-        if self.layer == "state":
+        if self.emulator is not None:
+            LocalBackend(self, path=f"{self.emulator.state_dir}/{self.node.id}.tfstate")
+        elif self.layer == "state":
             LocalBackend(self, path=f"../../../.state/{self.node.id}.tfstate")
         else:
             S3Backend(
@@ -38,13 +48,23 @@ class EnvironmentStack(TerraformStack):
             self.add_override("terraform.backend.s3.use_lockfile", True)
 
     def _aws_provider(self, construct_id: str, region: str, alias: str | None = None) -> AwsProvider:
+        emulated = {}
+        if self.emulator is not None:
+            emulated = {
+                "endpoints": [AwsProviderEndpoints(**dict.fromkeys(EMULATED_SERVICES, self.emulator.endpoint))],
+                "s3_use_path_style": True,
+                "skip_credentials_validation": True,
+                "skip_requesting_account_id": True,
+                "skip_metadata_api_check": "true",
+            }
         return AwsProvider(
             self,
             construct_id,
             region=region,
             alias=alias,
-            allowed_account_ids=[self.spec.aws.account_id],
+            allowed_account_ids=None if self.emulator else [self.spec.aws.account_id],
             default_tags=[AwsProviderDefaultTags(tags=self.names.tags())],
+            **emulated,
         )
 
     @property

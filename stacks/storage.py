@@ -55,9 +55,12 @@ class SecureBucket(Construct):
         policy_statements: Sequence[Statement] = (),
         provider: TerraformProvider | None = None,
         force_destroy: bool = False,
+        tags: dict[str, str] | None = None,
     ):
         super().__init__(scope, construct_id)
-        self.bucket = S3Bucket(self, "bucket", bucket=name, force_destroy=force_destroy, tags={"Name": name}, provider=provider)
+        self.bucket = S3Bucket(
+            self, "bucket", bucket=name, force_destroy=force_destroy, tags={"Name": name, **(tags or {})}, provider=provider
+        )
         bucket_id = self.bucket.id
         S3BucketPublicAccessBlock(
             self,

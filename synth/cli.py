@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from envspec import DEFAULT_DIRECTORY, EnvironmentSpec, SpecError, load_environments
+from envspec.targets import EmulatorTarget
 from synth.output import StagedOutput, merge_cdktf_manifest
 from synth.runtime import configure_jsii_runtime, frozen_gc
 from synth.summary import print_summary
@@ -36,12 +37,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--kubernetes-outdir", type=Path, default=Path(os.environ.get("CDK8S_OUTDIR", "dist")), help="default: $CDK8S_OUTDIR or dist"
     )
+    parser.add_argument("--aws-emulator", metavar="URL", help="point every provider at a local AWS emulator (moto); never for real deploys")
+    parser.add_argument("--emulator-state-dir", type=Path, metavar="DIR", help="local state folder of an --aws-emulator synthesis")
     parser.add_argument("--quiet", action="store_true", help="print nothing on success")
     parser.add_argument("--debug", action="store_true", help="show the full traceback when synthesis fails")
     return parser.parse_args(argv)
 
 
-def synthesize_terraform(specs: dict[str, EnvironmentSpec], outdir: Path, every_environment: bool) -> None:
+def synthesize_terraform(specs: dict[str, EnvironmentSpec], outdir: Path, every_environment: bool, context: dict | None = None) -> None:
     with frozen_gc():
         from cdktf import App
 
@@ -49,7 +52,7 @@ def synthesize_terraform(specs: dict[str, EnvironmentSpec], outdir: Path, every_
         from stacks.app import build
     outdir.parent.mkdir(parents=True, exist_ok=True)
     with StagedOutput(outdir) as staged:
-        app = App(outdir=str(staged.staging))
+        app = App(outdir=str(staged.staging), context=context)
         built = build(app, specs.values())
         app.synth()
         manifest = staged.staging / "manifest.json"
@@ -84,10 +87,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: invalid environment spec\n{error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     every_environment = not args.envs
+    if bool(args.aws_emulator) != bool(args.emulator_state_dir):
+        print("error: --aws-emulator and --emulator-state-dir go together", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    context = EmulatorTarget(args.aws_emulator, str(args.emulator_state_dir.resolve())).context() if args.aws_emulator else None
     configure_jsii_runtime()
     try:
         if args.target in ("all", "terraform"):
-            synthesize_terraform(specs, args.terraform_outdir, every_environment)
+            synthesize_terraform(specs, args.terraform_outdir, every_environment, context)
         if args.target in ("all", "kubernetes"):
             synthesize_kubernetes(specs, args.kubernetes_outdir, every_environment)
     except Exception as error:

@@ -22,7 +22,7 @@ def print_summary(specs: dict[str, EnvironmentSpec], terraform_outdir: Path | No
         print(f"Terraform JSON -> {terraform_outdir}/stacks/<stack>/cdk.tf.json")
         print(f"  {'stack':<28} {'resources':>9} {'data':>5} {'outputs':>7}")
         for stack in sorted((terraform_outdir / "stacks").iterdir()):
-            if stack.name.split("-")[0] in specs or any(stack.name.startswith(f"{name}-") for name in specs):
+            if any(stack.name.startswith(f"{name}-") for name in specs):
                 resources, data, outputs = _stack_counts(stack / "cdk.tf.json")
                 print(f"  {stack.name:<28} {resources:>9} {data:>5} {outputs:>7}")
     if kubernetes_outdir is not None:

@@ -118,3 +118,16 @@ def resources_of(stack: dict[str, Any], resource_type: str) -> dict[str, dict[st
 
 def data_of(stack: dict[str, Any], data_type: str) -> dict[str, dict[str, Any]]:
     return stack.get("data", {}).get(data_type, {})
+
+
+def only(items: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The single resource of a type; fails when there are none or several."""
+    assert len(items) == 1, f"expected exactly one, found {sorted(items)}"
+    return next(iter(items.values()))
+
+
+def ref(expression: str) -> str:
+    """Logical id a Terraform reference points at: `${aws_kms_key.key_ABC.arn}` -> `key_ABC`."""
+    inner = expression.removeprefix("${").removesuffix("}")
+    parts = inner.split(".")
+    return parts[2] if parts[0] == "data" else parts[1]

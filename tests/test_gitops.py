@@ -14,24 +14,24 @@ import pytest
 import yaml
 
 from charts.addons import HELM_CHARTS
-from charts.gitops import APP_CLUSTER_RESOURCES, APP_NAMESPACES, GITOPS_FILE
+from charts.gitops import APP_CLUSTER_RESOURCES, APP_NAMESPACES, GITOPS_FILE, SYNC_WAVE
 from envspec import names_for
 from envspec.naming import (
+    APPLICATION_CHARTS,
     ARGOCD_APP_PROJECT,
-    ARGOCD_APPLICATION,
     ARGOCD_GITOPS_PROJECT,
     ARGOCD_IN_CLUSTER,
     ARGOCD_NAMESPACE,
     ARGOCD_PLATFORM_PROJECT,
     ARGOCD_ROOT_APPLICATION,
     EXTERNAL_SECRETS_RELEASE,
-    GITOPS_CHART,
     GRAFANA_DASHBOARD_LABELS,
     KUBE_PROMETHEUS_RELEASE,
     LOAD_BALANCER_CONTROLLER_RELEASE,
     METRICS_SERVER_RELEASE,
     MONITORING_NAMESPACE,
     MONITORING_SELECTOR_LABELS,
+    argocd_application,
 )
 from tests.conftest import ENVIRONMENTS, ROOT, SPECS, Synthesis, resources_of
 from tools.kube_validate import CRD_DIR, load_crd
@@ -82,7 +82,9 @@ def _app_manifests(synthesis: Synthesis, env: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_every_environment_has_its_argo_cd_objects(env: str, synthesis: Synthesis) -> None:
     assert set(_by_name(synthesis, env, "AppProject")) == {"default", ARGOCD_GITOPS_PROJECT, ARGOCD_APP_PROJECT, ARGOCD_PLATFORM_PROJECT}
-    assert set(_by_name(synthesis, env, "Application")) == {ARGOCD_ROOT_APPLICATION, ARGOCD_APPLICATION, *ADDONS}
+    charts = [path.name.removesuffix(".k8s.yaml") for path in synthesis.chart_files(env) if path.name != GITOPS_FILE]
+    expected = {ARGOCD_ROOT_APPLICATION, *(argocd_application(chart) for chart in charts), *ADDONS}
+    assert set(_by_name(synthesis, env, "Application")) == expected
     for doc in _gitops(synthesis, env):
         assert doc["apiVersion"] == "argoproj.io/v1alpha1"
         assert doc["metadata"]["namespace"] == ARGOCD_NAMESPACE
@@ -153,21 +155,41 @@ def test_sync_policy_follows_the_environment(env: str, synthesis: Synthesis) -> 
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_git_applications_read_the_rendered_manifests_of_their_environment(env: str, synthesis: Synthesis) -> None:
+def test_every_rendered_file_is_synced_by_exactly_one_application_of_its_environment(env: str, synthesis: Synthesis) -> None:
     names = names_for(SPECS[env])
-    applications = _by_name(synthesis, env, "Application")
-    root, app = applications[ARGOCD_ROOT_APPLICATION], applications[ARGOCD_APPLICATION]
-    for application in (root, app):
+    synced: dict[str, str] = {}
+    for name, application in _by_name(synthesis, env, "Application").items():
         source = application["spec"]["source"]
+        if "chart" in source:
+            continue
         assert source["repoURL"] == names.repository_url
         assert source["targetRevision"] == names.gitops_branch == f"gitops/{env}"
         assert source["path"] == names.manifests_path == f"dist/{env}"
-    assert root["spec"]["source"]["directory"] == {"include": GITOPS_FILE}
-    assert root["spec"]["project"] == ARGOCD_GITOPS_PROJECT
-    assert app["spec"]["source"]["directory"] == {"exclude": GITOPS_FILE}
-    assert app["spec"]["project"] == ARGOCD_APP_PROJECT
-    assert f"{GITOPS_CHART}.k8s.yaml" == GITOPS_FILE
-    assert (synthesis.kubernetes_dir / env / GITOPS_FILE).is_file()
+        assert set(source["directory"]) == {"include"}, name
+        file = source["directory"]["include"]
+        assert file not in synced, f"{file} is synced by {synced.get(file)} and {name}"
+        synced[file] = name
+    assert set(synced) == {path.name for path in synthesis.chart_files(env)}
+    assert synced[GITOPS_FILE] == ARGOCD_ROOT_APPLICATION
+    applications = _by_name(synthesis, env, "Application")
+    assert applications[ARGOCD_ROOT_APPLICATION]["spec"]["project"] == ARGOCD_GITOPS_PROJECT
+    for file, name in synced.items():
+        if file != GITOPS_FILE:
+            assert name == argocd_application(file.removesuffix(".k8s.yaml"))
+            assert applications[name]["spec"]["project"] == ARGOCD_APP_PROJECT
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_application_charts_sync_in_order_after_the_add_ons(env: str, synthesis: Synthesis) -> None:
+    """The migration Job (a PreSync hook of `workloads`) needs the Secrets and network policies of
+    the charts before it: the root applies the chart Applications in APPLICATION_CHARTS order."""
+    applications = _by_name(synthesis, env, "Application")
+    wave = {name: int(app["metadata"]["annotations"][SYNC_WAVE]) for name, app in applications.items() if name != ARGOCD_ROOT_APPLICATION}
+    ordered = [wave[argocd_application(chart)] for chart in APPLICATION_CHARTS]
+    assert ordered == sorted(ordered) and len(set(ordered)) == len(ordered)
+    assert max(wave[name] for name in ADDONS) < min(ordered), "add-ons (CRDs, controllers) come first"
+    charts = [path.name.removesuffix(".k8s.yaml") for path in synthesis.chart_files(env) if path.name != GITOPS_FILE]
+    assert all(wave[argocd_application(chart)] >= ordered[-1] for chart in charts if chart not in APPLICATION_CHARTS)
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -8,7 +8,7 @@ import pytest
 
 from envspec import names_for
 from envspec.naming import MANAGED_BY, PROJECT_TAG
-from tests.conftest import ENVIRONMENTS, SPECS, Synthesis, data_of, resources_of
+from tests.conftest import ENVIRONMENTS, SPECS, STACK_IDS, Synthesis, data_of, resources_of
 
 
 def _network(synthesis: Synthesis, env: str) -> dict:
@@ -121,13 +121,16 @@ def test_endpoint_security_group_admits_only_https_from_the_vpc(env: str, synthe
     assert rule["cidr_ipv4"] == str(SPECS[env].network.vpc_cidr)
 
 
-@pytest.mark.parametrize("stack_id", [f"{env}-{layer}" for env in ENVIRONMENTS for layer in ("state", "network")])
+@pytest.mark.parametrize("stack_id", STACK_IDS)
 def test_consistent_tags(stack_id: str, synthesis: Synthesis) -> None:
     env = stack_id.split("-")[0]
     stack = synthesis.stack(stack_id)
-    (provider,) = stack["provider"]["aws"]
-    assert provider["default_tags"] == [{"tags": {"Environment": env, "Project": PROJECT_TAG, "ManagedBy": MANAGED_BY}}]
-    assert provider["allowed_account_ids"] == [SPECS[env].aws.account_id]
+    providers = stack["provider"]["aws"]
+    assert sorted(provider.get("alias", "") for provider in providers) in ([""], ["", "dr"])
+    for provider in providers:
+        assert provider["default_tags"] == [{"tags": {"Environment": env, "Project": PROJECT_TAG, "ManagedBy": MANAGED_BY}}]
+        assert provider["allowed_account_ids"] == [SPECS[env].aws.account_id]
+        assert provider["region"] == (SPECS[env].aws.dr_region if provider.get("alias") == "dr" else SPECS[env].aws.region)
     for resource_type in (
         "aws_vpc",
         "aws_subnet",

@@ -20,7 +20,7 @@ from tools.terraform_cli import AWS_PROVIDER_VERSION, terraform_environment
 
 @pytest.fixture(scope="session")
 def terraform() -> str:
-    return require_binary("terraform", "install Terraform >= 1.10 (the S3 backend's native lock file needs it)")
+    return require_binary("terraform", "install Terraform >= 1.11 (write-only arguments; the S3 backend's native lock file)")
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from cdktf_cdktf_provider_aws.vpc import Vpc
 from constructs import Construct
 
 from envspec import EnvironmentSpec, Names
-from stacks.network.layout import subnet_layout
+from envspec.layout import layout_for
 
 ANYWHERE = "0.0.0.0/0"
 
@@ -37,7 +37,7 @@ class VpcNetwork(Construct):
     def __init__(self, scope: Construct, construct_id: str, spec: EnvironmentSpec, names: Names):
         super().__init__(scope, construct_id)
         zones = spec.availability_zones
-        layout = subnet_layout(spec.network.vpc_cidr, len(zones))
+        layout = layout_for(spec)
         cluster_tag = {f"kubernetes.io/cluster/{names.cluster_name}": "shared"}
 
         self.vpc = Vpc(

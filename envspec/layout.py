@@ -1,10 +1,16 @@
 """Subnet plan derived from the VPC CIDR: large private subnets (EKS pods take VPC addresses),
-small public and isolated ones carved from the last quarter."""
+small public and isolated ones carved from the last quarter.
+
+A pure function of the spec, read by the network stack (which builds the subnets) and by the
+Kubernetes network policies (which allow traffic by subnet range), so it lives with the spec.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+
+from envspec.models import EnvironmentSpec
 
 
 @dataclass(frozen=True)
@@ -24,3 +30,7 @@ def subnet_layout(vpc: ipaddress.IPv4Network, az_count: int) -> SubnetLayout:
         private=tuple(quarters[:az_count]),
         isolated=tuple(eighths[4 : 4 + az_count]),
     )
+
+
+def layout_for(spec: EnvironmentSpec) -> SubnetLayout:
+    return subnet_layout(spec.network.vpc_cidr, len(spec.availability_zones))

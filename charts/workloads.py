@@ -1,0 +1,68 @@
+"""The `workloads` chart: the backend, the frontend and the AI worker, their migration Job and the Ingress."""
+
+from __future__ import annotations
+
+from constructs import Construct
+
+from charts.application import REGISTRY_SECRET, needs_of, settings_for
+from charts.base import EnvironmentChart
+from charts.ingress import PublicIngress
+from charts.migration import MigrationJob, MigrationProps
+from charts.workload import Workload, WorkloadProps
+from envspec import EnvironmentSpec
+from envspec.naming import APP_NAMESPACE, BACKEND, COMPONENTS, PROJECT_TAG, Component
+
+
+class WorkloadsChart(EnvironmentChart):
+    def __init__(self, scope: Construct, spec: EnvironmentSpec):
+        super().__init__(scope, "workloads", spec, namespace=APP_NAMESPACE)
+        self._check_secret_references()
+        self.workloads = {component.key: Workload(self, component.name, self._props(component)) for component in COMPONENTS}
+        backend = spec.workloads.backend
+        self.migration = MigrationJob(
+            self,
+            "migration",
+            MigrationProps(
+                image=backend.image.reference,
+                resources=backend.resources,
+                deadline_seconds=spec.workloads.migration_deadline_seconds,
+                pull_secret=REGISTRY_SECRET,
+                labels=self._labels(BACKEND, "migration"),
+            ),
+        )
+        self.ingress = PublicIngress(
+            self, "ingress", self.names, {"app.kubernetes.io/name": "ai-subsidy", "app.kubernetes.io/component": "ingress"}
+        )
+
+    def _labels(self, component: Component, role: str | None = None) -> dict[str, str]:
+        return {
+            "app.kubernetes.io/part-of": PROJECT_TAG,
+            "app.kubernetes.io/name": component.name,
+            "app.kubernetes.io/component": role or component.container_name,
+            "app.kubernetes.io/version": self.names.workload(component).image.tag,
+        }
+
+    def _props(self, component: Component) -> WorkloadProps:
+        workload = self.names.workload(component)
+        nodes = self.spec.cluster.node_groups.application
+        return WorkloadProps(
+            needs=needs_of(component),
+            image=workload.image.reference,
+            resources=workload.resources,
+            autoscaling=workload.autoscaling,
+            settings=settings_for(component, self.names),
+            pull_secret=REGISTRY_SECRET,
+            zone_spread=self.spec.workloads.zone_spread,
+            node_selector=dict(nodes.labels),
+            taints=nodes.taints,
+            labels=self._labels(component),
+        )
+
+    def _check_secret_references(self) -> None:
+        """Refuse at synth time a pod reference to a Secret or key no ExternalSecret produces."""
+        produced = {binding.kubernetes_name: binding.keys for binding in self.names.app_secrets}
+        wanted = [(entry.secret, entry.key) for component in COMPONENTS for entry in needs_of(component).secret_env]
+        wanted.append((REGISTRY_SECRET, ".dockerconfigjson"))
+        missing = [f"{secret}/{key}" for secret, key in wanted if key not in produced.get(secret, ())]
+        if missing:
+            raise ValueError(f"pods reference secret keys that no ExternalSecret produces: {', '.join(missing)}")

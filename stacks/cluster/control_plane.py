@@ -1,0 +1,102 @@
+"""EKS control plane: private API endpoint, envelope-encrypted secrets, audit logging, access entries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cdktf_cdktf_provider_aws.eks_access_entry import EksAccessEntry
+from cdktf_cdktf_provider_aws.eks_access_policy_association import (
+    EksAccessPolicyAssociation,
+    EksAccessPolicyAssociationAccessScope,
+)
+from cdktf_cdktf_provider_aws.eks_cluster import (
+    EksCluster,
+    EksClusterAccessConfig,
+    EksClusterEncryptionConfig,
+    EksClusterEncryptionConfigProvider,
+    EksClusterUpgradePolicy,
+    EksClusterVpcConfig,
+)
+from constructs import Construct
+
+from envspec import EnvironmentSpec, Names
+from stacks.checkov import skip_check
+from stacks.iam import AWS_MANAGED, Role, service_trust
+from stacks.kms import CustomerManagedKey
+from stacks.logs import encrypted_log_group
+
+CONTROL_PLANE_LOGS = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+
+def cluster_admin_access(scope: Construct, construct_id: str, cluster_name: str, principal_arn: str) -> EksAccessPolicyAssociation:
+    """An access entry (API authentication mode, no aws-auth ConfigMap) granting cluster admin."""
+    entry = EksAccessEntry(scope, f"{construct_id}_entry", cluster_name=cluster_name, principal_arn=principal_arn, type="STANDARD")
+    return EksAccessPolicyAssociation(
+        scope,
+        f"{construct_id}_admin",
+        cluster_name=cluster_name,
+        principal_arn=entry.principal_arn,
+        policy_arn=CLUSTER_ADMIN_POLICY,
+        access_scope=EksAccessPolicyAssociationAccessScope(type="cluster"),
+    )
+
+
+class ControlPlane(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        spec: EnvironmentSpec,
+        names: Names,
+        key: CustomerManagedKey,
+        subnet_ids: Sequence[str],
+    ):
+        super().__init__(scope, construct_id)
+        public_cidrs = [str(cidr) for cidr in spec.cluster.public_access_cidrs]
+        # Created first so EKS writes into an encrypted group with a retention, not one of its own.
+        self.log_group = encrypted_log_group(
+            self, "log_group", f"/aws/eks/{names.cluster_name}/cluster", spec.cluster.log_retention_days, key
+        )
+        self.role = Role(
+            self,
+            "role",
+            name=f"{names.prefix}-eks-cluster",
+            description=f"EKS control plane of {names.cluster_name}",
+            trust=[service_trust("eks.amazonaws.com", tag_session=True)],
+            managed_policies=[f"{AWS_MANAGED}AmazonEKSClusterPolicy"],
+        )
+        self.cluster = EksCluster(
+            self,
+            "cluster",
+            name=names.cluster_name,
+            version=spec.cluster.version,
+            role_arn=self.role.arn,
+            vpc_config=EksClusterVpcConfig(
+                subnet_ids=list(subnet_ids),
+                endpoint_private_access=True,
+                endpoint_public_access=bool(public_cidrs),
+                public_access_cidrs=public_cidrs or None,
+            ),
+            encryption_config=EksClusterEncryptionConfig(
+                resources=["secrets"], provider=EksClusterEncryptionConfigProvider(key_arn=key.arn)
+            ),
+            enabled_cluster_log_types=list(CONTROL_PLANE_LOGS),
+            access_config=EksClusterAccessConfig(authentication_mode="API", bootstrap_cluster_creator_admin_permissions=False),
+            upgrade_policy=EksClusterUpgradePolicy(support_type="STANDARD"),
+            tags={"Name": names.cluster_name},
+            depends_on=[self.log_group],
+        )
+        if public_cidrs:
+            skip_check(
+                self.cluster,
+                "CKV_AWS_39",
+                f"public endpoint open only to the spec's office/VPN ranges ({', '.join(public_cidrs)}); production is private-only",
+            )
+        # The platform team's role administers the cluster; the CI deploy role gets its entry in the ci stack.
+        cluster_admin_access(self, "platform_admin", self.cluster.name, names.role_arn(spec.cluster.admin_role_name))
+
+    @property
+    def security_group_id(self) -> str:
+        """The cluster security group EKS creates; control plane and managed nodes (hence pods) carry it."""
+        return self.cluster.vpc_config.cluster_security_group_id

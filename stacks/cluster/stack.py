@@ -1,0 +1,68 @@
+"""`<env>-cluster`: the EKS cluster everything in Kubernetes runs on."""
+
+from __future__ import annotations
+
+from constructs import Construct
+
+from envspec import EnvironmentSpec
+from stacks.base import EnvironmentStack
+from stacks.checkov import skip_check
+from stacks.cluster.addons import ClusterAddons
+from stacks.cluster.control_plane import ControlPlane
+from stacks.cluster.load_balancer_controller import load_balancer_controller_statements
+from stacks.cluster.nodes import ManagedNodeGroups
+from stacks.iam import PodIdentity
+from stacks.kms import CustomerManagedKey
+from stacks.logs import log_service_statement
+from stacks.network.stack import NetworkStack
+
+
+class ClusterStack(EnvironmentStack):
+    layer = "cluster"
+
+    def __init__(self, scope: Construct, spec: EnvironmentSpec, network: NetworkStack):
+        super().__init__(scope, spec)
+        names = self.names
+        private_subnet_ids = [subnet.id for subnet in network.network.subnets["private"]]
+        self.key = CustomerManagedKey(
+            self,
+            "key",
+            names,
+            "cluster",
+            f"{names.cluster_name} Kubernetes secrets envelope encryption and control-plane logs",
+            statements=[log_service_statement(names)],
+        )
+        self.control_plane = ControlPlane(self, "control_plane", spec, names, self.key, private_subnet_ids)
+        cluster = self.control_plane.cluster
+        addons = ClusterAddons(self, "addons", spec, names, cluster)
+        self.nodes = ManagedNodeGroups(
+            self, "nodes", names, cluster, spec.cluster.node_groups, private_subnet_ids, depends_on=addons.before_nodes
+        )
+        addons.add_after_nodes(self.nodes.groups)
+        controller = PodIdentity(
+            self,
+            "load_balancer_controller",
+            names,
+            cluster.name,
+            names.load_balancer_controller_service_account,
+            "aws-load-balancer-controller",
+            permissions=load_balancer_controller_statements(names, network.network.vpc.id),
+        )
+        skip_check(
+            controller.role.permissions,
+            "CKV_AWS_356",
+            "only the Describe/List/Get reads are on '*' (those APIs take no resource); every write is scoped by tag or ARN",
+        )
+
+        self.output("cluster_name", cluster.name, "Name of the EKS cluster")
+        self.output("cluster_arn", cluster.arn, "ARN of the EKS cluster")
+        self.output("cluster_endpoint", cluster.endpoint, "Kubernetes API endpoint (private; public only for the spec's CIDRs)")
+        self.output(
+            "cluster_certificate_authority", cluster.certificate_authority.get(0).data, "Cluster CA bundle (base64), for kubeconfig"
+        )
+        self.output("cluster_security_group_id", self.control_plane.security_group_id, "Security group of control plane and nodes")
+        self.output("node_role_arn", self.nodes.role.arn, "IAM role of the managed nodes")
+
+    @property
+    def cluster_name(self) -> str:
+        return self.control_plane.cluster.name

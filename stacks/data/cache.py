@@ -1,0 +1,102 @@
+"""ElastiCache Redis 7: encrypted at rest (CMK) and in transit, AUTH token kept in Secrets Manager."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cdktf import TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.data_aws_secretsmanager_random_password import DataAwsSecretsmanagerRandomPassword
+from cdktf_cdktf_provider_aws.elasticache_replication_group import (
+    ElasticacheReplicationGroup,
+    ElasticacheReplicationGroupLogDeliveryConfiguration,
+)
+from cdktf_cdktf_provider_aws.elasticache_subnet_group import ElasticacheSubnetGroup
+from constructs import Construct
+
+from envspec import EnvironmentSpec, Names
+from envspec.naming import REDIS_PORT
+from stacks.checkov import skip_check
+from stacks.kms import CustomerManagedKey
+from stacks.logs import encrypted_log_group
+
+LOG_TYPES = ("slow-log", "engine-log")
+
+
+class RedisCache(Construct):
+    """One replication group. With two or more nodes: automatic failover across zones (Multi-AZ).
+
+    The AUTH token comes from Secrets Manager's password generator (aws provider only). The provider
+    keeps `auth_token` in state whatever its source, so state lives in the KMS-encrypted, access-
+    restricted state bucket; the token is generated once (later reads are ignored) and reaches the
+    application only through the write-only value of the redis secret (see secrets.py).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        spec: EnvironmentSpec,
+        names: Names,
+        data_key: CustomerManagedKey,
+        subnet_ids: Sequence[str],
+        security_group_id: str,
+    ):
+        super().__init__(scope, construct_id)
+        cache = spec.cache
+        group_id = names.cache_replication_group
+        subnet_group = ElasticacheSubnetGroup(
+            self, "subnet_group", name=group_id, description=f"Isolated subnets of {group_id}", subnet_ids=list(subnet_ids)
+        )
+        self.auth_token = DataAwsSecretsmanagerRandomPassword(
+            self, "auth_token", password_length=64, exclude_punctuation=True, include_space=False
+        )
+        log_groups = {
+            log: encrypted_log_group(
+                self, f"{log.replace('-', '_')}_group", f"/aws/elasticache/{group_id}/{log}", cache.log_retention_days, data_key
+            )
+            for log in LOG_TYPES
+        }
+        highly_available = cache.num_nodes > 1
+        self.group = ElasticacheReplicationGroup(
+            self,
+            "replication_group",
+            replication_group_id=group_id,
+            description=f"Redis cache and session store of {names.prefix}",
+            engine="redis",
+            engine_version=cache.engine_version,
+            node_type=cache.node_type,
+            num_cache_clusters=cache.num_nodes,
+            port=REDIS_PORT,
+            parameter_group_name=f"default.redis{cache.engine_version.split('.')[0]}",
+            subnet_group_name=subnet_group.name,
+            security_group_ids=[security_group_id],
+            automatic_failover_enabled=highly_available,
+            multi_az_enabled=highly_available,
+            at_rest_encryption_enabled="true",
+            kms_key_id=data_key.arn,
+            transit_encryption_enabled=True,
+            transit_encryption_mode="required",
+            auth_token=self.auth_token.random_password,
+            auto_minor_version_upgrade="true",
+            snapshot_retention_limit=cache.snapshot_retention_days,
+            snapshot_window=cache.snapshot_window,
+            maintenance_window=cache.maintenance_window,
+            apply_immediately=False,
+            log_delivery_configuration=[
+                ElasticacheReplicationGroupLogDeliveryConfiguration(
+                    destination=group.name, destination_type="cloudwatch-logs", log_format="json", log_type=log
+                )
+                for log, group in log_groups.items()
+            ],
+            tags={"Name": group_id},
+            # The generator returns a new value on every read: keep the token set at creation.
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["auth_token"]),
+        )
+
+        if not highly_available:
+            skip_check(self.group, "CKV2_AWS_50", f"one node by design in the {spec.profile} profile; production runs three with failover")
+
+    @property
+    def url(self) -> str:
+        """rediss:// URL with the AUTH token, for the write-only secret value."""
+        return f"rediss://:{self.auth_token.random_password}@{self.group.primary_endpoint_address}:{REDIS_PORT}"

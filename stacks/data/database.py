@@ -1,0 +1,126 @@
+"""RDS PostgreSQL: CMK-encrypted, RDS-managed master password, TLS forced, isolated subnets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cdktf import TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.db_instance import DbInstance
+from cdktf_cdktf_provider_aws.db_parameter_group import DbParameterGroup, DbParameterGroupParameter
+from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
+from constructs import Construct
+
+from envspec import EnvironmentSpec, Names
+from envspec.naming import POSTGRES_PORT
+from stacks.checkov import skip_check
+from stacks.iam import AWS_MANAGED, Role, service_trust, source_account
+from stacks.kms import CustomerManagedKey
+from stacks.logs import encrypted_log_group
+
+EXPORTED_LOGS = ("postgresql", "upgrade")
+PARAMETERS = {
+    "rds.force_ssl": "1",  # refuse unencrypted connections
+    "log_statement": "ddl",
+    "log_min_duration_statement": "1000",  # milliseconds: log statements slower than 1 s
+    "log_connections": "1",
+    "log_disconnections": "1",
+    "log_lock_waits": "1",
+}
+CA_CERTIFICATE = "rds-ca-rsa2048-g1"
+
+
+class Database(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        spec: EnvironmentSpec,
+        names: Names,
+        data_key: CustomerManagedKey,
+        secrets_key: CustomerManagedKey,
+        subnet_ids: Sequence[str],
+        security_group_id: str,
+    ):
+        super().__init__(scope, construct_id)
+        database = spec.database
+        identifier = names.database_identifier
+        subnet_group = DbSubnetGroup(
+            self,
+            "subnet_group",
+            name=identifier,
+            description=f"Isolated subnets of {identifier}",
+            subnet_ids=list(subnet_ids),
+            tags={"Name": identifier},
+        )
+        parameters = DbParameterGroup(
+            self,
+            "parameter_group",
+            name=f"{identifier}-postgres{database.engine_major_version}",
+            family=f"postgres{database.engine_major_version}",
+            description=f"{identifier}: TLS required, slow and DDL statements logged",
+            parameter=[DbParameterGroupParameter(name=name, value=value) for name, value in sorted(PARAMETERS.items())],
+            tags={"Name": identifier},
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+        )
+        # Created before the instance so RDS exports into encrypted groups with a retention.
+        log_groups = [
+            encrypted_log_group(self, f"{log}_log_group", f"/aws/rds/instance/{identifier}/{log}", database.log_retention_days, data_key)
+            for log in EXPORTED_LOGS
+        ]
+        monitoring = Role(
+            self,
+            "monitoring_role",
+            name=f"{names.prefix}-rds-monitoring",
+            description=f"Enhanced monitoring of {identifier}",
+            trust=[service_trust("monitoring.rds.amazonaws.com", source_account(names.account))],
+            managed_policies=[f"{AWS_MANAGED}service-role/AmazonRDSEnhancedMonitoringRole"],
+        )
+        production = spec.is_production
+        self.instance = DbInstance(
+            self,
+            "instance",
+            identifier=identifier,
+            engine="postgres",
+            engine_version=database.engine_major_version,
+            auto_minor_version_upgrade=True,
+            allow_major_version_upgrade=False,
+            instance_class=database.instance_class,
+            db_name=names.database_name,
+            username=names.database_username,
+            manage_master_user_password=True,
+            master_user_secret_kms_key_id=secrets_key.arn,
+            iam_database_authentication_enabled=True,
+            port=POSTGRES_PORT,
+            storage_type="gp3",
+            allocated_storage=database.allocated_storage_gib,
+            max_allocated_storage=database.max_allocated_storage_gib,
+            storage_encrypted=True,
+            kms_key_id=data_key.arn,
+            multi_az=database.multi_az,
+            db_subnet_group_name=subnet_group.name,
+            vpc_security_group_ids=[security_group_id],
+            publicly_accessible=False,
+            parameter_group_name=parameters.name,
+            ca_cert_identifier=CA_CERTIFICATE,
+            backup_retention_period=database.backup_retention_days,
+            backup_window=database.backup_window,
+            maintenance_window=database.maintenance_window,
+            copy_tags_to_snapshot=True,
+            delete_automated_backups=False,
+            deletion_protection=database.deletion_protection,
+            skip_final_snapshot=not production,
+            final_snapshot_identifier=f"{identifier}-final" if production else None,
+            performance_insights_enabled=True,
+            performance_insights_kms_key_id=data_key.arn,
+            performance_insights_retention_period=database.performance_insights_retention_days,
+            monitoring_interval=database.monitoring_interval_seconds,
+            monitoring_role_arn=monitoring.arn,
+            enabled_cloudwatch_logs_exports=list(EXPORTED_LOGS),
+            apply_immediately=False,
+            tags={"Name": identifier, **names.backup_tags},
+            depends_on=log_groups,
+        )
+        if not database.multi_az:
+            skip_check(self.instance, "CKV_AWS_157", f"single-AZ by design in the {spec.profile} profile; production is Multi-AZ")
+        if not database.deletion_protection:
+            skip_check(self.instance, "CKV_AWS_293", f"{spec.profile} databases are disposable; production has deletion protection")

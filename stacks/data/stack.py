@@ -1,0 +1,112 @@
+"""`<env>-data`: PostgreSQL, Redis, the S3 buckets, application secrets and workload identities."""
+
+from __future__ import annotations
+
+from constructs import Construct
+
+from envspec import EnvironmentSpec
+from envspec.naming import POSTGRES_PORT, REDIS_PORT
+from stacks.base import EnvironmentStack
+from stacks.checkov import skip_check
+from stacks.cluster.stack import ClusterStack
+from stacks.data.cache import RedisCache
+from stacks.data.database import Database
+from stacks.data.identities import WorkloadIdentities
+from stacks.data.network_access import store_security_group
+from stacks.data.secrets import ApplicationSecrets
+from stacks.kms import CustomerManagedKey
+from stacks.logs import log_service_statement
+from stacks.network.stack import NetworkStack
+from stacks.storage import Lifecycle, SecureBucket
+
+DIAGNOSTICS_EXPIRY_DAYS = 90
+
+
+class DataStack(EnvironmentStack):
+    layer = "data"
+
+    def __init__(self, scope: Construct, spec: EnvironmentSpec, network: NetworkStack, cluster: ClusterStack):
+        super().__init__(scope, spec)
+        names = self.names
+        vpc_id = network.network.vpc.id
+        isolated = [subnet.id for subnet in network.network.subnets["isolated"]]
+        cluster_sg = cluster.control_plane.security_group_id
+
+        self.key = CustomerManagedKey(
+            self,
+            "key",
+            names,
+            "data",
+            f"{names.prefix} data at rest: RDS, ElastiCache, S3, their logs",
+            statements=[log_service_statement(names)],
+        )
+        self.secrets_key = CustomerManagedKey(self, "secrets_key", names, "secrets", f"{names.prefix} application secrets")
+        dr_secrets_key = (
+            CustomerManagedKey(
+                self, "dr_secrets_key", names, "secrets", f"{names.prefix} application secrets (DR copy)", provider=self.dr_provider
+            )
+            if spec.backup.cross_region
+            else None
+        )
+
+        database_sg = store_security_group(self, "database_security_group", names, "database", vpc_id, POSTGRES_PORT, cluster_sg)
+        cache_sg = store_security_group(self, "cache_security_group", names, "cache", vpc_id, REDIS_PORT, cluster_sg)
+        self.database = Database(self, "database", spec, names, self.key, self.secrets_key, isolated, database_sg.id)
+        self.cache = RedisCache(self, "cache", spec, names, self.key, isolated, cache_sg.id)
+
+        access_logs = SecureBucket(
+            self, "access_logs", names.bucket("access-logs"), key=None, access_log_bucket=None, lifecycle=Lifecycle(expiration_days=365)
+        )
+        self.buckets = {
+            "files": SecureBucket(self, "files", names.bucket("files"), self.key, access_logs.bucket, tags=names.backup_tags),
+            "backups": SecureBucket(self, "backups", names.bucket("backups"), self.key, access_logs.bucket),
+            "diagnostics": SecureBucket(
+                self,
+                "diagnostics",
+                names.bucket("diagnostics"),
+                self.key,
+                access_logs.bucket,
+                lifecycle=Lifecycle(noncurrent_version_days=30, expiration_days=DIAGNOSTICS_EXPIRY_DAYS),
+            ),
+        }
+        replication = (
+            "the files bucket is replicated to the DR region by the backup stack (aws_s3_bucket_replication_configuration)"
+            if spec.backup.cross_region
+            else f"the {spec.profile} profile keeps no DR copy of its files (spec backup.cross_region is false)"
+        )
+        skip_check(self.buckets["files"].bucket, "CKV_AWS_144", replication)
+        for purpose in ("backups", "diagnostics"):
+            skip_check(
+                self.buckets[purpose].bucket,
+                "CKV_AWS_144",
+                f"{purpose} are copies or short-lived; AWS Backup copies what must survive a region loss",
+            )
+        skip_check(
+            access_logs.bucket,
+            "CKV_AWS_144",
+            "access logs are audit data for this region; losing them with the region loses nothing to restore",
+        )
+
+        self.secrets = ApplicationSecrets(self, "secrets", spec, names, self.secrets_key, self.database, self.cache, dr_key=dr_secrets_key)
+        WorkloadIdentities(
+            self,
+            "identities",
+            names,
+            cluster.cluster_name,
+            self.buckets["files"].bucket.arn,
+            self.key,
+            self.secrets_key,
+            self.secrets,
+        )
+
+        instance = self.database.instance
+        self.output("database_identifier", instance.identifier, "RDS instance identifier")
+        self.output("database_arn", instance.arn, "RDS instance ARN")
+        self.output("database_endpoint", instance.address, "RDS endpoint host name")
+        self.output("database_master_secret_arn", instance.master_user_secret.get(0).secret_arn, "RDS-managed master user secret")
+        self.output("cache_replication_group_id", self.cache.group.id, "ElastiCache replication group id")
+        self.output("cache_primary_endpoint", self.cache.group.primary_endpoint_address, "Redis primary endpoint host name")
+        for purpose, bucket in {**self.buckets, "access-logs": access_logs}.items():
+            self.output(f"{purpose.replace('-', '_')}_bucket", bucket.bucket.bucket, f"Name of the {purpose} bucket")
+        self.output("data_kms_key_arn", self.key.arn, "KMS key of the data at rest")
+        self.output("secrets_kms_key_arn", self.secrets_key.arn, "KMS key of the application secrets")

@@ -1,0 +1,64 @@
+"""The `<env>-ci` stack: GitHub Actions reaches AWS through OIDC only, from the right place only."""
+
+from __future__ import annotations
+
+import pytest
+
+from envspec import names_for
+from tests.conftest import ENVIRONMENTS, SPECS, Synthesis, data_of, only, ref, resources_of
+
+
+def _trust(stack: dict, role_name: str) -> dict:
+    (role,) = [role for role in resources_of(stack, "aws_iam_role").values() if role["name"] == role_name]
+    return data_of(stack, "aws_iam_policy_document")[ref(role["assume_role_policy"])]["statement"]
+
+
+def _conditions(statement: dict) -> dict[str, list[str]]:
+    return {condition["variable"]: condition["values"] for condition in statement["condition"]}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_github_oidc_provider(env: str, synthesis: Synthesis) -> None:
+    provider = only(resources_of(synthesis.stack(f"{env}-ci"), "aws_iam_openid_connect_provider"))
+    assert provider["url"] == "https://token.actions.githubusercontent.com"
+    assert provider["client_id_list"] == ["sts.amazonaws.com"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_deploy_role_trusts_main_and_the_environment_only(env: str, synthesis: Synthesis) -> None:
+    spec, names = SPECS[env], names_for(SPECS[env])
+    (statement,) = _trust(synthesis.stack(f"{env}-ci"), names.deploy_role)
+    assert statement["actions"] == ["sts:AssumeRoleWithWebIdentity"]
+    conditions = _conditions(statement)
+    assert conditions["token.actions.githubusercontent.com:aud"] == ["sts.amazonaws.com"]
+    repo = spec.ci.github_repository
+    expected = [f"repo:{repo}:environment:{spec.ci.github_environment}"]
+    if env != "production":
+        expected.append(f"repo:{repo}:ref:refs/heads/main")
+    assert conditions["token.actions.githubusercontent.com:sub"] == expected
+    assert all("*" not in subject for subject in expected)
+
+
+def test_production_deploys_only_from_the_production_environment(synthesis: Synthesis) -> None:
+    names = names_for(SPECS["production"])
+    (statement,) = _trust(synthesis.stack("production-ci"), names.deploy_role)
+    assert _conditions(statement)["token.actions.githubusercontent.com:sub"] == ["repo:ai-subsidy/infrastructure:environment:production"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_plan_role_is_for_pull_requests_and_read_only(env: str, synthesis: Synthesis) -> None:
+    names, stack = names_for(SPECS[env]), synthesis.stack(f"{env}-ci")
+    (statement,) = _trust(stack, names.plan_role)
+    assert _conditions(statement)["token.actions.githubusercontent.com:sub"] == [f"repo:{SPECS[env].ci.github_repository}:pull_request"]
+    (role_id,) = [logical for logical, role in resources_of(stack, "aws_iam_role").items() if role["name"] == names.plan_role]
+    attached = [a["policy_arn"] for a in resources_of(stack, "aws_iam_role_policy_attachment").values() if ref(a["role"]) == role_id]
+    assert attached == ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+    (policy,) = [p for p in resources_of(stack, "aws_iam_role_policy").values() if ref(p["role"]) == role_id]
+    writes = [s for s in data_of(stack, "aws_iam_policy_document")[ref(policy["policy"])]["statement"] if "s3:PutObject" in s["actions"]]
+    assert [s["resources"] for s in writes] == [[f"arn:aws:s3:::{names.state_bucket}/*.tflock"]]
+
+
+def test_no_static_aws_keys_anywhere(synthesis: Synthesis) -> None:
+    for stack_id in synthesis.stack_ids:
+        resources = synthesis.stack(stack_id).get("resource", {})
+        assert "aws_iam_access_key" not in resources and "aws_iam_user" not in resources, stack_id

@@ -1,0 +1,143 @@
+"""The `<env>-cluster` stack: what the platform relies on from EKS, per environment."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from envspec import names_for
+from envspec.naming import AI_WORKER, BACKEND
+from tests.conftest import ENVIRONMENTS, SPECS, Synthesis, data_of, only, ref, resources_of
+
+
+def _cluster_stack(synthesis: Synthesis, env: str) -> dict:
+    return synthesis.stack(f"{env}-cluster")
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_cluster_version_endpoint_and_upgrade_policy(env: str, synthesis: Synthesis) -> None:
+    spec = SPECS[env]
+    cluster = only(resources_of(_cluster_stack(synthesis, env), "aws_eks_cluster"))
+    assert cluster["name"] == f"ai-subsidy-{env}"
+    assert cluster["version"] == spec.cluster.version == "1.35"
+    assert cluster["upgrade_policy"] == {"support_type": "STANDARD"}
+    vpc = cluster["vpc_config"]
+    assert vpc["endpoint_private_access"] is True
+    assert len(vpc["subnet_ids"]) == 3 and all("private" in subnet for subnet in vpc["subnet_ids"])
+    expected = [str(cidr) for cidr in spec.cluster.public_access_cidrs]
+    assert vpc["endpoint_public_access"] is bool(expected)
+    assert vpc.get("public_access_cidrs", []) == expected
+    assert "0.0.0.0/0" not in vpc.get("public_access_cidrs", [])
+
+
+def test_production_api_endpoint_is_private_only(synthesis: Synthesis) -> None:
+    vpc = only(resources_of(_cluster_stack(synthesis, "production"), "aws_eks_cluster"))["vpc_config"]
+    assert vpc["endpoint_public_access"] is False and "public_access_cidrs" not in vpc
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_secrets_envelope_encryption_and_control_plane_logs(env: str, synthesis: Synthesis) -> None:
+    stack = _cluster_stack(synthesis, env)
+    cluster = only(resources_of(stack, "aws_eks_cluster"))
+    (key_id,) = resources_of(stack, "aws_kms_key")
+    assert resources_of(stack, "aws_kms_key")[key_id]["enable_key_rotation"] is True
+    assert cluster["encryption_config"] == {"provider": {"key_arn": f"${{aws_kms_key.{key_id}.arn}}"}, "resources": ["secrets"]}
+    assert cluster["enabled_cluster_log_types"] == ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+    group = only(resources_of(stack, "aws_cloudwatch_log_group"))
+    assert group["name"] == f"/aws/eks/ai-subsidy-{env}/cluster"
+    assert group["retention_in_days"] == SPECS[env].cluster.log_retention_days
+    assert group["kms_key_id"] == f"${{aws_kms_key.{key_id}.arn}}"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_access_entries_not_aws_auth(env: str, synthesis: Synthesis) -> None:
+    names = names_for(SPECS[env])
+    cluster = only(resources_of(_cluster_stack(synthesis, env), "aws_eks_cluster"))
+    assert cluster["access_config"] == {"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": False}
+    admins = {}
+    for layer in ("cluster", "ci"):
+        stack = synthesis.stack(f"{env}-{layer}")
+        for association in resources_of(stack, "aws_eks_access_policy_association").values():
+            entry = resources_of(stack, "aws_eks_access_entry")[ref(association["principal_arn"])]
+            admins[layer] = entry["principal_arn"]
+            assert association["policy_arn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+            assert association["access_scope"] == {"type": "cluster"}
+    assert admins["cluster"] == names.role_arn(SPECS[env].cluster.admin_role_name)
+    assert ref(admins["ci"]) in resources_of(synthesis.stack(f"{env}-ci"), "aws_iam_role")
+    for stack_id in synthesis.stack_ids:
+        assert "kubernetes_config_map" not in synthesis.stack(stack_id).get("resource", {})
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_node_groups_from_the_spec(env: str, synthesis: Synthesis) -> None:
+    spec, stack = SPECS[env], _cluster_stack(synthesis, env)
+    groups = {group["node_group_name"].rsplit("-", 1)[1]: group for group in resources_of(stack, "aws_eks_node_group").values()}
+    assert set(groups) == {"system", "application"}
+    assert groups["system"]["capacity_type"] == "ON_DEMAND"
+    assert groups["application"]["capacity_type"] == ("ON_DEMAND" if spec.is_production else "SPOT")
+    assert {"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"} in groups["system"]["taint"]
+    for label, group in groups.items():
+        wanted = getattr(spec.cluster.node_groups, label)
+        assert group["scaling_config"] == {"min_size": wanted.min_size, "desired_size": wanted.desired_size, "max_size": wanted.max_size}
+        assert group["instance_types"] == list(wanted.instance_types)
+        assert group["labels"]["ai-subsidy.io/node-role"] == label
+        template = resources_of(stack, "aws_launch_template")[ref(group["launch_template"]["id"])]
+        assert template["metadata_options"]["http_tokens"] == "required"
+        assert template["metadata_options"]["http_put_response_hop_limit"] == 1
+        (device,) = template["block_device_mappings"]
+        assert device["ebs"]["volume_type"] == "gp3" and device["ebs"]["encrypted"] == "true"
+        assert device["ebs"]["volume_size"] == wanted.disk_size_gib
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_node_role_has_no_more_than_it_needs(env: str, synthesis: Synthesis) -> None:
+    stack = _cluster_stack(synthesis, env)
+    node_role = next(logical for logical, role in resources_of(stack, "aws_iam_role").items() if role["name"].endswith("-eks-node"))
+    attached = sorted(
+        a["policy_arn"] for a in resources_of(stack, "aws_iam_role_policy_attachment").values() if ref(a["role"]) == node_role
+    )
+    assert attached == [
+        "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+        "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    ]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_addons_pinned_and_network_policies_enforced(env: str, synthesis: Synthesis) -> None:
+    addons = {addon["addon_name"]: addon for addon in resources_of(_cluster_stack(synthesis, env), "aws_eks_addon").values()}
+    assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver", "eks-pod-identity-agent"}
+    for name, addon in addons.items():
+        assert addon["addon_version"] == SPECS[env].cluster.addons[name]
+    assert json.loads(addons["vpc-cni"]["configuration_values"]) == {"enableNetworkPolicy": "true"}
+    assert addons["vpc-cni"]["pod_identity_association"][0]["service_account"] == "aws-node"
+    assert addons["aws-ebs-csi-driver"]["pod_identity_association"][0]["service_account"] == "ebs-csi-controller-sa"
+    # coredns and the EBS CSI driver need nodes to schedule on; the CNI must be there before them.
+    assert all("aws_eks_node_group" in " ".join(addons[name].get("depends_on", [])) for name in ("coredns", "aws-ebs-csi-driver"))
+    assert "depends_on" not in addons["vpc-cni"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_pod_identities_for_exactly_the_agreed_service_accounts(env: str, synthesis: Synthesis) -> None:
+    names = names_for(SPECS[env])
+    associations = {}
+    for layer in ("cluster", "data"):
+        stack = synthesis.stack(f"{env}-{layer}")
+        for association in resources_of(stack, "aws_eks_pod_identity_association").values():
+            role = resources_of(stack, "aws_iam_role")[ref(association["role_arn"])]
+            trust = data_of(stack, "aws_iam_policy_document")[ref(role["assume_role_policy"])]["statement"]
+            associations[(association["namespace"], association["service_account"])] = trust
+    expected = {
+        (sa.namespace, sa.name)
+        for sa in (
+            names.app_service_account(BACKEND),
+            names.app_service_account(AI_WORKER),
+            names.external_secrets_service_account,
+            names.load_balancer_controller_service_account,
+        )
+    }
+    assert set(associations) == expected
+    for (trust,) in associations.values():
+        assert trust["principals"] == [{"type": "Service", "identifiers": ["pods.eks.amazonaws.com"]}]
+        assert sorted(trust["actions"]) == ["sts:AssumeRole", "sts:TagSession"]
+        assert {"test": "ArnEquals", "variable": "aws:SourceArn", "values": [names.cluster_arn]} in trust["condition"]

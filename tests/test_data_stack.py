@@ -1,0 +1,164 @@
+"""The `<env>-data` stack: database, cache, buckets and secrets as the issue and the spec ask."""
+
+from __future__ import annotations
+
+import pytest
+
+from envspec import names_for
+from tests.conftest import ENVIRONMENTS, SPECS, Synthesis, data_of, only, ref, resources_of
+
+
+def _data(synthesis: Synthesis, env: str) -> dict:
+    return synthesis.stack(f"{env}-data")
+
+
+def _key(stack: dict, purpose: str) -> str:
+    """Logical id of the stack's own CMK with alias `alias/ai-subsidy-<env>-<purpose>` (primary region)."""
+    for alias in resources_of(stack, "aws_kms_alias").values():
+        if alias["name"].endswith(f"-{purpose}") and "provider" not in alias:
+            return ref(alias["target_key_id"])
+    raise AssertionError(f"no {purpose} key")
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_postgresql_instance(env: str, synthesis: Synthesis) -> None:
+    spec, stack = SPECS[env], _data(synthesis, env)
+    db = only(resources_of(stack, "aws_db_instance"))
+    key = f"${{aws_kms_key.{_key(stack, 'data')}.arn}}"
+    assert (db["identifier"], db["db_name"]) == (f"ai-subsidy-{env}", f"ai_subsidy_{env}")
+    assert (db["engine"], db["engine_version"], db["auto_minor_version_upgrade"]) == ("postgres", "15", True)
+    assert db["instance_class"] == "db.t3.medium"
+    assert (db["allocated_storage"], db["max_allocated_storage"], db["storage_type"]) == (100, 1000, "gp3")
+    assert db["storage_encrypted"] is True and db["kms_key_id"] == key and db["performance_insights_kms_key_id"] == key
+    assert db["manage_master_user_password"] is True
+    assert not {"password", "password_wo"} & set(db), "the master password is managed by RDS, never passed in"
+    assert db["master_user_secret_kms_key_id"] == f"${{aws_kms_key.{_key(stack, 'secrets')}.arn}}"
+    assert (db["backup_retention_period"], db["backup_window"], db["maintenance_window"]) == (30, "03:00-04:00", "sun:04:00-sun:05:00")
+    assert db["multi_az"] is spec.is_production
+    assert db["deletion_protection"] is spec.is_production
+    assert db["skip_final_snapshot"] is not spec.is_production
+    assert ("final_snapshot_identifier" in db) is spec.is_production
+    assert db["publicly_accessible"] is False
+    assert db["iam_database_authentication_enabled"] is True
+    assert db["performance_insights_enabled"] is True and db["monitoring_interval"] > 0 and "monitoring_role_arn" in db
+    assert db["enabled_cloudwatch_logs_exports"] == ["postgresql", "upgrade"]
+    subnets = resources_of(stack, "aws_db_subnet_group")[ref(db["db_subnet_group_name"])]["subnet_ids"]
+    assert len(subnets) == 3 and all("isolated" in subnet for subnet in subnets)
+    parameters = resources_of(stack, "aws_db_parameter_group")[ref(db["parameter_group_name"])]
+    assert parameters["family"] == "postgres15"
+    assert {"name": "rds.force_ssl", "value": "1"} in parameters["parameter"]
+
+
+def test_only_production_is_multi_az_with_deletion_protection(synthesis: Synthesis) -> None:
+    for env in ENVIRONMENTS:
+        db = only(resources_of(_data(synthesis, env), "aws_db_instance"))
+        assert (db["multi_az"], db["deletion_protection"]) == ((True, True) if env == "production" else (False, False))
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_redis_replication_group(env: str, synthesis: Synthesis) -> None:
+    spec, stack = SPECS[env], _data(synthesis, env)
+    group = only(resources_of(stack, "aws_elasticache_replication_group"))
+    nodes = 3 if env == "production" else 1
+    assert group["replication_group_id"] == f"ai-subsidy-{env}"
+    assert group["engine"] == "redis" and group["engine_version"].startswith("7.")
+    assert group["node_type"] == "cache.t3.micro"
+    assert group["num_cache_clusters"] == nodes
+    assert group["automatic_failover_enabled"] is (nodes > 1) and group["multi_az_enabled"] is (nodes > 1)
+    assert group["at_rest_encryption_enabled"] == "true"
+    assert group["kms_key_id"] == f"${{aws_kms_key.{_key(stack, 'data')}.arn}}"
+    assert group["transit_encryption_enabled"] is True and group["transit_encryption_mode"] == "required"
+    assert group["auth_token"].startswith("${data.aws_secretsmanager_random_password.")
+    assert group["snapshot_retention_limit"] == spec.cache.snapshot_retention_days > 0
+    assert group["snapshot_window"] and group["maintenance_window"]
+    subnets = resources_of(stack, "aws_elasticache_subnet_group")[ref(group["subnet_group_name"])]["subnet_ids"]
+    assert all("isolated" in subnet for subnet in subnets)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_data_stores_admit_only_the_cluster(env: str, synthesis: Synthesis) -> None:
+    stack = _data(synthesis, env)
+    groups = resources_of(stack, "aws_security_group")
+    rules = list(resources_of(stack, "aws_vpc_security_group_ingress_rule").values())
+    db = only(resources_of(stack, "aws_db_instance"))
+    cache = only(resources_of(stack, "aws_elasticache_replication_group"))
+    for store, port in ((db["vpc_security_group_ids"], 5432), (cache["security_group_ids"], 6379)):
+        (group_ref,) = store
+        assert "ingress" not in groups[ref(group_ref)] and "egress" not in groups[ref(group_ref)]
+        (rule,) = [rule for rule in rules if ref(rule["security_group_id"]) == ref(group_ref)]
+        assert (rule["from_port"], rule["to_port"], rule["ip_protocol"]) == (port, port, "tcp")
+        assert "cluster_security_group_id" in rule["referenced_security_group_id"]
+        assert "cidr_ipv4" not in rule
+
+
+def test_no_ingress_from_anywhere_in_any_stack(synthesis: Synthesis) -> None:
+    for stack_id in synthesis.stack_ids:
+        stack = synthesis.stack(stack_id)
+        for rule in resources_of(stack, "aws_vpc_security_group_ingress_rule").values():
+            assert rule.get("cidr_ipv4") != "0.0.0.0/0" and rule.get("cidr_ipv6") != "::/0", stack_id
+        for rule in resources_of(stack, "aws_security_group_rule").values():
+            assert not (rule["type"] == "ingress" and "0.0.0.0/0" in rule.get("cidr_blocks", [])), stack_id
+        for group in resources_of(stack, "aws_security_group").values():
+            assert not [i for i in group.get("ingress", []) if "0.0.0.0/0" in i.get("cidr_blocks", [])], stack_id
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_buckets(env: str, synthesis: Synthesis) -> None:
+    names, stack = names_for(SPECS[env]), _data(synthesis, env)
+    buckets = {bucket["bucket"]: logical for logical, bucket in resources_of(stack, "aws_s3_bucket").items()}
+    wanted = {purpose: names.bucket(purpose) for purpose in ("files", "backups", "diagnostics", "access-logs")}
+    assert set(buckets) == set(wanted.values())
+    data_key = f"${{aws_kms_key.{_key(stack, 'data')}.arn}}"
+    by_bucket = {
+        kind: {ref(item["bucket"]): item for item in resources_of(stack, f"aws_s3_bucket_{kind}").values()}
+        for kind in (
+            "versioning",
+            "server_side_encryption_configuration",
+            "public_access_block",
+            "policy",
+            "lifecycle_configuration",
+            "logging",
+        )
+    }
+    for purpose, name in wanted.items():
+        logical = buckets[name]
+        assert by_bucket["versioning"][logical]["versioning_configuration"]["status"] == "Enabled"
+        (rule,) = by_bucket["server_side_encryption_configuration"][logical]["rule"]
+        sse = rule["apply_server_side_encryption_by_default"]
+        assert sse == (
+            {"sse_algorithm": "AES256"} if purpose == "access-logs" else {"sse_algorithm": "aws:kms", "kms_master_key_id": data_key}
+        )
+        assert all(by_bucket["public_access_block"][logical][flag] is True for flag in ("block_public_acls", "restrict_public_buckets"))
+        policy = data_of(stack, "aws_iam_policy_document")[ref(by_bucket["policy"][logical]["policy"])]
+        assert any(s["effect"] == "Deny" and s["condition"][0]["variable"] == "aws:SecureTransport" for s in policy["statement"])
+        (lifecycle,) = by_bucket["lifecycle_configuration"][logical]["rule"]
+        assert lifecycle["noncurrent_version_expiration"][0]["noncurrent_days"] > 0
+        if purpose != "access-logs":
+            assert ref(by_bucket["logging"][logical]["target_bucket"]) == buckets[wanted["access-logs"]]
+    diagnostics = by_bucket["lifecycle_configuration"][buckets[wanted["diagnostics"]]]["rule"][0]
+    assert diagnostics["expiration"][0]["days"] == 90
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_secrets_for_the_kubernetes_layer(env: str, synthesis: Synthesis) -> None:
+    names, stack = names_for(SPECS[env]), _data(synthesis, env)
+    secrets = {secret["name"]: logical for logical, secret in resources_of(stack, "aws_secretsmanager_secret").items()}
+    expected = {binding.remote_name for binding in (*names.app_secrets, *names.alerting_secrets)}
+    assert set(secrets) == expected
+    secrets_key = f"${{aws_kms_key.{_key(stack, 'secrets')}.arn}}"
+    assert all(secret["kms_key_id"] == secrets_key for secret in resources_of(stack, "aws_secretsmanager_secret").values())
+    versions = {ref(version["secret_id"]): version for version in resources_of(stack, "aws_secretsmanager_secret_version").values()}
+    assert set(versions) == {secrets[names.secret_name("database")], secrets[names.secret_name("redis")]}, "operators fill the others"
+    database = versions[secrets[names.secret_name("database")]]["secret_string"]
+    for key in ("host", "port", "dbname", "username"):
+        assert f'"{key}" =' in database
+    assert "password" not in database
+    redis = versions[secrets[names.secret_name("redis")]]
+    assert "secret_string" not in redis and redis["secret_string_wo"].startswith("${jsonencode(")
+
+
+def test_production_secrets_have_a_copy_in_the_dr_region(synthesis: Synthesis) -> None:
+    for env in ENVIRONMENTS:
+        for secret in resources_of(_data(synthesis, env), "aws_secretsmanager_secret").values():
+            replicas = secret.get("replica", [])
+            assert [replica["region"] for replica in replicas] == (["ap-northeast-3"] if SPECS[env].backup.cross_region else [])
