@@ -174,6 +174,15 @@ class Cluster(Strict):
                 raise ValueError(f"add-on {name}: '{version}' is not a pinned EKS add-on version like v1.2.3-eksbuild.1")
         return value
 
+    @model_validator(mode="after")
+    def _kube_proxy_matches_version(self) -> Cluster:
+        kube_proxy = self.addons["kube-proxy"]
+        if not kube_proxy.startswith(f"v{self.version}."):
+            raise ValueError(
+                f"addons: kube-proxy {kube_proxy} does not match the cluster version {self.version} (use a v{self.version}.x build)"
+            )
+        return self
+
 
 class Database(Strict):
     engine_major_version: str = Field(
@@ -216,6 +225,11 @@ class Cache(Strict):
     snapshot_window: str = Field(default="17:00-18:00", pattern=WINDOW, description="Daily snapshot window, UTC.")
     maintenance_window: str = Field(default="sun:05:00-sun:06:00", pattern=WEEKLY_WINDOW, description="Weekly maintenance window, UTC.")
     log_retention_days: RetentionDays = 365
+    auth_token_version: int = Field(
+        default=1,
+        ge=1,
+        description="Generation of the Redis AUTH token; raise it by one to rotate the token (README, 'Redis AUTH token').",
+    )
 
 
 class Image(Strict):
