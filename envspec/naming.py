@@ -191,6 +191,11 @@ class Names:
     def cache_replication_group(self) -> str:
         return self.prefix
 
+    @property
+    def cache_auth_token_secret(self) -> str:
+        """Secrets Manager secret with the Redis AUTH token; Terraform reads it, applications read the redis URL secret."""
+        return f"{PROJECT}/{self.env}/cache/auth-token"
+
     def bucket(self, purpose: str) -> str:
         """Globally unique bucket name: files, backups, diagnostics, access-logs, files-dr."""
         if purpose not in BUCKET_PURPOSES:

@@ -21,7 +21,7 @@ def add_environment(app: App, spec: EnvironmentSpec) -> list[EnvironmentStack]:
     network = NetworkStack(app, spec)
     cluster = ClusterStack(app, spec, network)
     data = DataStack(app, spec, network, cluster)
-    ci = CiStack(app, spec, cluster.cluster_name)
+    ci = CiStack(app, spec)
     built = [state, network, cluster, data, ci]
     if tuple(stack.layer for stack in built) != LAYERS:
         raise RuntimeError("envspec.naming.LAYERS must list the layers built here, in order")

@@ -52,19 +52,26 @@ def test_secrets_envelope_encryption_and_control_plane_logs(env: str, synthesis:
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_access_entries_not_aws_auth(env: str, synthesis: Synthesis) -> None:
-    names = names_for(SPECS[env])
-    cluster = only(resources_of(_cluster_stack(synthesis, env), "aws_eks_cluster"))
+    """Cluster admins are exactly the platform role and the CI deploy role, through access entries
+    of this cluster (API mode); nobody is admin by having created the cluster."""
+    names, stack = names_for(SPECS[env]), _cluster_stack(synthesis, env)
+    cluster_id, cluster = next(iter(resources_of(stack, "aws_eks_cluster").items()))
     assert cluster["access_config"] == {"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": False}
-    admins = {}
-    for layer in ("cluster", "ci"):
-        stack = synthesis.stack(f"{env}-{layer}")
-        for association in resources_of(stack, "aws_eks_access_policy_association").values():
-            entry = resources_of(stack, "aws_eks_access_entry")[ref(association["principal_arn"])]
-            admins[layer] = entry["principal_arn"]
-            assert association["policy_arn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
-            assert association["access_scope"] == {"type": "cluster"}
-    assert admins["cluster"] == names.role_arn(SPECS[env].cluster.admin_role_name)
-    assert ref(admins["ci"]) in resources_of(synthesis.stack(f"{env}-ci"), "aws_iam_role")
+    entries = resources_of(stack, "aws_eks_access_entry")
+    admins = []
+    for association in resources_of(stack, "aws_eks_access_policy_association").values():
+        entry = entries[ref(association["principal_arn"])]
+        assert entry["cluster_name"] == association["cluster_name"] == f"${{aws_eks_cluster.{cluster_id}.name}}"
+        assert entry["type"] == "STANDARD"
+        assert association["policy_arn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+        assert association["access_scope"] == {"type": "cluster"}
+        admins.append(entry["principal_arn"])
+    assert sorted(admins) == sorted([names.role_arn(SPECS[env].cluster.admin_role_name), names.role_arn(names.deploy_role)])
+    assert len(entries) == 2
+    deploy_role = only(
+        {k: r for k, r in resources_of(synthesis.stack(f"{env}-ci"), "aws_iam_role").items() if r["name"] == names.deploy_role}
+    )
+    assert names.role_arn(deploy_role["name"]) in admins, "the ci stack's deploy role is the one the cluster admits"
     for stack_id in synthesis.stack_ids:
         assert "kubernetes_config_map" not in synthesis.stack(stack_id).get("resource", {})
 
