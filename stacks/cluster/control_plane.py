@@ -23,7 +23,7 @@ from envspec import EnvironmentSpec, Names
 from stacks.checkov import skip_check
 from stacks.iam import AWS_MANAGED, Role, service_trust
 from stacks.kms import CustomerManagedKey
-from stacks.network.flow_logs import encrypted_log_group
+from stacks.logs import encrypted_log_group
 
 CONTROL_PLANE_LOGS = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"

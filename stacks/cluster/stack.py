@@ -13,7 +13,7 @@ from stacks.cluster.load_balancer_controller import load_balancer_controller_sta
 from stacks.cluster.nodes import ManagedNodeGroups
 from stacks.iam import PodIdentity
 from stacks.kms import CustomerManagedKey
-from stacks.network.flow_logs import log_service_statement
+from stacks.logs import log_service_statement
 from stacks.network.stack import NetworkStack
 
 
@@ -30,7 +30,7 @@ class ClusterStack(EnvironmentStack):
             names,
             "cluster",
             f"{names.cluster_name} Kubernetes secrets envelope encryption and control-plane logs",
-            statements=[log_service_statement(names, spec.aws.region)],
+            statements=[log_service_statement(names)],
         )
         self.control_plane = ControlPlane(self, "control_plane", spec, names, self.key, private_subnet_ids)
         cluster = self.control_plane.cluster

@@ -16,7 +16,7 @@ from envspec.naming import REDIS_PORT
 from stacks.checkov import skip_check
 from stacks.data.auth_token import RedisAuthToken
 from stacks.kms import CustomerManagedKey
-from stacks.network.flow_logs import encrypted_log_group
+from stacks.logs import encrypted_log_group
 
 LOG_TYPES = ("slow-log", "engine-log")
 

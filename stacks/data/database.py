@@ -15,7 +15,7 @@ from envspec.naming import BACKUP_TAG, POSTGRES_PORT
 from stacks.checkov import skip_check
 from stacks.iam import AWS_MANAGED, Role, service_trust, source_account
 from stacks.kms import CustomerManagedKey
-from stacks.network.flow_logs import encrypted_log_group
+from stacks.logs import encrypted_log_group
 
 EXPORTED_LOGS = ("postgresql", "upgrade")
 PARAMETERS = {

@@ -16,7 +16,7 @@ from stacks.data.identities import WorkloadIdentities
 from stacks.data.network_access import store_security_group
 from stacks.data.secrets import ApplicationSecrets
 from stacks.kms import CustomerManagedKey
-from stacks.network.flow_logs import log_service_statement
+from stacks.logs import log_service_statement
 from stacks.network.stack import NetworkStack
 from stacks.storage import Lifecycle, SecureBucket
 
@@ -39,7 +39,7 @@ class DataStack(EnvironmentStack):
             names,
             "data",
             f"{names.prefix} data at rest: RDS, ElastiCache, S3, their logs",
-            statements=[log_service_statement(names, spec.aws.region)],
+            statements=[log_service_statement(names)],
         )
         self.secrets_key = CustomerManagedKey(self, "secrets_key", names, "secrets", f"{names.prefix} application secrets")
         dr_secrets_key = (

@@ -7,8 +7,9 @@ from constructs import Construct
 from envspec import EnvironmentSpec
 from stacks.base import EnvironmentStack
 from stacks.kms import CustomerManagedKey
+from stacks.logs import log_service_statement
 from stacks.network.endpoints import VpcEndpoints
-from stacks.network.flow_logs import FlowLogs, log_service_statement
+from stacks.network.flow_logs import FlowLogs
 from stacks.network.vpc import VpcNetwork
 
 
@@ -24,7 +25,7 @@ class NetworkStack(EnvironmentStack):
             names,
             "network",
             f"{names.prefix} network logs",
-            statements=[log_service_statement(names, spec.aws.region)],
+            statements=[log_service_statement(names)],
         )
         self.network = VpcNetwork(self, "vpc", spec, names)
         FlowLogs(self, "flow_logs", spec, names, self.network.vpc, self.key)
