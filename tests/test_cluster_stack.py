@@ -7,7 +7,6 @@ import json
 import pytest
 
 from envspec import names_for
-from envspec.naming import AI_WORKER, BACKEND
 from tests.conftest import ENVIRONMENTS, SPECS, Synthesis, data_of, only, ref, resources_of
 
 
@@ -125,26 +124,56 @@ def test_addons_pinned_and_network_policies_enforced(env: str, synthesis: Synthe
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_pod_identities_for_exactly_the_agreed_service_accounts(env: str, synthesis: Synthesis) -> None:
-    names = names_for(SPECS[env])
-    associations = {}
-    for layer in ("cluster", "data"):
-        stack = synthesis.stack(f"{env}-{layer}")
-        for association in resources_of(stack, "aws_eks_pod_identity_association").values():
-            role = resources_of(stack, "aws_iam_role")[ref(association["role_arn"])]
-            trust = data_of(stack, "aws_iam_policy_document")[ref(role["assume_role_policy"])]["statement"]
-            associations[(association["namespace"], association["service_account"])] = trust
-    expected = {
-        (sa.namespace, sa.name)
-        for sa in (
-            names.app_service_account(BACKEND),
-            names.app_service_account(AI_WORKER),
-            names.external_secrets_service_account,
-            names.load_balancer_controller_service_account,
-        )
+def test_load_balancer_controller_policy_is_upstream_scoped_to_this_cluster(env: str, synthesis: Synthesis) -> None:
+    """The upstream controller policy's actions, every tag test pinned to this cluster's name and every
+    write to this region, account and VPC."""
+    names, stack = names_for(SPECS[env]), _cluster_stack(synthesis, env)
+    (association,) = resources_of(stack, "aws_eks_pod_identity_association").values()
+    assert (association["namespace"], association["service_account"]) == ("kube-system", "aws-load-balancer-controller")
+    role_id = ref(association["role_arn"])
+    (policy,) = [p for p in resources_of(stack, "aws_iam_role_policy").values() if ref(p["role"]) == role_id]
+    statements = data_of(stack, "aws_iam_policy_document")[ref(policy["policy"])]["statement"]
+    actions = {action for statement in statements for action in statement["actions"]}
+    upstream_writes = {
+        "ec2:CreateSecurityGroup",
+        "ec2:AuthorizeSecurityGroupIngress",
+        "ec2:DeleteSecurityGroup",
+        "elasticloadbalancing:CreateLoadBalancer",
+        "elasticloadbalancing:CreateTargetGroup",
+        "elasticloadbalancing:CreateListener",
+        "elasticloadbalancing:ModifyListenerAttributes",
+        "elasticloadbalancing:ModifyCapacityReservation",
+        "elasticloadbalancing:RegisterTargets",
+        "elasticloadbalancing:SetWebAcl",
+        "elasticloadbalancing:AddTags",
+        "wafv2:AssociateWebACL",
+        "shield:CreateProtection",
     }
-    assert set(associations) == expected
-    for (trust,) in associations.values():
-        assert trust["principals"] == [{"type": "Service", "identifiers": ["pods.eks.amazonaws.com"]}]
-        assert sorted(trust["actions"]) == ["sts:AssumeRole", "sts:TagSession"]
-        assert {"test": "ArnEquals", "variable": "aws:SourceArn", "values": [names.cluster_arn]} in trust["condition"]
+    assert upstream_writes <= actions
+    for statement in statements:
+        conditions = statement.get("condition", [])
+        tag_tests = [c for c in conditions if c["variable"].endswith("/elbv2.k8s.aws/cluster")]
+        assert all(c["values"] == [names.cluster_name] for c in tag_tests if c["test"] == "StringEquals")
+        assert all(c["values"] == ["true"] for c in tag_tests if c["test"] == "Null"), "only 'tag absent' stays a Null test"
+        if statement["resources"] != ["*"]:
+            assert all(f":{names.region}:{names.account}:" in r or f"::{names.account}:" in r for r in statement["resources"])
+        writes = [a for a in statement["actions"] if not a.split(":")[1].startswith(("Describe", "Get", "List"))]
+        if statement["resources"] == ["*"] and writes:
+            assert statement["sid"] == "CertificatesWafShield", statement["sid"]
+    (ingress,) = [s for s in statements if s["sid"] == "AdmitLoadBalancersToGroupsInThisVpc"]
+    assert ingress["condition"][0]["variable"] == "ec2:Vpc" and "vpc/${" in ingress["condition"][0]["values"][0]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_outputs_later_stacks_need(env: str, synthesis: Synthesis) -> None:
+    outputs = _cluster_stack(synthesis, env)["output"]
+    expected = {
+        "cluster_name",
+        "cluster_arn",
+        "cluster_endpoint",
+        "cluster_certificate_authority",
+        "cluster_security_group_id",
+        "node_role_arn",
+    }
+    assert expected <= set(outputs)
+    assert all(outputs[name]["description"] for name in expected)

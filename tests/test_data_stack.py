@@ -193,3 +193,43 @@ def test_production_secrets_have_a_copy_in_the_dr_region(synthesis: Synthesis) -
         for secret in resources_of(_data(synthesis, env), "aws_secretsmanager_secret").values():
             replicas = secret.get("replica", [])
             assert [replica["region"] for replica in replicas] == (["ap-northeast-3"] if SPECS[env].backup.cross_region else [])
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_log_groups_encrypted_with_the_stack_key_and_kept_as_the_spec_says(env: str, synthesis: Synthesis) -> None:
+    spec, stack = SPECS[env], _data(synthesis, env)
+    data_key = f"${{aws_kms_key.{_key(stack, 'data')}.arn}}"
+    groups = {group["name"]: group for group in resources_of(stack, "aws_cloudwatch_log_group").values()}
+    expected = {
+        f"/aws/rds/instance/ai-subsidy-{env}/postgresql": spec.database.log_retention_days,
+        f"/aws/rds/instance/ai-subsidy-{env}/upgrade": spec.database.log_retention_days,
+        f"/aws/elasticache/ai-subsidy-{env}/slow-log": spec.cache.log_retention_days,
+        f"/aws/elasticache/ai-subsidy-{env}/engine-log": spec.cache.log_retention_days,
+    }
+    assert {name: group["retention_in_days"] for name, group in groups.items()} == expected
+    assert all(group["kms_key_id"] == data_key for group in groups.values())
+    db = only(resources_of(stack, "aws_db_instance"))
+    assert sorted(ref(dependency) for dependency in db["depends_on"]) == sorted(
+        logical for logical, group in resources_of(stack, "aws_cloudwatch_log_group").items() if "/aws/rds/" in group["name"]
+    ), "the log groups exist before RDS would create unencrypted ones without retention"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_outputs_later_stacks_need(env: str, synthesis: Synthesis) -> None:
+    names, stack = names_for(SPECS[env]), _data(synthesis, env)
+    outputs = stack["output"]
+    expected = {
+        "database_identifier",
+        "database_arn",
+        "database_endpoint",
+        "database_master_secret_arn",
+        "cache_replication_group_id",
+        "cache_primary_endpoint",
+        "data_kms_key_arn",
+        "secrets_kms_key_arn",
+        "secret_arns",
+    } | {f"{purpose}_bucket{suffix}" for purpose in ("files", "backups", "diagnostics", "access_logs") for suffix in ("", "_arn")}
+    assert expected <= set(outputs)
+    assert all(outputs[name]["description"] for name in expected)
+    assert set(outputs["secret_arns"]["value"]) == {b.remote_name for b in (*names.app_secrets, *names.alerting_secrets)}
+    assert not any(output.get("sensitive") for output in outputs.values()), "no output carries a secret value"
