@@ -69,7 +69,7 @@ class RedisAuthToken(Construct):
         skip_check(
             self.secret,
             "CKV2_AWS_57",
-            "rotated by raising cache.auth_token_version (ElastiCache ROTATE keeps the old token valid meanwhile), not by a Lambda",
+            "rotated by raising cache.auth_token_version (ElastiCache ROTATE keeps accepting the old token meanwhile), not by a Lambda",
         )
         self.version = SecretsmanagerSecretVersion(
             self,

@@ -25,8 +25,8 @@ class RedisCache(Construct):
     """One replication group. With two or more nodes: automatic failover across zones (Multi-AZ).
 
     The AUTH token comes from `RedisAuthToken` (auth_token.py). Raising `cache.auth_token_version`
-    writes a new token and the group rotates to it with strategy ROTATE: the old token stays valid
-    until the next rotation, so running pods keep working until they restart with the new URL.
+    writes a new token and the group rotates to it with strategy ROTATE: ElastiCache then accepts the
+    old and the new token, so running pods keep working until they restart with the new URL.
     """
 
     def __init__(
