@@ -12,10 +12,14 @@ from charts.network_policies import NetworkPoliciesChart
 from charts.secrets import SecretsChart
 from charts.workloads import WorkloadsChart
 from envspec import EnvironmentSpec
+from envspec.naming import APPLICATION_CHARTS
 
 
 def add_environment(app: App, spec: EnvironmentSpec) -> list[EnvironmentChart]:
-    return [NamespacesChart(app, spec), SecretsChart(app, spec), WorkloadsChart(app, spec), NetworkPoliciesChart(app, spec)]
+    charts = [NamespacesChart(app, spec), SecretsChart(app, spec), NetworkPoliciesChart(app, spec), WorkloadsChart(app, spec)]
+    if tuple(chart.node.id for chart in charts[: len(APPLICATION_CHARTS)]) != APPLICATION_CHARTS:
+        raise RuntimeError("envspec.naming.APPLICATION_CHARTS must list the application charts built here, in order")
+    return charts
 
 
 def build(spec: EnvironmentSpec, outdir: Path) -> App:

@@ -21,11 +21,19 @@ def pod_security_labels(level: str, kubernetes_version: str) -> dict[str, str]:
     return labels
 
 
+# The AWS Load Balancer Controller adds a readiness gate to pods in namespaces labelled so: a new pod
+# counts as ready only once the ALB sees its target healthy, so a rollout never outruns the ALB.
+ALB_READINESS_GATE_LABELS = {"elbv2.k8s.aws/pod-readiness-gate-inject": "enabled"}
+
+
 class NamespacesChart(EnvironmentChart):
     def __init__(self, scope: Construct, spec: EnvironmentSpec):
         super().__init__(scope, "namespaces", spec)
         self.application = Namespace(
             self,
             "application",
-            metadata={"name": APP_NAMESPACE, "labels": pod_security_labels("restricted", spec.cluster.version)},
+            metadata={
+                "name": APP_NAMESPACE,
+                "labels": {**pod_security_labels("restricted", spec.cluster.version), **ALB_READINESS_GATE_LABELS},
+            },
         )

@@ -1,107 +1,135 @@
-"""`network-policies`: default deny in the application namespace, then exactly the flows each pod needs.
+"""The `network-policies` chart: default deny in the application namespace, then exactly what each pod needs.
 
-vpc-cni's network policy agent enforces them (the cluster stack enables it). Peers outside the
-cluster are the VPC's own ranges from the subnet plan: the ALB sits in the public subnets (target
-type ip), PostgreSQL and Redis in the isolated ones.
+Traffic into a pod: the ALB (target type ip) from the VPC's public subnets on the http port of the
+public components, the frontend to the backend's http port, Prometheus in the monitoring namespace
+to every metrics port. Traffic out: DNS to CoreDNS for every pod, and per component what
+`charts.application` says it needs, with PostgreSQL and Redis limited to the isolated subnets where
+RDS and ElastiCache live (the same subnet plan the network stack builds). The EKS network policy
+agent always lets a pod's own node reach it, so kubelet probes need no rule.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Sequence
 
+from cdk8s_plus_27 import k8s
 from constructs import Construct
 
+from charts.application import Egress, needs_of
 from charts.base import EnvironmentChart
-from charts.objects import manifest
 from envspec import EnvironmentSpec
-from envspec.layout import layout_for
 from envspec.naming import (
-    AI_WORKER,
     APP_NAMESPACE,
     BACKEND,
-    FRONTEND,
+    COMPONENTS,
     KUBE_SYSTEM,
-    METRICS_PORT,
     MIGRATION_JOB,
+    MIGRATION_SELECTOR_LABELS,
     MONITORING_NAMESPACE,
-    POD_IDENTITY_AGENT,
-    POD_IDENTITY_AGENT_PORT,
     POSTGRES_PORT,
+    PROMETHEUS_POD_LABELS,
     REDIS_PORT,
     Component,
 )
 
-HTTPS = 443
-PROMETHEUS_POD = {"app.kubernetes.io/name": "prometheus"}
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by the API server on every namespace
+DNS_POD_LABELS = {"k8s-app": "kube-dns"}
+DNS_PORT = 53
+HTTPS_PORT = 443
+# The EKS Pod Identity agent answers credential requests on a link-local address of every node.
+POD_IDENTITY_AGENT = "169.254.170.23/32"
+POD_IDENTITY_AGENT_PORT = 80
+ANYWHERE = "0.0.0.0/0"
 
 
-def tcp(*ports: int | str) -> list[dict[str, Any]]:
-    return [{"protocol": "TCP", "port": port} for port in ports]
+def tcp(port: int) -> k8s.NetworkPolicyPort:
+    """A port by number: every policy implementation resolves numbers; named ports are not universal."""
+    return k8s.NetworkPolicyPort(protocol="TCP", port=k8s.IntOrString.from_number(port))
 
 
-def cidrs(*networks: object) -> list[dict[str, Any]]:
-    return [{"ipBlock": {"cidr": str(network)}} for network in networks]
+def cidrs(networks: Iterable[object]) -> list[k8s.NetworkPolicyPeer]:
+    return [k8s.NetworkPolicyPeer(ip_block=k8s.IpBlock(cidr=str(network))) for network in networks]
 
 
-def pods(component: Component) -> list[dict[str, Any]]:
-    return [{"podSelector": {"matchLabels": component.selector_labels}}]
+def pods(labels: dict[str, str]) -> k8s.NetworkPolicyPeer:
+    """Pods of the application namespace (a peer without namespaceSelector is the policy's own)."""
+    return k8s.NetworkPolicyPeer(pod_selector=k8s.LabelSelector(match_labels=labels))
+
+
+def pods_in(namespace: str, labels: dict[str, str]) -> k8s.NetworkPolicyPeer:
+    return k8s.NetworkPolicyPeer(
+        namespace_selector=k8s.LabelSelector(match_labels={NAMESPACE_NAME_LABEL: namespace}),
+        pod_selector=k8s.LabelSelector(match_labels=labels),
+    )
 
 
 class NetworkPoliciesChart(EnvironmentChart):
     def __init__(self, scope: Construct, spec: EnvironmentSpec):
         super().__init__(scope, "network-policies", spec, namespace=APP_NAMESPACE)
-        layout = layout_for(spec)
-        load_balancer = cidrs(*layout.public)
-        data_stores = cidrs(*layout.isolated)
-        prometheus = [
-            {
-                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": MONITORING_NAMESPACE}},
-                "podSelector": {"matchLabels": PROMETHEUS_POD},
-            }
-        ]
-        dns = {
-            "to": [
-                {
-                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": KUBE_SYSTEM}},
-                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-                }
-            ],
-            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-        }
-        https_out = {"to": cidrs("0.0.0.0/0"), "ports": tcp(HTTPS)}  # AWS APIs (VPC endpoints) and the OpenAI API
-        pod_identity = {"to": cidrs(POD_IDENTITY_AGENT), "ports": tcp(POD_IDENTITY_AGENT_PORT)}
-        postgres = {"to": data_stores, "ports": tcp(POSTGRES_PORT)}
-        redis = {"to": data_stores, "ports": tcp(REDIS_PORT)}
-        scraped = {"from": prometheus, "ports": tcp(METRICS_PORT)}
-
+        subnets = self.names.subnets
+        self.public_subnets = cidrs(subnets.public)
+        self.isolated_subnets = subnets.isolated
         self._policy("default-deny", {}, ingress=[], egress=[])
         self._policy(
-            BACKEND.name,
-            BACKEND.selector_labels,
-            ingress=[{"from": pods(FRONTEND) + load_balancer, "ports": tcp(BACKEND.http_port)}, scraped],
-            egress=[dns, postgres, redis, https_out, pod_identity],
+            "allow-dns", {}, egress=[k8s.NetworkPolicyEgressRule(to=[pods_in(KUBE_SYSTEM, DNS_POD_LABELS)], ports=self._dns_ports())]
         )
-        self._policy(
-            FRONTEND.name,
-            FRONTEND.selector_labels,
-            ingress=[{"from": load_balancer, "ports": tcp(FRONTEND.http_port)}, scraped],
-            egress=[dns, {"to": pods(BACKEND), "ports": tcp(BACKEND.http_port)}, https_out],
-        )
-        self._policy(AI_WORKER.name, AI_WORKER.selector_labels, ingress=[scraped], egress=[dns, postgres, redis, https_out, pod_identity])
-        self._policy(MIGRATION_JOB, {"app": MIGRATION_JOB}, ingress=[], egress=[dns, postgres])
+        for component in COMPONENTS:
+            self._policy(component.name, component.selector_labels, ingress=self._ingress(component), egress=self._egress(component))
+        self._policy(MIGRATION_JOB, MIGRATION_SELECTOR_LABELS, egress=self._egress_rules({Egress.DATABASE}))
 
-    def _policy(self, name: str, selector: dict[str, str], ingress: list[dict[str, Any]], egress: list[dict[str, Any]]) -> None:
-        manifest(
+    def _policy(
+        self,
+        name: str,
+        selector: dict[str, str],
+        ingress: Sequence[k8s.NetworkPolicyIngressRule] | None = None,
+        egress: Sequence[k8s.NetworkPolicyEgressRule] | None = None,
+    ) -> k8s.KubeNetworkPolicy:
+        """A policy that governs the directions it is given rules for (an empty list denies that direction)."""
+        types = [kind for kind, rules in (("Ingress", ingress), ("Egress", egress)) if rules is not None]
+        return k8s.KubeNetworkPolicy(
             self,
             name,
-            "networking.k8s.io/v1",
-            "NetworkPolicy",
-            name,
-            APP_NAMESPACE,
-            spec={
-                "podSelector": {"matchLabels": selector} if selector else {},
-                "policyTypes": ["Ingress", "Egress"],
-                **({"ingress": ingress} if ingress else {}),
-                **({"egress": egress} if egress else {}),
-            },
+            metadata=k8s.ObjectMeta(name=name),
+            spec=k8s.NetworkPolicySpec(
+                pod_selector=k8s.LabelSelector(match_labels=selector or None),
+                policy_types=types,
+                ingress=list(ingress) if ingress else None,
+                egress=list(egress) if egress else None,
+            ),
         )
+
+    @staticmethod
+    def _dns_ports() -> list[k8s.NetworkPolicyPort]:
+        port = k8s.IntOrString.from_number(DNS_PORT)
+        return [k8s.NetworkPolicyPort(protocol="UDP", port=port), k8s.NetworkPolicyPort(protocol="TCP", port=port)]
+
+    def _ingress(self, component: Component) -> list[k8s.NetworkPolicyIngressRule]:
+        rules = []
+        if needs_of(component).public and component.http_port is not None:
+            rules.append(k8s.NetworkPolicyIngressRule(from_=self.public_subnets, ports=[tcp(component.http_port)]))
+        callers = [other for other in COMPONENTS if Egress.BACKEND in needs_of(other).egress] if component == BACKEND else []
+        if callers and component.http_port is not None:
+            rules.append(
+                k8s.NetworkPolicyIngressRule(from_=[pods(other.selector_labels) for other in callers], ports=[tcp(component.http_port)])
+            )
+        rules.append(
+            k8s.NetworkPolicyIngressRule(from_=[pods_in(MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS)], ports=[tcp(component.metrics_port)])
+        )
+        return rules
+
+    def _egress(self, component: Component) -> list[k8s.NetworkPolicyEgressRule]:
+        return self._egress_rules(needs_of(component).egress)
+
+    def _egress_rules(self, needs: set[Egress] | frozenset[Egress]) -> list[k8s.NetworkPolicyEgressRule]:
+        rules = []
+        if Egress.DATABASE in needs:
+            rules.append(k8s.NetworkPolicyEgressRule(to=cidrs(self.isolated_subnets), ports=[tcp(POSTGRES_PORT)]))
+        if Egress.CACHE in needs:
+            rules.append(k8s.NetworkPolicyEgressRule(to=cidrs(self.isolated_subnets), ports=[tcp(REDIS_PORT)]))
+        if Egress.HTTPS in needs:
+            rules.append(k8s.NetworkPolicyEgressRule(to=cidrs([ANYWHERE]), ports=[tcp(HTTPS_PORT)]))
+        if Egress.AWS_CREDENTIALS in needs:
+            rules.append(k8s.NetworkPolicyEgressRule(to=cidrs([POD_IDENTITY_AGENT]), ports=[tcp(POD_IDENTITY_AGENT_PORT)]))
+        if Egress.BACKEND in needs:
+            rules.append(k8s.NetworkPolicyEgressRule(to=[pods(BACKEND.selector_labels)], ports=[tcp(BACKEND.http_port)]))
+        return rules

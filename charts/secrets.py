@@ -1,5 +1,13 @@
-"""`secrets`: the ClusterSecretStore for this environment's Secrets Manager and the ExternalSecrets
-that produce every Secret the application pods read. No secret value is ever in these manifests."""
+"""The `secrets` chart: the ClusterSecretStore and the ExternalSecrets that produce the application's Secrets.
+
+No secret value is ever in this repository or its output: External Secrets reads Secrets Manager in
+the environment's region with the controller's own EKS Pod Identity (no static credentials) and
+writes the Kubernetes Secrets in the cluster. The store serves only the namespaces that need it.
+
+`database-secret` is rendered, not copied: its `url` joins the connection details the data stack
+writes to `ai-subsidy/<env>/app/database` with the master password RDS manages (and rotates) in its
+own secret, which is found by the tag RDS puts on it (the instance's ARN). The password is URL-encoded.
+"""
 
 from __future__ import annotations
 
@@ -7,128 +15,88 @@ from cdk8s import ApiObjectMetadata
 from constructs import Construct
 
 from charts.base import EnvironmentChart
-from envspec import EnvironmentSpec, Names
-from envspec.naming import APP_NAMESPACE, CLUSTER_SECRET_STORE, MONITORING_NAMESPACE, SecretBinding
-from imports.io.external_secrets import (
-    ClusterSecretStore,
-    ClusterSecretStoreSpec,
-    ClusterSecretStoreSpecConditions,
-    ClusterSecretStoreSpecProvider,
-    ClusterSecretStoreSpecProviderAws,
-    ClusterSecretStoreSpecProviderAwsService,
-    ExternalSecret,
-    ExternalSecretSpec,
-    ExternalSecretSpecData,
-    ExternalSecretSpecDataFrom,
-    ExternalSecretSpecDataFromFind,
-    ExternalSecretSpecDataFromRewrite,
-    ExternalSecretSpecDataFromRewriteRegexp,
-    ExternalSecretSpecDataRemoteRef,
-    ExternalSecretSpecSecretStoreRef,
-    ExternalSecretSpecSecretStoreRefKind,
-    ExternalSecretSpecTarget,
-    ExternalSecretSpecTargetCreationPolicy,
-    ExternalSecretSpecTargetTemplate,
-    ExternalSecretSpecTargetTemplateEngineVersion,
+from envspec import EnvironmentSpec
+from envspec.naming import (
+    APP_NAMESPACE,
+    CLUSTER_SECRET_STORE,
+    DATABASE_CONNECTION_KEYS,
+    MONITORING_NAMESPACE,
+    PROJECT_TAG,
+    SecretBinding,
 )
+from imports.io import external_secrets as eso
 
-REFRESH = "1h"  # how soon a changed secret reaches the cluster
-# RDS rotates the master password without notice: pick the new one up within minutes.
-DATABASE_REFRESH = "5m"
-# The RDS-managed master secret is named `rds!db-<uuid>`; External Secrets finds it by the tag RDS puts on it.
-RDS_MASTER_TAG = "aws:rds:primaryDBInstanceArn"
-DATABASE_URL = (
-    "postgresql://{{ .username }}:{{ (.master | fromJson).password | urlquery }}@{{ .host }}:{{ .port }}/{{ .dbname }}?sslmode=require"
+DATABASE_SECRET = "database-secret"
+MASTER_KEY = "master"  # key the RDS-managed secret (a JSON document) gets in the template's data
+DATABASE_URL_TEMPLATE = (
+    "postgresql://{{ .username | urlquery }}:{{ (." + MASTER_KEY + " | fromJson).password | urlquery }}"
+    "@{{ .host }}:{{ .port }}/{{ .dbname }}?sslmode=require"
 )
-
-
-def store_ref() -> ExternalSecretSpecSecretStoreRef:
-    return ExternalSecretSpecSecretStoreRef(kind=ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE, name=CLUSTER_SECRET_STORE)
-
-
-def property_refs(binding: SecretBinding) -> list[ExternalSecretSpecData]:
-    """Each key of the Kubernetes Secret from the JSON property of the same name."""
-    return [
-        ExternalSecretSpecData(secret_key=key, remote_ref=ExternalSecretSpecDataRemoteRef(key=binding.remote_name, property=key))
-        for key in binding.keys
-    ]
-
-
-def external_secret(scope: Construct, binding: SecretBinding) -> ExternalSecret:
-    """A Secret whose keys are the JSON properties of one Secrets Manager secret."""
-    template = None
-    if binding.type != "Opaque":
-        template = ExternalSecretSpecTargetTemplate(type=binding.type, engine_version=ExternalSecretSpecTargetTemplateEngineVersion.V2)
-    return ExternalSecret(
-        scope,
-        binding.kubernetes_name,
-        metadata=ApiObjectMetadata(name=binding.kubernetes_name, namespace=binding.namespace),
-        spec=ExternalSecretSpec(
-            refresh_interval=REFRESH,
-            secret_store_ref=store_ref(),
-            target=ExternalSecretSpecTarget(
-                name=binding.kubernetes_name, creation_policy=ExternalSecretSpecTargetCreationPolicy.OWNER, template=template
-            ),
-            data=property_refs(binding),
-        ),
-    )
-
-
-def database_external_secret(scope: Construct, names: Names) -> ExternalSecret:
-    """`database-secret`/`url`: host, port, database and user from the Terraform-written secret, the
-    password from the RDS-managed secret (RDS rotates it; the next refresh picks it up)."""
-    binding = names.app_secret("database-secret")
-    connection = [
-        ExternalSecretSpecData(secret_key=key, remote_ref=ExternalSecretSpecDataRemoteRef(key=binding.remote_name, property=key))
-        for key in ("host", "port", "dbname", "username")
-    ]
-    return ExternalSecret(
-        scope,
-        binding.kubernetes_name,
-        metadata=ApiObjectMetadata(name=binding.kubernetes_name, namespace=binding.namespace),
-        spec=ExternalSecretSpec(
-            refresh_interval=DATABASE_REFRESH,
-            secret_store_ref=store_ref(),
-            target=ExternalSecretSpecTarget(
-                name=binding.kubernetes_name,
-                creation_policy=ExternalSecretSpecTargetCreationPolicy.OWNER,
-                template=ExternalSecretSpecTargetTemplate(
-                    engine_version=ExternalSecretSpecTargetTemplateEngineVersion.V2, data={"url": DATABASE_URL}
-                ),
-            ),
-            data=connection,
-            data_from=[
-                ExternalSecretSpecDataFrom(
-                    find=ExternalSecretSpecDataFromFind(tags={RDS_MASTER_TAG: names.database_arn}),
-                    # The found secret arrives under its generated name; call it `master`.
-                    rewrite=[
-                        ExternalSecretSpecDataFromRewrite(regexp=ExternalSecretSpecDataFromRewriteRegexp(source="^.*$", target="master"))
-                    ],
-                )
-            ],
-        ),
-    )
+# Namespaces whose ExternalSecrets may use the store: the application and Alertmanager's receivers.
+STORE_NAMESPACES = (APP_NAMESPACE, MONITORING_NAMESPACE)
 
 
 class SecretsChart(EnvironmentChart):
     def __init__(self, scope: Construct, spec: EnvironmentSpec):
         super().__init__(scope, "secrets", spec)
-        names = self.names
-        ClusterSecretStore(
+        self.store = eso.ClusterSecretStore(
             self,
-            "store",
+            "cluster-secret-store",
             metadata=ApiObjectMetadata(name=CLUSTER_SECRET_STORE),
-            spec=ClusterSecretStoreSpec(
-                # No credentials here: the External Secrets controller's own Pod Identity reads the secrets.
-                provider=ClusterSecretStoreSpecProvider(
-                    aws=ClusterSecretStoreSpecProviderAws(
-                        service=ClusterSecretStoreSpecProviderAwsService.SECRETS_MANAGER, region=spec.aws.region
+            spec=eso.ClusterSecretStoreSpec(
+                provider=eso.ClusterSecretStoreSpecProvider(
+                    aws=eso.ClusterSecretStoreSpecProviderAws(
+                        service=eso.ClusterSecretStoreSpecProviderAwsService.SECRETS_MANAGER, region=spec.aws.region
                     )
                 ),
-                conditions=[ClusterSecretStoreSpecConditions(namespaces=[APP_NAMESPACE, MONITORING_NAMESPACE])],
+                conditions=[eso.ClusterSecretStoreSpecConditions(namespaces=list(STORE_NAMESPACES))],
             ),
         )
-        database_external_secret(self, names)
-        for binding in names.app_secrets:
-            if binding.kubernetes_name != "database-secret":
-                external_secret(self, binding)
+        self.external_secrets = {binding.kubernetes_name: self._external_secret(binding) for binding in self.names.app_secrets}
+
+    def _external_secret(self, binding: SecretBinding) -> eso.ExternalSecret:
+        database = binding.kubernetes_name == DATABASE_SECRET
+        sync = self.spec.secret_sync
+        return eso.ExternalSecret(
+            self,
+            binding.kubernetes_name,
+            metadata=ApiObjectMetadata(name=binding.kubernetes_name, namespace=binding.namespace),
+            spec=eso.ExternalSecretSpec(
+                refresh_interval=sync.database_refresh_interval if database else sync.refresh_interval,
+                refresh_policy=eso.ExternalSecretSpecRefreshPolicy.PERIODIC,
+                secret_store_ref=eso.ExternalSecretSpecSecretStoreRef(
+                    kind=eso.ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE, name=CLUSTER_SECRET_STORE
+                ),
+                target=eso.ExternalSecretSpecTarget(
+                    name=binding.kubernetes_name,
+                    # The Secret goes with its ExternalSecret, but survives the remote secret's deletion:
+                    # running pods keep working while someone restores it.
+                    creation_policy=eso.ExternalSecretSpecTargetCreationPolicy.OWNER,
+                    deletion_policy=eso.ExternalSecretSpecTargetDeletionPolicy.RETAIN,
+                    template=eso.ExternalSecretSpecTargetTemplate(
+                        engine_version=eso.ExternalSecretSpecTargetTemplateEngineVersion.V2,
+                        type=binding.type,
+                        metadata=eso.ExternalSecretSpecTargetTemplateMetadata(
+                            labels={"app.kubernetes.io/part-of": PROJECT_TAG, "app.kubernetes.io/managed-by": "external-secrets"}
+                        ),
+                        data={"url": DATABASE_URL_TEMPLATE} if database else None,
+                    ),
+                ),
+                data=[
+                    eso.ExternalSecretSpecData(
+                        secret_key=key, remote_ref=eso.ExternalSecretSpecDataRemoteRef(key=binding.remote_name, property=key)
+                    )
+                    for key in (DATABASE_CONNECTION_KEYS if database else binding.keys)
+                ],
+                data_from=[self._master_password()] if database else None,
+            ),
+        )
+
+    def _master_password(self) -> eso.ExternalSecretSpecDataFrom:
+        """The RDS-managed secret of the environment's instance, whatever RDS named it, under MASTER_KEY."""
+        return eso.ExternalSecretSpecDataFrom(
+            find=eso.ExternalSecretSpecDataFromFind(tags=self.names.database_master_secret_tags),
+            rewrite=[
+                eso.ExternalSecretSpecDataFromRewrite(regexp=eso.ExternalSecretSpecDataFromRewriteRegexp(source="^.*$", target=MASTER_KEY))
+            ],
+        )

@@ -1,250 +1,246 @@
-"""One application component: ServiceAccount, Deployment, Service, HorizontalPodAutoscaler, PodDisruptionBudget.
+"""`Workload`: one application component as a Deployment with everything it needs to run safely.
 
-Secure by default: non-root, read-only root filesystem (writable emptyDir only where the app needs
-it), no capabilities, RuntimeDefault seccomp, no service-account token unless the pod calls AWS, no
-fixed replica count (the HPA owns it), spread across zones and nodes.
+ServiceAccount, ConfigMap, Deployment (no fixed replica count: the HorizontalPodAutoscaler owns it),
+Service for components that serve HTTP, HorizontalPodAutoscaler and PodDisruptionBudget.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from cdk8s_plus_27 import k8s
 from constructs import Construct
 
-from charts.objects import checkov_skips, manifest
-from envspec import Names
-from envspec.naming import APP_NAMESPACE, HTTP_PORT_NAME, METRICS_PATH, METRICS_PORT_NAME, REGISTRY_SECRET, Component
+from charts import pod
+from charts.application import ComponentNeeds
+from envspec.models import Autoscaling, Resources, Taint
+from envspec.naming import HTTP_PORT_NAME, METRICS_PORT_NAME, Component
 
-RUN_AS = 10001  # a high UID that clashes with no host user
-STARTUP_GRACE_SECONDS = 300  # liveness starts only after the app has answered once, or after this
-
-IMAGE_SKIPS = (
-    ("CKV_K8S_43", "images are pinned by tag in the environment spec and bumped only by reviewed pull requests"),
-    ("CKV_K8S_15", "tags are immutable releases; IfNotPresent avoids a registry round trip on every start"),
-)
+# Restarts the pods when a listed Secret's data changes (Stakater Reloader, annotations strategy).
+RELOADER_SECRETS_ANNOTATION = "secret.reloader.stakater.com/reload"
+CONFIG_HASH_ANNOTATION = "ai-subsidy.io/config-sha256"
+# Time for the ALB to stop sending new requests to a terminating pod before it gets SIGTERM.
+PRE_STOP_SLEEP_SECONDS = 10
+SERVICE_PORT = 80
 
 
 @dataclass(frozen=True)
-class PodSettings:
-    """What differs between components, beyond what naming and the spec already say."""
+class WorkloadProps:
+    needs: ComponentNeeds
+    image: str
+    resources: Resources
+    autoscaling: Autoscaling
+    settings: dict[str, str]
+    pull_secret: str
+    zone_spread: str
+    node_selector: dict[str, str]
+    taints: tuple[Taint, ...]
+    labels: dict[str, str]  # recommended labels (name, component, version) for every object
 
-    env: list[dict[str, Any]] = field(default_factory=list)
-    env_from: list[dict[str, Any]] = field(default_factory=list)
-    writable_paths: dict[str, str] = field(default_factory=lambda: {"tmp": "/tmp"})
-    command: list[str] | None = None
+    @property
+    def component(self) -> Component:
+        return self.needs.component
 
 
-def pod_security_context() -> dict[str, Any]:
-    return {
-        "runAsNonRoot": True,
-        "runAsUser": RUN_AS,
-        "runAsGroup": RUN_AS,
-        "fsGroup": RUN_AS,
-        "seccompProfile": {"type": "RuntimeDefault"},
+def container_skips(needs: ComponentNeeds) -> dict[str, str]:
+    reasons = {
+        "CKV_K8S_15": "tags are pinned per release in the environment spec; pulling on every start would make each pod "
+        "start depend on the registry being reachable",
+        "CKV_K8S_43": "images are pinned by release tag in the environment spec, which the release pipeline promotes; "
+        "digests are not part of the spec",
     }
+    if needs.secret_env:
+        reasons["CKV_K8S_35"] = "the application reads its connection strings and API key from environment variables"
+    if needs.component.needs_aws:
+        reasons["CKV_K8S_38"] = "the pod calls AWS APIs with its EKS Pod Identity, which needs the service account token"
+    return reasons
 
 
-def container_security_context() -> dict[str, Any]:
-    return {
-        "allowPrivilegeEscalation": False,
-        "readOnlyRootFilesystem": True,
-        "runAsNonRoot": True,
-        "runAsUser": RUN_AS,
-        "capabilities": {"drop": ["ALL"]},
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
+class GracefulDeployment(k8s.KubeDeployment):
+    """A Deployment whose first container sleeps in a native pre-stop hook before it gets SIGTERM.
 
+    The ALB keeps sending requests to a pod for a few seconds after it starts terminating; the pause
+    lets it deregister the target first (no shell needed in the image). The typed bindings know
+    Kubernetes 1.27 and drop the `sleep` action (1.29+) from their output, so it is added to the
+    finished manifest.
+    """
 
-def writable_volumes(paths: dict[str, str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(volumes, volumeMounts) of size-limited emptyDirs for the paths an app must write."""
-    volumes = [{"name": name, "emptyDir": {"sizeLimit": "256Mi"}} for name in paths]
-    mounts = [{"name": name, "mountPath": path} for name, path in paths.items()]
-    return volumes, mounts
+    def __init__(self, scope: Construct, construct_id: str, *, pre_stop_sleep_seconds: int | None, **props: Any):
+        super().__init__(scope, construct_id, **props)
+        self.pre_stop_sleep_seconds = pre_stop_sleep_seconds
 
-
-def container_ports(component: Component) -> list[dict[str, Any]]:
-    ports = []
-    if component.http_port is not None:
-        ports.append({"name": HTTP_PORT_NAME, "containerPort": component.http_port, "protocol": "TCP"})
-    ports.append({"name": METRICS_PORT_NAME, "containerPort": component.metrics_port, "protocol": "TCP"})
-    return ports
-
-
-def probes(component: Component) -> dict[str, Any]:
-    """Readiness and liveness on the health endpoint (the metrics endpoint for the worker); a startup
-    probe holds liveness back until the app first answers, so a slow start is never killed."""
-    if component.health_path is not None:
-        check = {"httpGet": {"path": component.health_path, "port": component.http_port}}
-    else:
-        check = {"httpGet": {"path": METRICS_PATH, "port": component.metrics_port}}
-    period = 10
-    return {
-        "startupProbe": {**check, "periodSeconds": 5, "failureThreshold": STARTUP_GRACE_SECONDS // 5, "timeoutSeconds": 3},
-        "readinessProbe": {**check, "periodSeconds": period, "failureThreshold": 3, "timeoutSeconds": 3},
-        "livenessProbe": {**check, "periodSeconds": period, "failureThreshold": 6, "timeoutSeconds": 5},
-    }
-
-
-def reload_annotations(settings: PodSettings) -> dict[str, str]:
-    """Stakater Reloader rolls the Deployment when a Secret or ConfigMap it reads changes: environment
-    variables are read once at start, and RDS rotates the database password."""
-    secrets = [item["valueFrom"]["secretKeyRef"]["name"] for item in settings.env if "secretKeyRef" in item.get("valueFrom", {})]
-    config_maps = [item["configMapRef"]["name"] for item in settings.env_from if "configMapRef" in item]
-    annotations = {}
-    if secrets:
-        annotations["secret.reloader.stakater.com/reload"] = ",".join(dict.fromkeys(secrets))
-    if config_maps:
-        annotations["configmap.reloader.stakater.com/reload"] = ",".join(dict.fromkeys(config_maps))
-    return annotations
+    def to_json(self) -> Any:
+        manifest = super().to_json()
+        if self.pre_stop_sleep_seconds:
+            container = manifest["spec"]["template"]["spec"]["containers"][0]
+            container["lifecycle"] = {"preStop": {"sleep": {"seconds": self.pre_stop_sleep_seconds}}}
+        return manifest
 
 
 class Workload(Construct):
-    def __init__(self, scope: Construct, construct_id: str, names: Names, component: Component, settings: PodSettings):
+    def __init__(self, scope: Construct, construct_id: str, props: WorkloadProps):
         super().__init__(scope, construct_id)
-        workload = names.workload(component)
-        labels = component.selector_labels
-        namespace = APP_NAMESPACE
-        resources = workload.resources
-        volumes, mounts = writable_volumes(settings.writable_paths)
+        component = props.component
+        selector = component.selector_labels
+        labels = {**props.labels, **selector}
 
-        manifest(
+        self.service_account = k8s.KubeServiceAccount(
             self,
-            "service_account",
-            "v1",
-            "ServiceAccount",
-            component.service_account,
-            namespace,
-            labels=labels,
-            automountServiceAccountToken=component.needs_aws,
+            "service-account",
+            metadata=k8s.ObjectMeta(name=component.service_account, labels=labels),
+            automount_service_account_token=component.needs_aws,
         )
-        container: dict[str, Any] = {
-            "name": component.name,
-            "image": names.image(component),
-            "imagePullPolicy": "IfNotPresent",
-            **({"command": settings.command} if settings.command else {}),
-            "ports": container_ports(component),
-            **({"env": settings.env} if settings.env else {}),
-            **({"envFrom": settings.env_from} if settings.env_from else {}),
-            "resources": {
-                "requests": {"cpu": resources.cpu_request, "memory": resources.memory_request},
-                "limits": {"cpu": resources.cpu_limit, "memory": resources.memory_limit},
-            },
-            **probes(component),
-            "securityContext": container_security_context(),
-            "volumeMounts": mounts,
-        }
-        annotations = reload_annotations(settings)
-        skips = list(IMAGE_SKIPS)
-        if settings.env and any("secretKeyRef" in item.get("valueFrom", {}) for item in settings.env):
-            skips.append(
-                (
-                    "CKV_K8S_35",
-                    "the app reads its configuration from environment variables (twelve-factor); Secrets come from External Secrets",
-                )
-            )
-        if component.needs_aws:
-            skips.append(("CKV_K8S_38", "the pod calls AWS with its Pod Identity, which needs the service-account token"))
-        manifest(
+        self.config_map = k8s.KubeConfigMap(
+            self, "config", metadata=k8s.ObjectMeta(name=component.config_map, labels=labels), data=props.settings
+        )
+        deployment_annotations = pod.checkov_skips(container_skips(props.needs))
+        if props.needs.secrets:
+            deployment_annotations[RELOADER_SECRETS_ANNOTATION] = ",".join(props.needs.secrets)
+        self.deployment = GracefulDeployment(
             self,
             "deployment",
-            "apps/v1",
-            "Deployment",
-            component.name,
-            namespace,
-            labels=labels,
-            annotations={**annotations, **checkov_skips(*skips)},
-            spec={
-                # No `replicas`: the HorizontalPodAutoscaler owns the count (GitOps would fight it).
-                "revisionHistoryLimit": 5,
-                "selector": {"matchLabels": labels},
-                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "serviceAccountName": component.service_account,
-                        "automountServiceAccountToken": component.needs_aws,
-                        "imagePullSecrets": [{"name": REGISTRY_SECRET}],
-                        "securityContext": pod_security_context(),
-                        "terminationGracePeriodSeconds": 30,
-                        "topologySpreadConstraints": [
-                            {
-                                "maxSkew": 1,
-                                "topologyKey": key,
-                                "whenUnsatisfiable": "ScheduleAnyway",
-                                "labelSelector": {"matchLabels": labels},
-                            }
-                            for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
-                        ],
-                        "containers": [container],
-                        "volumes": volumes,
-                    },
-                },
-            },
-        )
-        if component.service_name is not None:
-            manifest(
-                self,
-                "service",
-                "v1",
-                "Service",
-                component.service_name,
-                namespace,
-                labels=labels,
-                annotations={"alb.ingress.kubernetes.io/healthcheck-path": component.health_path or "/"},
-                spec={
-                    "type": "ClusterIP",
-                    "selector": labels,
-                    "ports": [
-                        {"name": HTTP_PORT_NAME, "port": 80, "targetPort": component.http_port, "protocol": "TCP"},
-                        {
-                            "name": METRICS_PORT_NAME,
-                            "port": component.metrics_port,
-                            "targetPort": component.metrics_port,
-                            "protocol": "TCP",
+            pre_stop_sleep_seconds=PRE_STOP_SLEEP_SECONDS if component.http_port is not None else None,
+            metadata=k8s.ObjectMeta(name=component.name, labels=labels, annotations=deployment_annotations),
+            spec=k8s.DeploymentSpec(
+                selector=k8s.LabelSelector(match_labels=selector),
+                revision_history_limit=5,
+                progress_deadline_seconds=600,
+                strategy=k8s.DeploymentStrategy(
+                    type="RollingUpdate",
+                    rolling_update=k8s.RollingUpdateDeployment(
+                        max_surge=k8s.IntOrString.from_string("25%"), max_unavailable=k8s.IntOrString.from_number(0)
+                    ),
+                ),
+                template=k8s.PodTemplateSpec(
+                    metadata=k8s.ObjectMeta(
+                        labels=labels,
+                        annotations={
+                            CONFIG_HASH_ANNOTATION: pod.content_hash(props.settings),
+                            "kubectl.kubernetes.io/default-container": component.container_name,
                         },
-                    ],
-                },
-            )
-        autoscaling = workload.autoscaling
-        metrics = [
-            {
-                "type": "Resource",
-                "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": autoscaling.cpu_utilization}},
+                    ),
+                    spec=self._pod_spec(props),
+                ),
+            ),
+        )
+        self.service = self._service(props, labels) if component.service_name else None
+        self.autoscaler = self._autoscaler(props, labels)
+        self.disruption_budget = k8s.KubePodDisruptionBudget(
+            self,
+            "disruption-budget",
+            metadata=k8s.ObjectMeta(name=component.name, labels=labels),
+            spec=k8s.PodDisruptionBudgetSpec(
+                max_unavailable=k8s.IntOrString.from_number(1),
+                selector=k8s.LabelSelector(match_labels=selector),
+                unhealthy_pod_eviction_policy="AlwaysAllow",
+            ),
+        )
+
+    @staticmethod
+    def _ports(component: Component) -> list[k8s.ContainerPort]:
+        ports = []
+        if component.http_port is not None:
+            ports.append(k8s.ContainerPort(name=HTTP_PORT_NAME, container_port=component.http_port, protocol="TCP"))
+        ports.append(k8s.ContainerPort(name=METRICS_PORT_NAME, container_port=component.metrics_port, protocol="TCP"))
+        return ports
+
+    @staticmethod
+    def _probes(component: Component) -> dict[str, k8s.Probe]:
+        """HTTP on the health path where the component serves HTTP, else a TCP check of the metrics port.
+
+        A start-up probe gives a slow start up to 150 s before liveness counts; then liveness restarts
+        a hung process after 30 s and readiness takes a pod out of the Service after 15 s.
+        """
+        if component.http_port is not None and component.health_path is not None:
+            action: dict[str, Any] = {
+                "http_get": k8s.HttpGetAction(path=component.health_path, port=k8s.IntOrString.from_string(HTTP_PORT_NAME))
             }
-        ]
-        if autoscaling.memory_utilization is not None:
-            metrics.append(
-                {
-                    "type": "Resource",
-                    "resource": {"name": "memory", "target": {"type": "Utilization", "averageUtilization": autoscaling.memory_utilization}},
-                }
+        else:
+            action = {"tcp_socket": k8s.TcpSocketAction(port=k8s.IntOrString.from_string(METRICS_PORT_NAME))}
+        return {
+            "startup_probe": k8s.Probe(**action, period_seconds=5, timeout_seconds=3, failure_threshold=30),
+            "readiness_probe": k8s.Probe(**action, period_seconds=5, timeout_seconds=3, failure_threshold=3),
+            "liveness_probe": k8s.Probe(**action, period_seconds=10, timeout_seconds=3, failure_threshold=3),
+        }
+
+    def _pod_spec(self, props: WorkloadProps) -> k8s.PodSpec:
+        component = props.component
+        container = k8s.Container(
+            name=component.container_name,
+            image=props.image,
+            image_pull_policy="IfNotPresent",
+            ports=self._ports(component),
+            env_from=[k8s.EnvFromSource(config_map_ref=k8s.ConfigMapEnvSource(name=component.config_map))],
+            env=pod.secret_env(props.needs.secret_env) or None,
+            resources=pod.resource_requirements(props.resources),
+            security_context=pod.container_security_context(),
+            volume_mounts=[pod.tmp_mount()],
+            **self._probes(component),
+        )
+        return k8s.PodSpec(
+            service_account_name=component.service_account,
+            automount_service_account_token=component.needs_aws,
+            enable_service_links=False,
+            image_pull_secrets=[k8s.LocalObjectReference(name=props.pull_secret)],
+            security_context=pod.pod_security_context(),
+            termination_grace_period_seconds=props.needs.termination_grace_seconds,
+            topology_spread_constraints=pod.topology_spread(component.selector_labels, props.zone_spread),
+            node_selector=props.node_selector or None,
+            tolerations=pod.tolerations(props.taints),
+            containers=[container],
+            volumes=[pod.tmp_volume()],
+        )
+
+    def _service(self, props: WorkloadProps, labels: dict[str, str]) -> k8s.KubeService:
+        component = props.component
+        return k8s.KubeService(
+            self,
+            "service",
+            metadata=k8s.ObjectMeta(
+                name=component.service_name,
+                labels=labels,
+                # Read by the AWS Load Balancer Controller for this Service's target group.
+                annotations={"alb.ingress.kubernetes.io/healthcheck-path": component.health_path},
+            ),
+            spec=k8s.ServiceSpec(
+                type="ClusterIP",
+                selector=component.selector_labels,
+                ports=[
+                    k8s.ServicePort(
+                        name=HTTP_PORT_NAME, port=SERVICE_PORT, target_port=k8s.IntOrString.from_string(HTTP_PORT_NAME), protocol="TCP"
+                    ),
+                    k8s.ServicePort(
+                        name=METRICS_PORT_NAME,
+                        port=component.metrics_port,
+                        target_port=k8s.IntOrString.from_string(METRICS_PORT_NAME),
+                        protocol="TCP",
+                    ),
+                ],
+            ),
+        )
+
+    def _autoscaler(self, props: WorkloadProps, labels: dict[str, str]) -> k8s.KubeHorizontalPodAutoscalerV2:
+        scaling = props.autoscaling
+        targets = {"cpu": scaling.cpu_utilization, "memory": scaling.memory_utilization}
+        metrics = [
+            k8s.MetricSpecV2(
+                type="Resource",
+                resource=k8s.ResourceMetricSourceV2(
+                    name=resource, target=k8s.MetricTargetV2(type="Utilization", average_utilization=utilization)
+                ),
             )
-        manifest(
+            for resource, utilization in targets.items()
+            if utilization is not None
+        ]
+        return k8s.KubeHorizontalPodAutoscalerV2(
             self,
             "autoscaler",
-            "autoscaling/v2",
-            "HorizontalPodAutoscaler",
-            component.name,
-            namespace,
-            labels=labels,
-            spec={
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": component.name},
-                "minReplicas": autoscaling.min_replicas,
-                "maxReplicas": autoscaling.max_replicas,
-                "metrics": metrics,
-                # Scale up at once, down slowly: avoids flapping on bursty AI traffic.
-                "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}},
-            },
-        )
-        manifest(
-            self,
-            "disruption_budget",
-            "policy/v1",
-            "PodDisruptionBudget",
-            component.name,
-            namespace,
-            labels=labels,
-            # maxUnavailable rather than minAvailable: a single-replica environment can still drain nodes.
-            spec={"maxUnavailable": 1, "selector": {"matchLabels": labels}},
+            metadata=k8s.ObjectMeta(name=props.component.name, labels=labels),
+            spec=k8s.HorizontalPodAutoscalerSpecV2(
+                scale_target_ref=k8s.CrossVersionObjectReferenceV2(api_version="apps/v1", kind="Deployment", name=props.component.name),
+                min_replicas=scaling.min_replicas,
+                max_replicas=scaling.max_replicas,
+                metrics=metrics,
+            ),
         )

@@ -1,6 +1,9 @@
 """Subnet plan derived from the VPC CIDR: large private subnets (EKS pods take VPC addresses),
-small public and isolated ones carved from the last quarter. Both layers read it: the network stack
-creates the subnets, the NetworkPolicies admit the load balancer's and the data stores' ranges."""
+small public and isolated ones carved from the last quarter.
+
+A pure function of the spec, read by the network stack (which builds the subnets) and by the
+Kubernetes network policies (which allow traffic by subnet range), so it lives with the spec.
+"""
 
 from __future__ import annotations
 

@@ -25,6 +25,8 @@ DEFAULT_AVAILABILITY_ZONES = {
 WINDOW = r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$"
 WEEKLY_WINDOW = r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$"
 SECRET_NAME = r"^[A-Za-z0-9/_+=.@-]{1,512}$"
+# A Go duration as External Secrets reads it: hours, minutes, hours and minutes, or seconds (1h, 15m, 1h30m, 90s).
+GO_DURATION = r"^(\d+h\d+m|\d+h|\d+m|\d+s)$"
 
 
 class Strict(BaseModel):
@@ -278,16 +280,72 @@ class Autoscaling(Strict):
         return self
 
 
+ENV_VAR_NAME = r"^[A-Z_][A-Z0-9_]*$"
+
+
 class Workload(Strict):
     image: Image
     resources: Resources
     autoscaling: Autoscaling
+    settings: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra non-secret environment variables for the workload's ConfigMap (NAME: value); secrets belong in "
+        "Secrets Manager and reach pods through External Secrets.",
+    )
+
+    @field_validator("settings")
+    @classmethod
+    def _plain_settings(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, setting in value.items():
+            if not re.fullmatch(ENV_VAR_NAME, name):
+                raise ValueError(f"{name!r} is not an environment variable name (upper case, digits, underscores)")
+            password_in_url = re.search(r"://[^/@:]+:[^/@]+@", setting)
+            secret_like = re.search(r"PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE_KEY", name) and re.fullmatch(r"\S{16,}", setting)
+            if password_in_url or secret_like:
+                raise ValueError(f"{name} looks like a credential; store it in Secrets Manager, not in the spec")
+        return dict(sorted(value.items()))
 
 
 class Workloads(Strict):
     backend: Workload
     frontend: Workload
     ai_worker: Workload
+    zone_spread: Literal["required", "preferred"] = Field(
+        default="preferred",
+        description="Spread replicas over availability zones as a hard rule (`required`: a replica stays pending rather "
+        "than crowd one zone) or best effort (`preferred`). Zones whose nodes are tainted (unreachable) do not count.",
+    )
+    migration_deadline_seconds: int = Field(
+        default=900, ge=60, le=3600, description="Longest the database migration Job may run; past it the Job and the sync fail."
+    )
+
+
+def duration_seconds(value: str) -> int:
+    """Seconds in a GO_DURATION string."""
+    units = {"h": 3600, "m": 60, "s": 1}
+    return sum(int(number) * units[unit] for number, unit in re.findall(r"(\d+)([hms])", value))
+
+
+def _check_refresh_interval(value: str) -> str:
+    if not 60 <= duration_seconds(value) <= 86400:
+        raise ValueError(f"{value} is outside 1m..24h (0 would stop refreshing; less than a minute floods Secrets Manager)")
+    return value
+
+
+RefreshInterval = Annotated[str, Field(pattern=GO_DURATION), AfterValidator(_check_refresh_interval)]
+
+
+class SecretSync(Strict):
+    """How External Secrets keeps the application's Kubernetes Secrets in step with Secrets Manager."""
+
+    refresh_interval: RefreshInterval = Field(
+        default="1h", description="How often the application secrets are re-read (Go duration between 1m and 24h, e.g. 1h)."
+    )
+    database_refresh_interval: RefreshInterval = Field(
+        default="5m",
+        description="How often database-secret is re-read; short, because after RDS rotates its managed password the old one "
+        "no longer opens new connections.",
+    )
 
 
 class Dns(Strict):
@@ -359,6 +417,7 @@ class EnvironmentSpec(Strict):
     dns: Dns
     alerting: Alerting
     alarms: Alarms = Field(default_factory=Alarms)
+    secret_sync: SecretSync = Field(default_factory=SecretSync)
     backup: Backup
     ci: ContinuousIntegration
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from envspec.layout import SubnetLayout, subnet_layout
 from envspec.models import EnvironmentSpec, Workload
 
 PROJECT = "ai-subsidy"
@@ -35,15 +36,22 @@ METRICS_PORT_NAME = "metrics"
 POSTGRES_PORT = 5432
 REDIS_PORT = 6379
 
-# The Argo CD PreSync hook Job that applies database migrations before the backend rolls out.
+# --- Kubernetes application layer (charts/) ---
+# Charts of the application namespace in the order Argo CD must apply them: the migration Job (a
+# PreSync hook of `workloads`) runs before anything else of its own Application, so the Secrets it
+# reads and the policies that let it reach the database must already be there.
+APPLICATION_CHARTS = ("namespaces", "secrets", "network-policies", "workloads")
+INGRESS_CLASS = "alb"  # IngressClass of the AWS Load Balancer Controller
+INGRESS_NAME = "ai-subsidy"
 MIGRATION_JOB = "ai-subsidy-backend-migrate"
-FRONTEND_CONFIG = "frontend-config"
-AI_CONFIG = "ai-config"
-REGISTRY_SECRET = "registry-secret"
-INGRESS = "ai-subsidy"
-# Link-local address of the EKS Pod Identity agent on every node; pods with an AWS identity call it.
-POD_IDENTITY_AGENT = "169.254.170.23/32"
-POD_IDENTITY_AGENT_PORT = 80
+MIGRATION_SERVICE_ACCOUNT = "ai-subsidy-backend-migrate"
+MIGRATION_SELECTOR_LABELS = {"app": MIGRATION_JOB}
+# Pods of kube-prometheus-stack's Prometheus (namespace MONITORING_NAMESPACE) carry these labels.
+PROMETHEUS_POD_LABELS = {"app.kubernetes.io/name": "prometheus"}
+# RDS tags the master-user secret it manages with the instance's ARN; External Secrets finds it so.
+RDS_MANAGED_SECRET_TAG = "aws:rds:primaryDBInstanceArn"
+# JSON properties of the `database` application secret (no password: that is the RDS-managed one).
+DATABASE_CONNECTION_KEYS = ("host", "port", "dbname", "username")
 
 # External Secrets: one ClusterSecretStore per cluster, reading this environment's Secrets Manager.
 CLUSTER_SECRET_STORE = "aws-secrets-manager"
@@ -71,19 +79,29 @@ class Component:
     health_path: str | None
     service_name: str | None
     needs_aws: bool  # gets a Pod Identity association and a mounted token
+    config_map: str | None = None  # ConfigMap of non-secret settings, read as environment variables
 
     @property
     def metrics_port(self) -> int:
         return METRICS_PORT
 
     @property
+    def container_name(self) -> str:
+        """Name of the main container (`kubectl set image deployment/<name> <container>=<image>`)."""
+        return self.key.replace("_", "-")
+
+    @property
     def selector_labels(self) -> dict[str, str]:
         return {"app": self.name}
 
 
-BACKEND = Component("backend", "ai-subsidy-backend", "ai-subsidy-backend", 3001, "/api/health", "ai-subsidy-backend-service", True)
-FRONTEND = Component("frontend", "ai-subsidy-frontend", "ai-subsidy-frontend", 3000, "/", "ai-subsidy-frontend-service", False)
-AI_WORKER = Component("ai_worker", "ai-worker", "ai-worker", None, None, None, True)
+BACKEND = Component(
+    "backend", "ai-subsidy-backend", "ai-subsidy-backend", 3001, "/api/health", "ai-subsidy-backend-service", True, "backend-config"
+)
+FRONTEND = Component(
+    "frontend", "ai-subsidy-frontend", "ai-subsidy-frontend", 3000, "/", "ai-subsidy-frontend-service", False, "frontend-config"
+)
+AI_WORKER = Component("ai_worker", "ai-worker", "ai-worker", None, None, None, True, "ai-config")
 COMPONENTS = (BACKEND, FRONTEND, AI_WORKER)
 
 
@@ -100,7 +118,9 @@ class SecretBinding:
     kubernetes_name: str
     namespace: str
     remote_name: str  # Secrets Manager secret name
-    keys: tuple[str, ...]  # keys of the Kubernetes Secret, each a JSON property of the remote secret
+    # Keys of the Kubernetes Secret, each a JSON property of the remote secret; except database-secret's
+    # `url`, rendered from DATABASE_CONNECTION_KEYS and the RDS-managed password (charts/secrets.py).
+    keys: tuple[str, ...]
     type: str = "Opaque"
 
 
@@ -217,6 +237,11 @@ class Names:
     def plan_role(self) -> str:
         return f"{self.prefix}-github-plan"
 
+    @cached_property
+    def subnets(self) -> SubnetLayout:
+        """The VPC's subnet plan: the network stack builds it, the network policies allow traffic by it."""
+        return subnet_layout(self.spec.network.vpc_cidr, len(self.spec.availability_zones))
+
     # --- Kubernetes ---
     def workload(self, component: Component) -> Workload:
         return getattr(self.spec.workloads, component.key)
@@ -264,6 +289,22 @@ class Names:
 
     def app_secret(self, kubernetes_name: str) -> SecretBinding:
         return next(binding for binding in self.app_secrets if binding.kubernetes_name == kubernetes_name)
+
+    @property
+    def database_master_secret_tags(self) -> dict[str, str]:
+        """Tags that find the RDS-managed master secret of the environment's database instance."""
+        return {RDS_MANAGED_SECRET_TAG: self.database_arn}
+
+    @property
+    def load_balancer_name(self) -> str:
+        """Name of the internet-facing ALB the Ingress gets (32 characters at most)."""
+        return self.prefix
+
+    def app_service_url(self, component: Component) -> str:
+        """In-cluster URL of a component's Service (port 80)."""
+        if component.service_name is None:
+            raise ValueError(f"{component.name} has no Service")
+        return f"http://{component.service_name}.{APP_NAMESPACE}.svc.cluster.local"
 
 
 def names_for(spec: EnvironmentSpec) -> Names:

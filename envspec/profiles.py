@@ -102,6 +102,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
         "database": {"multi_az": True, "deletion_protection": True, "log_retention_days": 365},
         "cache": {"num_nodes": 3, "log_retention_days": 365},
+        "workloads": {"zone_spread": "required"},
         "backup": {"cross_region": True, "vault_lock": True, "snapshot_retention_days": 35, "copy_retention_days": 35},
     },
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.conftest import Synthesis, require_binary
@@ -31,3 +33,16 @@ def test_every_terraform_skip_has_a_reason(synthesis: Synthesis) -> None:
     for file, logical_id, check_id in checkov_gate.all_terraform_skips(synthesis.terraform_dir):
         reason = checkov_gate.stack_skips(synthesis.terraform_dir / file)[logical_id][check_id]
         assert len(reason) >= 20, f"{file} {logical_id} {check_id}: {reason!r}"
+
+
+def test_the_gate_sees_kubernetes_skips_and_refuses_one_without_a_reason(tmp_path, checkov: str) -> None:
+    """checkov's JSON lists skipped checks only without `--quiet`; the gate must see them to judge them."""
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "namespace": "x", "annotations": {"checkov.io/skip1": "CKV_K8S_15=ok"}},
+        "spec": {"containers": [{"name": "c", "image": "registry.example/c:1.0", "imagePullPolicy": "IfNotPresent"}]},
+    }
+    (tmp_path / "pod.yaml").write_text(json.dumps(manifest))
+    findings = checkov_gate.gate_kubernetes(checkov_gate.run_checkov(tmp_path, "kubernetes"))
+    assert any(finding.check_id == "CKV_K8S_15" and "without a reason" in finding.reason for finding in findings)

@@ -1,11 +1,13 @@
-"""Contracts between the layers: what the Kubernetes manifests expect, the Terraform side provides.
+"""Contracts between the Kubernetes manifests, the Terraform stacks and the runbooks.
 
-- every Secret a pod reads is produced by an ExternalSecret in its namespace, and every remote secret
-  that ExternalSecret reads is one the Terraform side creates for the same environment;
-- every ServiceAccount of a pod that calls AWS has a Pod Identity association for exactly that
-  namespace/name; the others mount no token;
-- Services select their Deployment's pods, every probe, Service and NetworkPolicy port is one the
-  container declares, and the names are the ones the runbooks type.
+Kubernetes side: every Secret a pod reads is produced by an ExternalSecret in its namespace, with the
+key it reads; Services select their Deployment's pods and target declared ports; probes and network
+policies use declared ports; names are the ones people type.
+
+Terraform side (read from the synthesized stacks of the same environment): every Secrets Manager
+secret those ExternalSecrets read is created there (the RDS-managed master secret by a database
+instance that lets RDS manage its password), and every ServiceAccount that needs AWS has an EKS Pod
+Identity association for exactly its namespace and name.
 """
 
 from __future__ import annotations
@@ -15,136 +17,247 @@ from typing import Any
 import pytest
 
 from envspec import names_for
-from envspec.naming import APP_NAMESPACE, COMPONENTS
+from envspec.naming import APP_NAMESPACE, COMPONENTS, LAYERS, RDS_MANAGED_SECRET_TAG
+from tests import kube
 from tests.conftest import ENVIRONMENTS, SPECS, Synthesis, resources_of
 
-
-def _pod_templates(manifests: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """(owner object, pod template spec) of every Deployment and Job."""
-    return [(doc, doc["spec"]["template"]["spec"]) for doc in manifests if doc["kind"] in ("Deployment", "Job")]
+# --- Kubernetes side ---------------------------------------------------------------------------
 
 
-def _secrets_read(pod: dict[str, Any]) -> set[str]:
-    names = {ref["name"] for ref in pod.get("imagePullSecrets", [])}
-    for container in pod["containers"]:
-        names |= {
-            item["valueFrom"]["secretKeyRef"]["name"] for item in container.get("env", []) if "secretKeyRef" in item.get("valueFrom", {})
-        }
-        names |= {item["secretRef"]["name"] for item in container.get("envFrom", []) if "secretRef" in item}
-    for volume in pod.get("volumes", []):
-        if "secret" in volume:
-            names.add(volume["secret"]["secretName"])
-    return names
+def _in_app_namespace(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [doc for doc in documents if doc["metadata"].get("namespace") == APP_NAMESPACE]
 
 
-def _terraform_secrets(synthesis: Synthesis, env: str) -> set[str]:
-    return {secret["name"] for secret in resources_of(synthesis.stack(f"{env}-data"), "aws_secretsmanager_secret").values()}
+def _produced_secrets(manifests: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(namespace, Secret name) -> the ExternalSecret that produces it."""
+    produced = {}
+    for doc in manifests:
+        if doc["kind"] == "ExternalSecret":
+            target = doc["spec"].get("target", {}).get("name", doc["metadata"]["name"])
+            produced[(doc["metadata"]["namespace"], target)] = doc
+    return produced
+
+
+def _produced_keys(external_secret: dict[str, Any]) -> set[str]:
+    """Keys of the Secret an ExternalSecret writes: its template's keys when it has template data."""
+    template = external_secret["spec"].get("target", {}).get("template", {})
+    if template.get("data"):
+        return set(template["data"])
+    return {item["secretKey"] for item in external_secret["spec"].get("data", [])}
+
+
+def _secret_references(spec: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """(Secret name, key or None for the whole Secret) for every way a pod reads a Secret."""
+    references: list[tuple[str, str | None]] = [(item["name"], None) for item in spec.get("imagePullSecrets", [])]
+    for container in kube.containers(spec):
+        for env in container.get("env", []):
+            selector = env.get("valueFrom", {}).get("secretKeyRef")
+            if selector:
+                references.append((selector["name"], selector["key"]))
+        references += [(source["secretRef"]["name"], None) for source in container.get("envFrom", []) if "secretRef" in source]
+    references += [(volume["secret"]["secretName"], None) for volume in spec.get("volumes", []) if "secret" in volume]
+    return references
+
+
+def _pod_secret_references(manifests: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str, str | None]]:
+    return [(doc, name, key) for doc in kube.workloads(manifests) for name, key in _secret_references(kube.pod_spec(doc))]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_every_secret_a_pod_reads_comes_from_an_external_secret(env: str, synthesis: Synthesis) -> None:
+def test_every_secret_a_pod_reads_is_produced_by_an_external_secret(env: str, synthesis: Synthesis) -> None:
     manifests = synthesis.manifests(env)
-    produced = {(doc["metadata"]["namespace"], doc["spec"]["target"]["name"]): doc for doc in manifests if doc["kind"] == "ExternalSecret"}
-    used = {(owner["metadata"]["namespace"], name) for owner, pod in _pod_templates(manifests) for name in _secrets_read(pod)}
-    assert used, "no pod reads a Secret"
-    missing = used - set(produced)
-    assert not missing, f"Secrets read but produced by no ExternalSecret: {sorted(missing)}"
-    for owner, pod in _pod_templates(manifests):
-        for container in pod["containers"]:
-            for item in container.get("env", []):
-                ref = item.get("valueFrom", {}).get("secretKeyRef")
-                if ref:
-                    external = produced[(owner["metadata"]["namespace"], ref["name"])]
-                    keys = set(external["spec"]["target"].get("template", {}).get("data", {})) or {
-                        data["secretKey"] for data in external["spec"].get("data", [])
-                    }
-                    assert ref["key"] in keys, f"{ref['name']} has no key {ref['key']}"
+    produced = _produced_secrets(manifests)
+    references = _pod_secret_references(manifests)
+    assert references, "no pod reads a Secret; the contract would be vacuous"
+    for doc, name, key in references:
+        where = f"{doc['kind']}/{doc['metadata']['name']}"
+        external_secret = produced.get((doc["metadata"]["namespace"], name))
+        assert external_secret is not None, f"{where} reads Secret {name}, which no ExternalSecret in its namespace produces"
+        if key is not None:
+            assert key in _produced_keys(external_secret), (
+                f"{where} reads {name}/{key}; the ExternalSecret writes {_produced_keys(external_secret)}"
+            )
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_every_remote_secret_is_created_by_terraform(env: str, synthesis: Synthesis) -> None:
-    created = _terraform_secrets(synthesis, env)
+def test_no_manifest_holds_a_secret_object(env: str, synthesis: Synthesis) -> None:
+    """Secrets exist only in the cluster, written by External Secrets; never in Git."""
+    assert not synthesis.find(env, "Secret")
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_external_secrets_read_the_environment_s_own_secrets(env: str, synthesis: Synthesis) -> None:
     names = names_for(SPECS[env])
-    database = next(
-        doc
-        for doc in resources_of(synthesis.stack(f"{env}-data"), "aws_db_instance").values()
-        if doc["identifier"] == names.database_identifier
-    )
-    for external in (doc for doc in synthesis.manifests(env) if doc["kind"] == "ExternalSecret"):
-        spec = external["spec"]
-        assert spec["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "aws-secrets-manager"}
-        for data in spec.get("data", []):
-            assert data["remoteRef"]["key"] in created, f"{external['metadata']['name']} reads {data['remoteRef']['key']}"
-        for source in spec.get("dataFrom", []):
-            if "extract" in source:
-                assert source["extract"]["key"] in created
-            else:
-                # The RDS-managed master secret of exactly this environment's instance, found by its tag.
-                assert source["find"]["tags"] == {"aws:rds:primaryDBInstanceArn": names.database_arn}
-                assert database["manage_master_user_password"] is True
+    for doc in synthesis.find(env, "ExternalSecret"):
+        if doc["metadata"]["namespace"] != APP_NAMESPACE:
+            continue
+        binding = names.app_secret(doc["metadata"]["name"])
+        assert {item["remoteRef"]["key"] for item in doc["spec"]["data"]} == {binding.remote_name}
+        for source in doc["spec"].get("dataFrom", []):
+            assert source["find"]["tags"] == names.database_master_secret_tags
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_service_accounts_that_call_aws_have_a_pod_identity(env: str, synthesis: Synthesis) -> None:
-    associations = {
-        (association["namespace"], association["service_account"])
-        for layer in ("cluster", "data")
-        for association in resources_of(synthesis.stack(f"{env}-{layer}"), "aws_eks_pod_identity_association").values()
-    }
-    for owner, pod in _pod_templates(synthesis.manifests(env)):
-        account = (owner["metadata"]["namespace"], pod["serviceAccountName"])
-        if pod["automountServiceAccountToken"]:
-            assert account in associations, f"{owner['metadata']['name']} mounts a token but {account} has no Pod Identity"
-        else:
-            assert account not in associations, f"{account} has an AWS identity it cannot use"
+def test_services_select_their_deployment_s_pods_on_declared_ports(env: str, synthesis: Synthesis) -> None:
+    deployments = {doc["metadata"]["name"]: doc for doc in _in_app_namespace(synthesis.find(env, "Deployment"))}
+    services = _in_app_namespace(synthesis.find(env, "Service"))
+    assert services
+    for service in services:
+        selector = service["spec"]["selector"]
+        selected = [doc for doc in deployments.values() if kube.matches({"matchLabels": selector}, kube.pod_labels(doc))]
+        assert len(selected) == 1, f"Service {service['metadata']['name']} selects {len(selected)} Deployments"
+        ports = kube.declared_ports(kube.pod_spec(selected[0]))
+        for port in service["spec"]["ports"]:
+            assert str(port["targetPort"]) in ports, f"{service['metadata']['name']} targets undeclared port {port['targetPort']}"
     for component in COMPONENTS:
-        account = (APP_NAMESPACE, component.service_account)
-        assert (account in associations) is component.needs_aws, component.name
+        if component.service_name:
+            (service,) = [doc for doc in services if doc["metadata"]["name"] == component.service_name]
+            assert service["spec"]["selector"] == component.selector_labels
+            assert kube.pod_labels(deployments[component.name])["app"] == component.name
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_services_select_their_pods_and_ports_are_declared(env: str, synthesis: Synthesis) -> None:
-    manifests = synthesis.manifests(env)
-    deployments = {doc["metadata"]["name"]: doc for doc in manifests if doc["kind"] == "Deployment"}
-    for service in (doc for doc in manifests if doc["kind"] == "Service"):
-        selected = [
-            d for d in deployments.values() if service["spec"]["selector"].items() <= d["spec"]["template"]["metadata"]["labels"].items()
-        ]
-        assert len(selected) == 1, f"{service['metadata']['name']} selects {len(selected)} Deployments"
-        declared = {p["containerPort"] for c in selected[0]["spec"]["template"]["spec"]["containers"] for p in c["ports"]}
-        assert {port["targetPort"] for port in service["spec"]["ports"]} <= declared
-    for deployment in deployments.values():
-        for container in deployment["spec"]["template"]["spec"]["containers"]:
-            declared = {p["containerPort"] for p in container["ports"]} | {p["name"] for p in container["ports"]}
-            for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-                assert container[probe]["httpGet"]["port"] in declared, f"{deployment['metadata']['name']} {probe}"
+def test_every_probe_uses_a_declared_port(env: str, synthesis: Synthesis) -> None:
+    probes = 0
+    for doc in kube.workloads(synthesis.manifests(env)):
+        spec = kube.pod_spec(doc)
+        ports = kube.declared_ports(spec)
+        for container in kube.containers(spec):
+            for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
+                probe = container.get(kind)
+                if probe is None:
+                    continue
+                action = probe.get("httpGet") or probe.get("tcpSocket") or probe.get("grpc")
+                assert action is not None, f"{doc['metadata']['name']} {kind} has no network action"
+                assert str(action["port"]) in ports, f"{doc['metadata']['name']} {kind} probes undeclared port {action['port']}"
+                probes += 1
+    assert probes >= 9  # three probes on each of the three Deployments
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_network_policy_ports_are_declared_by_the_pods_they_select(env: str, synthesis: Synthesis) -> None:
-    manifests = synthesis.manifests(env)
+def test_every_network_policy_port_is_declared_by_the_pods_it_concerns(env: str, synthesis: Synthesis) -> None:
+    """Ingress ports must be ports of the selected pods; egress ports toward pods, ports of those pods."""
     pods = [
-        (doc["spec"]["template"]["metadata"]["labels"], doc["spec"]["template"]["spec"]) for doc in manifests if doc["kind"] == "Deployment"
+        (doc["metadata"]["namespace"], kube.pod_labels(doc), kube.declared_ports(kube.pod_spec(doc)))
+        for doc in kube.workloads(synthesis.manifests(env))
     ]
-    for policy in (doc for doc in manifests if doc["kind"] == "NetworkPolicy"):
-        selector = policy["spec"]["podSelector"].get("matchLabels", {})
-        for labels, pod in pods:
-            if selector and selector.items() <= labels.items():
-                declared = {p["containerPort"] for c in pod["containers"] for p in c["ports"]}
-                for rule in policy["spec"].get("ingress", []):
-                    assert {port["port"] for port in rule["ports"]} <= declared, policy["metadata"]["name"]
+    for policy in _in_app_namespace(synthesis.find(env, "NetworkPolicy")):
+        namespace = policy["metadata"]["namespace"]
+        selected = [ports for ns, labels, ports in pods if ns == namespace and kube.matches(policy["spec"]["podSelector"], labels)]
+        for rule in policy["spec"].get("ingress", []):
+            for entry in rule.get("ports", []):
+                assert selected, f"{policy['metadata']['name']} admits traffic to pods that do not exist"
+                assert all(str(entry["port"]) in ports for ports in selected), f"{policy['metadata']['name']}: ingress port {entry['port']}"
+        for rule in policy["spec"].get("egress", []):
+            for peer in rule.get("to", []):
+                if "podSelector" not in peer or "namespaceSelector" in peer:
+                    continue
+                targets = [ports for ns, labels, ports in pods if ns == namespace and kube.matches(peer["podSelector"], labels)]
+                assert targets, f"{policy['metadata']['name']} allows egress to pods that do not exist"
+                for entry in rule.get("ports", []):
+                    assert all(str(entry["port"]) in ports for ports in targets), (
+                        f"{policy['metadata']['name']}: egress port {entry['port']}"
+                    )
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_names_the_runbooks_type(env: str, synthesis: Synthesis) -> None:
-    """`kubectl rollout restart deployment/ai-subsidy-backend -n ai-subsidy` and friends must work."""
-    manifests = [doc for doc in synthesis.manifests(env) if doc["metadata"].get("namespace") == "ai-subsidy"]
-    assert {doc["metadata"]["name"] for doc in manifests if doc["kind"] == "Deployment"} == {
-        "ai-subsidy-backend",
-        "ai-subsidy-frontend",
-        "ai-worker",
+def test_egress_pod_selectors_equal_the_service_selector(env: str, synthesis: Synthesis) -> None:
+    """The EKS network policy controller allows a Service's ClusterIP only when the Service selector
+    equals the egress rule's pod selector; otherwise pod-to-Service traffic is silently dropped."""
+    service_selectors = [service["spec"]["selector"] for service in _in_app_namespace(synthesis.find(env, "Service"))]
+    for policy in _in_app_namespace(synthesis.find(env, "NetworkPolicy")):
+        for rule in policy["spec"].get("egress", []):
+            for peer in rule.get("to", []):
+                if "podSelector" in peer and "namespaceSelector" not in peer:
+                    assert peer["podSelector"]["matchLabels"] in service_selectors, policy["metadata"]["name"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_names_are_the_ones_the_runbooks_type(env: str, synthesis: Synthesis) -> None:
+    """`kubectl rollout restart deployment/ai-subsidy-backend -n ai-subsidy`, `kubectl set image
+    deployment/ai-worker ai-worker=...`: literal here on purpose, these strings are the contract."""
+    deployments = {
+        (doc["metadata"]["namespace"], doc["metadata"]["name"]): doc for doc in _in_app_namespace(synthesis.find(env, "Deployment"))
     }
-    assert {doc["metadata"]["name"] for doc in manifests if doc["kind"] == "Service"} == {
-        "ai-subsidy-backend-service",
-        "ai-subsidy-frontend-service",
+    assert set(deployments) == {("ai-subsidy", "ai-subsidy-backend"), ("ai-subsidy", "ai-subsidy-frontend"), ("ai-subsidy", "ai-worker")}
+    containers = {name: [c["name"] for c in doc["spec"]["template"]["spec"]["containers"]] for (_, name), doc in deployments.items()}
+    assert containers == {"ai-subsidy-backend": ["backend"], "ai-subsidy-frontend": ["frontend"], "ai-worker": ["ai-worker"]}
+    services = {(doc["metadata"]["namespace"], doc["metadata"]["name"]) for doc in _in_app_namespace(synthesis.find(env, "Service"))}
+    assert services == {("ai-subsidy", "ai-subsidy-backend-service"), ("ai-subsidy", "ai-subsidy-frontend-service")}
+    assert {doc["metadata"]["name"] for doc in synthesis.find(env, "ConfigMap")} >= {"frontend-config", "ai-config"}
+    assert {doc["metadata"]["name"] for doc in synthesis.find(env, "Namespace")} >= {"ai-subsidy"}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_only_pods_that_call_aws_get_a_service_account_token(env: str, synthesis: Synthesis) -> None:
+    accounts = {doc["metadata"]["name"]: doc for doc in _in_app_namespace(synthesis.find(env, "ServiceAccount"))}
+    for doc in _in_app_namespace(kube.workloads(synthesis.manifests(env))):
+        spec = kube.pod_spec(doc)
+        account = accounts[spec["serviceAccountName"]]
+        component = next((c for c in COMPONENTS if c.name == doc["metadata"]["name"]), None)
+        needs_aws = component is not None and component.needs_aws
+        assert spec["automountServiceAccountToken"] is needs_aws, doc["metadata"]["name"]
+        assert account["automountServiceAccountToken"] is needs_aws, account["metadata"]["name"]
+        if component is not None:
+            assert spec["serviceAccountName"] == component.service_account
+
+
+# --- Terraform side (the AWS layer's stacks) -----------------------------------------------------
+
+
+def _terraform_resources(synthesis: Synthesis, env: str, resource_type: str) -> list[dict[str, Any]]:
+    stacks = [f"{env}-{layer}" for layer in LAYERS if f"{env}-{layer}" in synthesis.stack_ids]
+    return [body for stack in stacks for body in resources_of(synthesis.stack(stack), resource_type).values()]
+
+
+def _aws_service_accounts(synthesis: Synthesis, env: str) -> set[tuple[str, str]]:
+    """(namespace, name) of the ServiceAccounts whose pods hold an AWS identity."""
+    accounts = set()
+    for doc in _in_app_namespace(kube.workloads(synthesis.manifests(env))):
+        spec = kube.pod_spec(doc)
+        if spec.get("automountServiceAccountToken"):
+            accounts.add((doc["metadata"]["namespace"], spec["serviceAccountName"]))
+    return accounts
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_aws_service_account_has_a_pod_identity_association(env: str, synthesis: Synthesis) -> None:
+    names = names_for(SPECS[env])
+    expected = _aws_service_accounts(synthesis, env)
+    assert expected == {(APP_NAMESPACE, c.service_account) for c in COMPONENTS if c.needs_aws}
+    # The ClusterSecretStore has no credentials of its own: the External Secrets controller's identity reads.
+    expected.add((names.external_secrets_service_account.namespace, names.external_secrets_service_account.name))
+    associations = {
+        (body["namespace"], body["service_account"]) for body in _terraform_resources(synthesis, env, "aws_eks_pod_identity_association")
     }
+    missing = sorted(expected - associations)
+    assert not missing, f"no aws_eks_pod_identity_association in the {env} stacks for: {missing}"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_remote_secret_is_created_on_the_terraform_side(env: str, synthesis: Synthesis) -> None:
+    manifests = synthesis.manifests(env)
+    produced = _produced_secrets(manifests)
+    used = {(doc["metadata"]["namespace"], name) for doc, name, _ in _pod_secret_references(manifests)}
+    remote_names = {item["remoteRef"]["key"] for key in used for item in produced[key]["spec"].get("data", [])}
+    assert remote_names == {binding.remote_name for binding in names_for(SPECS[env]).app_secrets}
+    created = {body["name"] for body in _terraform_resources(synthesis, env, "aws_secretsmanager_secret")}
+    missing = sorted(remote_names - created)
+    assert not missing, f"ExternalSecrets read Secrets Manager secrets the {env} stacks do not create: {missing}"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_rds_managed_password_secret_exists_for_the_instance_it_is_looked_up_by(env: str, synthesis: Synthesis) -> None:
+    """database-secret finds the master password by RDS's tag (the instance ARN): the instance must be
+    the environment's, and RDS must manage its password (manage_master_user_password)."""
+    names = names_for(SPECS[env])
+    (database_secret,) = [doc for doc in synthesis.find(env, "ExternalSecret", "database-secret")]
+    (lookup,) = [source["find"]["tags"] for source in database_secret["spec"]["dataFrom"]]
+    instance_arn = lookup[RDS_MANAGED_SECRET_TAG]
+    assert instance_arn.endswith(f":db:{names.database_identifier}")
+    instances = [
+        body
+        for body in _terraform_resources(synthesis, env, "aws_db_instance")
+        if body.get("identifier") == names.database_identifier and body.get("manage_master_user_password") is True
+    ]
+    assert instances, f"no aws_db_instance {names.database_identifier} with manage_master_user_password in the {env} stacks"

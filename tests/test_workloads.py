@@ -1,4 +1,4 @@
-"""The Kubernetes layer per environment: workloads, autoscaling, network policies, secrets wiring."""
+"""The `workloads` chart: what the spec asks for, secure pods, autoscaling, the migration hook, the Ingress."""
 
 from __future__ import annotations
 
@@ -6,179 +6,209 @@ from typing import Any
 
 import pytest
 
-from envspec.layout import layout_for
-from envspec.naming import AI_WORKER, BACKEND, COMPONENTS, FRONTEND
+from charts.application import needs_of
+from charts.pod import content_hash
+from envspec import names_for
+from envspec.naming import AI_WORKER, APP_NAMESPACE, BACKEND, COMPONENTS, FRONTEND, MIGRATION_JOB, Component
+from tests import kube
 from tests.conftest import ENVIRONMENTS, SPECS, Synthesis
 
 
-def _one(synthesis: Synthesis, env: str, kind: str, name: str) -> dict[str, Any]:
-    (doc,) = synthesis.find(env, kind, name)
-    return doc
+def _deployment(synthesis: Synthesis, env: str, component: Component) -> dict[str, Any]:
+    (deployment,) = synthesis.find(env, "Deployment", component.name)
+    return deployment
 
 
-def _container(deployment: dict[str, Any]) -> dict[str, Any]:
-    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+def _container(synthesis: Synthesis, env: str, component: Component) -> dict[str, Any]:
+    (container,) = _deployment(synthesis, env, component)["spec"]["template"]["spec"]["containers"]
     return container
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_namespace_enforces_the_restricted_pod_security_standard(env: str, synthesis: Synthesis) -> None:
-    labels = _one(synthesis, env, "Namespace", "ai-subsidy")["metadata"]["labels"]
-    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
-
-
-@pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_backend_deployment(env: str, synthesis: Synthesis) -> None:
-    spec = SPECS[env]
-    container = _container(_one(synthesis, env, "Deployment", "ai-subsidy-backend"))
-    assert container["image"] == f"ghcr.io/ai-subsidy/backend:{spec.workloads.backend.image.tag}"
-    assert {"name": "http", "containerPort": 3001, "protocol": "TCP"} in container["ports"]
-    secret_env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
-    assert secret_env == {
+def test_the_backend_matches_the_issue_in_production(synthesis: Synthesis) -> None:
+    container = _container(synthesis, "production", BACKEND)
+    assert container["image"] == "ghcr.io/ai-subsidy/backend:v1.4.0"
+    assert {port["name"]: port["containerPort"] for port in container["ports"]} == {"http": 3001, "metrics": 9464}
+    env = {item["name"]: item["valueFrom"]["secretKeyRef"] for item in container["env"]}
+    assert env == {
         "DATABASE_URL": {"name": "database-secret", "key": "url"},
         "REDIS_URL": {"name": "redis-secret", "key": "url"},
         "OPENAI_API_KEY": {"name": "ai-keys-secret", "key": "openai-key"},
     }
     assert container["resources"] == {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
-    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
-        assert container[probe]["httpGet"] == {"path": "/api/health", "port": 3001}
-    startup = container["startupProbe"]
-    assert startup["periodSeconds"] * startup["failureThreshold"] >= 120, "a slow start must not be killed by liveness"
-    service = _one(synthesis, env, "Service", "ai-subsidy-backend-service")
-    assert service["spec"]["type"] == "ClusterIP"
-    ports = {port["name"]: port for port in service["spec"]["ports"]}
-    assert (ports["http"]["port"], ports["http"]["targetPort"]) == (80, 3001)
-    assert ports["metrics"]["targetPort"] == 9464
+    (hpa,) = synthesis.find("production", "HorizontalPodAutoscaler", BACKEND.name)
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 10)
+    targets = {metric["resource"]["name"]: metric["resource"]["target"]["averageUtilization"] for metric in hpa["spec"]["metrics"]}
+    assert targets == {"cpu": 70, "memory": 80}
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_frontend_and_worker(env: str, synthesis: Synthesis) -> None:
-    spec = SPECS[env]
-    frontend = _container(_one(synthesis, env, "Deployment", "ai-subsidy-frontend"))
-    assert frontend["image"] == f"ghcr.io/ai-subsidy/frontend:{spec.workloads.frontend.image.tag}"
-    assert {"name": "http", "containerPort": 3000, "protocol": "TCP"} in frontend["ports"]
-    assert frontend["envFrom"] == [{"configMapRef": {"name": "frontend-config"}}]
-    assert _one(synthesis, env, "ConfigMap", "frontend-config")["data"]["NEXT_PUBLIC_API_URL"] == f"https://{spec.dns.api_host}/api"
-    worker = _container(_one(synthesis, env, "Deployment", "ai-worker"))
-    assert worker["image"] == f"ghcr.io/ai-subsidy/ai-engine:{spec.workloads.ai_worker.image.tag}"
-    assert worker["envFrom"] == [{"configMapRef": {"name": "ai-config"}}]
-    assert _one(synthesis, env, "ConfigMap", "ai-config")
-    assert [port["name"] for port in worker["ports"]] == ["metrics"]
-    assert not synthesis.find(env, "Service", "ai-worker"), "the worker is scraped by a PodMonitor, it serves nothing else"
-
-
-@pytest.mark.parametrize("env", ENVIRONMENTS)
-@pytest.mark.parametrize("component", COMPONENTS, ids=lambda component: component.name)
-def test_autoscaled_hardened_and_spread(env: str, component, synthesis: Synthesis) -> None:
-    wanted = getattr(SPECS[env].workloads, component.key)
-    deployment = _one(synthesis, env, "Deployment", component.name)
-    assert "replicas" not in deployment["spec"], "the HPA owns the replica count"
-    hpa = _one(synthesis, env, "HorizontalPodAutoscaler", component.name)
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.name)
+def test_images_resources_and_autoscaling_come_from_the_spec(env: str, component: Component, synthesis: Synthesis) -> None:
+    workload = names_for(SPECS[env]).workload(component)
+    container = _container(synthesis, env, component)
+    assert container["image"] == f"{workload.image.repository}:{workload.image.tag}"
+    assert not container["image"].endswith(":latest")
+    resources = workload.resources
+    assert container["resources"]["requests"] == {"cpu": resources.cpu_request, "memory": resources.memory_request}
+    assert container["resources"]["limits"] == {"cpu": resources.cpu_limit, "memory": resources.memory_limit}
+    deployment = _deployment(synthesis, env, component)
+    assert "replicas" not in deployment["spec"], "a fixed replica count fights the autoscaler on every sync"
+    (hpa,) = synthesis.find(env, "HorizontalPodAutoscaler", component.name)
     assert hpa["apiVersion"] == "autoscaling/v2"
     assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": component.name}
-    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (wanted.autoscaling.min_replicas, wanted.autoscaling.max_replicas)
-    targets = {m["resource"]["name"]: m["resource"]["target"]["averageUtilization"] for m in hpa["spec"]["metrics"]}
-    assert targets == {"cpu": wanted.autoscaling.cpu_utilization, "memory": wanted.autoscaling.memory_utilization}
-    assert _one(synthesis, env, "PodDisruptionBudget", component.name)["spec"]["selector"] == {"matchLabels": {"app": component.name}}
-
-    pod = deployment["spec"]["template"]["spec"]
-    assert pod["serviceAccountName"] == component.service_account
-    assert pod["automountServiceAccountToken"] is component.needs_aws
-    assert _one(synthesis, env, "ServiceAccount", component.service_account)["automountServiceAccountToken"] is component.needs_aws
-    assert pod["imagePullSecrets"] == [{"name": "registry-secret"}]
-    assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
-    assert "topology.kubernetes.io/zone" in [constraint["topologyKey"] for constraint in pod["topologySpreadConstraints"]]
-    container = _container(deployment)
-    security = container["securityContext"]
-    assert security["readOnlyRootFilesystem"] is True and security["allowPrivilegeEscalation"] is False
-    assert security["capabilities"] == {"drop": ["ALL"]}
-    assert "/tmp" in [mount["mountPath"] for mount in container["volumeMounts"]]
-    assert {volume["name"]: volume for volume in pod["volumes"]}["tmp"]["emptyDir"]
-    assert not container["image"].endswith(":latest") and ":" in container["image"]
-
-
-def test_production_backend_scales_between_2_and_10(synthesis: Synthesis) -> None:
-    hpa = _one(synthesis, "production", "HorizontalPodAutoscaler", "ai-subsidy-backend")["spec"]
-    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 10)
+    scaling = workload.autoscaling
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (scaling.min_replicas, scaling.max_replicas)
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_migration_runs_before_the_backend_rolls_out(env: str, synthesis: Synthesis) -> None:
-    job = _one(synthesis, env, "Job", "ai-subsidy-backend-migrate")
-    assert job["metadata"]["annotations"]["argocd.argoproj.io/hook"] == "PreSync"
-    assert job["spec"]["backoffLimit"] == 0 and job["spec"]["activeDeadlineSeconds"] > 0
-    (container,) = job["spec"]["template"]["spec"]["containers"]
-    assert container["command"] == ["npx", "prisma", "migrate", "deploy"]
-    assert container["image"] == _container(_one(synthesis, env, "Deployment", "ai-subsidy-backend"))["image"]
-    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+def test_every_pod_meets_the_restricted_pod_security_standard(env: str, synthesis: Synthesis) -> None:
+    pods = [doc for doc in kube.workloads(synthesis.manifests(env)) if doc["metadata"]["namespace"] == APP_NAMESPACE]
+    assert len(pods) == 4  # three Deployments and the migration Job
+    for doc in pods:
+        spec = kube.pod_spec(doc)
+        assert spec["securityContext"]["runAsNonRoot"] is True
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert spec["imagePullSecrets"] == [{"name": "registry-secret"}]
+        assert spec["enableServiceLinks"] is False
+        volumes = {volume["name"]: volume for volume in spec["volumes"]}
+        for container in kube.containers(spec):
+            context = container["securityContext"]
+            assert context["allowPrivilegeEscalation"] is False
+            assert context["readOnlyRootFilesystem"] is True
+            assert context["capabilities"] == {"drop": ["ALL"]}
+            assert context["runAsUser"] >= 10000
+            assert context["seccompProfile"] == {"type": "RuntimeDefault"}
+            (mount,) = [mount for mount in container["volumeMounts"] if mount["mountPath"] == "/tmp"]
+            assert "sizeLimit" in volumes[mount["name"]]["emptyDir"]
+        assert all(set(volume) <= {"name", "emptyDir", "configMap", "secret", "projected"} for volume in spec["volumes"])
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_ingress_through_the_alb(env: str, synthesis: Synthesis) -> None:
+def test_the_namespace_enforces_the_restricted_standard(env: str, synthesis: Synthesis) -> None:
+    (namespace,) = synthesis.find(env, "Namespace", APP_NAMESPACE)
+    labels = namespace["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert labels["pod-security.kubernetes.io/enforce-version"] == f"v{SPECS[env].cluster.version}"
+    assert labels["elbv2.k8s.aws/pod-readiness-gate-inject"] == "enabled"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_probes_give_a_slow_start_time_before_liveness_counts(env: str, synthesis: Synthesis) -> None:
+    for component in COMPONENTS:
+        container = _container(synthesis, env, component)
+        startup, readiness, liveness = (container[kind] for kind in ("startupProbe", "readinessProbe", "livenessProbe"))
+        assert startup["periodSeconds"] * startup["failureThreshold"] >= 120, component.name
+        assert liveness["failureThreshold"] * liveness["periodSeconds"] >= 30
+        if component.health_path:
+            for probe in (startup, readiness, liveness):
+                assert probe["httpGet"] == {"path": component.health_path, "port": "http"}
+    backend = _container(synthesis, env, BACKEND)
+    assert backend["readinessProbe"]["httpGet"]["path"] == "/api/health"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_pods_spread_over_zones_and_have_a_disruption_budget(env: str, synthesis: Synthesis) -> None:
+    hard = SPECS[env].workloads.zone_spread == "required"
+    assert hard is (env == "production")
+    for component in COMPONENTS:
+        spec = _deployment(synthesis, env, component)["spec"]["template"]["spec"]
+        (zone,) = [c for c in spec["topologySpreadConstraints"] if c["topologyKey"] == "topology.kubernetes.io/zone"]
+        assert zone["labelSelector"]["matchLabels"] == component.selector_labels
+        assert zone["whenUnsatisfiable"] == ("DoNotSchedule" if hard else "ScheduleAnyway")
+        assert zone["nodeTaintsPolicy"] == "Honor"
+        (budget,) = synthesis.find(env, "PodDisruptionBudget", component.name)
+        assert budget["spec"]["selector"]["matchLabels"] == component.selector_labels
+        assert budget["spec"]["maxUnavailable"] == 1  # drains never block, even with one replica
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_public_pods_sleep_before_stopping_so_the_alb_deregisters_them_first(env: str, synthesis: Synthesis) -> None:
+    for component in (BACKEND, FRONTEND):
+        container = _container(synthesis, env, component)
+        sleep = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+        grace = _deployment(synthesis, env, component)["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+        assert 0 < sleep < grace
+    assert "lifecycle" not in _container(synthesis, env, AI_WORKER)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_config_changes_roll_the_pods_and_secret_changes_are_watched(env: str, synthesis: Synthesis) -> None:
+    for component in COMPONENTS:
+        deployment = _deployment(synthesis, env, component)
+        (config_map,) = synthesis.find(env, "ConfigMap", component.config_map)
+        template = deployment["spec"]["template"]
+        assert template["metadata"]["annotations"]["ai-subsidy.io/config-sha256"] == content_hash(config_map["data"])
+        assert template["spec"]["containers"][0]["envFrom"] == [{"configMapRef": {"name": component.config_map}}]
+        env_secrets = {
+            item["valueFrom"]["secretKeyRef"]["name"] for item in template["spec"]["containers"][0].get("env", []) if "valueFrom" in item
+        }
+        watched = deployment["metadata"].get("annotations", {}).get("secret.reloader.stakater.com/reload", "")
+        assert set(filter(None, watched.split(","))) == env_secrets
+    assert content_hash({"A": "1"}) != content_hash({"A": "2"})
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_config_maps_hold_derived_settings_and_no_secret(env: str, synthesis: Synthesis) -> None:
     spec = SPECS[env]
-    ingress = _one(synthesis, env, "Ingress", "ai-subsidy")
+    (frontend,) = synthesis.find(env, "ConfigMap", "frontend-config")
+    assert frontend["data"]["API_INTERNAL_URL"] == "http://ai-subsidy-backend-service.ai-subsidy.svc.cluster.local/api"
+    assert frontend["data"]["PORT"] == "3000"
+    (worker,) = synthesis.find(env, "ConfigMap", "ai-config")
+    assert worker["data"]["AWS_REGION"] == spec.aws.region
+    assert worker["data"]["FILES_BUCKET"] == names_for(spec).bucket("files")
+    secret_variables = {entry.variable for component in COMPONENTS for entry in needs_of(component).secret_env}
+    for config_map in synthesis.find(env, "ConfigMap"):
+        assert not secret_variables & set(config_map["data"]), config_map["metadata"]["name"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_migration_runs_once_before_the_backend_rolls_out(env: str, synthesis: Synthesis) -> None:
+    (job,) = synthesis.find(env, "Job", MIGRATION_JOB)
+    annotations = job["metadata"]["annotations"]
+    assert annotations["argocd.argoproj.io/hook"] == "PreSync"
+    assert annotations["argocd.argoproj.io/hook-delete-policy"] == "BeforeHookCreation"
+    assert job["spec"]["backoffLimit"] == 0
+    assert job["spec"]["activeDeadlineSeconds"] == SPECS[env].workloads.migration_deadline_seconds
+    spec = job["spec"]["template"]["spec"]
+    assert spec["restartPolicy"] == "Never"
+    (container,) = spec["containers"]
+    assert container["command"] == ["npx", "prisma", "migrate", "deploy"]
+    assert container["image"] == _container(synthesis, env, BACKEND)["image"]
+    secrets = {item["name"]: item["valueFrom"]["secretKeyRef"] for item in container["env"] if "valueFrom" in item}
+    assert secrets == {"DATABASE_URL": {"name": "database-secret", "key": "url"}}
+    # Its ServiceAccount must exist before the Job on the very first sync: an earlier PreSync wave.
+    (account,) = synthesis.find(env, "ServiceAccount", spec["serviceAccountName"])
+    assert account["metadata"]["annotations"]["argocd.argoproj.io/hook"] == "PreSync"
+    assert int(account["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]) < int(
+        annotations.get("argocd.argoproj.io/sync-wave", "0")
+    )
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_ingress_serves_https_on_the_spec_hosts(env: str, synthesis: Synthesis) -> None:
+    spec = SPECS[env]
+    (ingress,) = synthesis.find(env, "Ingress")
     annotations = ingress["metadata"]["annotations"]
+    prefix = "alb.ingress.kubernetes.io/"
     assert ingress["spec"]["ingressClassName"] == "alb"
-    assert annotations["alb.ingress.kubernetes.io/certificate-arn"] == spec.dns.certificate_arn
-    assert annotations["alb.ingress.kubernetes.io/ssl-redirect"] == "443"
-    assert {rule["host"] for rule in ingress["spec"]["rules"]} == {spec.dns.frontend_host, spec.dns.api_host}
-    for rule in ingress["spec"]["rules"]:
-        routes = {path["path"]: path["backend"]["service"]["name"] for path in rule["http"]["paths"]}
-        assert routes == {"/": "ai-subsidy-frontend-service", "/api": "ai-subsidy-backend-service"}
-
-
-def _policy(synthesis: Synthesis, env: str, name: str) -> dict[str, Any]:
-    return _one(synthesis, env, "NetworkPolicy", name)["spec"]
-
-
-@pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_default_deny(env: str, synthesis: Synthesis) -> None:
-    policy = _policy(synthesis, env, "default-deny")
-    assert policy == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
-
-
-@pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_backend_network_policy(env: str, synthesis: Synthesis) -> None:
-    layout = layout_for(SPECS[env])
-    policy = _policy(synthesis, env, "ai-subsidy-backend")
-    assert policy["podSelector"] == {"matchLabels": BACKEND.selector_labels}
-    app_rule, metrics_rule = policy["ingress"]
-    assert app_rule["ports"] == [{"protocol": "TCP", "port": 3001}]
-    assert {"podSelector": {"matchLabels": FRONTEND.selector_labels}} in app_rule["from"]
-    assert {peer["ipBlock"]["cidr"] for peer in app_rule["from"] if "ipBlock" in peer} == {str(cidr) for cidr in layout.public}
-    assert metrics_rule["from"][0]["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
-    egress_ports = sorted((port["protocol"], port["port"]) for rule in policy["egress"] for port in rule["ports"])
-    assert egress_ports == [("TCP", 53), ("TCP", 80), ("TCP", 443), ("TCP", 5432), ("TCP", 6379), ("UDP", 53)]
-    dns = next(rule for rule in policy["egress"] if {"protocol": "UDP", "port": 53} in rule["ports"])
-    assert dns["to"][0]["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}
-    database = next(rule for rule in policy["egress"] if {"protocol": "TCP", "port": 5432} in rule["ports"])
-    assert {peer["ipBlock"]["cidr"] for peer in database["to"]} == {str(cidr) for cidr in layout.isolated}
-    identity = next(rule for rule in policy["egress"] if {"protocol": "TCP", "port": 80} in rule["ports"])
-    assert identity["to"] == [{"ipBlock": {"cidr": "169.254.170.23/32"}}], "port 80 only to the Pod Identity agent"
-
-
-@pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_frontend_and_worker_network_policies(env: str, synthesis: Synthesis) -> None:
-    frontend = _policy(synthesis, env, "ai-subsidy-frontend")
-    assert {(p["protocol"], p["port"]) for rule in frontend["egress"] for p in rule["ports"]} == {
-        ("UDP", 53),
-        ("TCP", 53),
-        ("TCP", 3001),
-        ("TCP", 443),
+    assert annotations[prefix + "scheme"] == "internet-facing"
+    assert annotations[prefix + "target-type"] == "ip"
+    assert annotations[prefix + "certificate-arn"] == spec.dns.certificate_arn
+    assert annotations[prefix + "listen-ports"] == '[{"HTTP":80},{"HTTPS":443}]'
+    assert annotations[prefix + "ssl-redirect"] == "443"
+    assert annotations[prefix + "ssl-policy"].startswith("ELBSecurityPolicy-TLS13-1-2")
+    assert ("deletion_protection.enabled=true" in annotations[prefix + "load-balancer-attributes"]) is spec.is_production
+    routes = {
+        (rule["host"], path["path"]): (path["backend"]["service"]["name"], path["backend"]["service"]["port"]["name"])
+        for rule in ingress["spec"]["rules"]
+        for path in rule["http"]["paths"]
     }
-    worker = _policy(synthesis, env, AI_WORKER.name)
-    assert [port["port"] for rule in worker["ingress"] for port in rule["ports"]] == [9464]
-
-
-@pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_secrets_wiring(env: str, synthesis: Synthesis) -> None:
-    store = _one(synthesis, env, "ClusterSecretStore", "aws-secrets-manager")
-    assert store["spec"]["provider"]["aws"] == {"region": SPECS[env].aws.region, "service": "SecretsManager"}
-    assert "auth" not in store["spec"]["provider"]["aws"], "the controller's Pod Identity, no static credentials"
-    externals = {
-        doc["spec"]["target"]["name"]: doc for doc in synthesis.find(env, "ExternalSecret") if doc["metadata"]["namespace"] == "ai-subsidy"
+    assert routes == {
+        (spec.dns.frontend_host, "/"): (FRONTEND.service_name, "http"),
+        (spec.dns.frontend_host, "/api"): (BACKEND.service_name, "http"),
+        (spec.dns.api_host, "/api"): (BACKEND.service_name, "http"),
     }
-    assert set(externals) == {"database-secret", "redis-secret", "ai-keys-secret", "registry-secret"}
-    assert externals["registry-secret"]["spec"]["target"]["template"]["type"] == "kubernetes.io/dockerconfigjson"
-    assert all(doc["spec"]["refreshInterval"] for doc in externals.values())
-    assert "url" in externals["database-secret"]["spec"]["target"]["template"]["data"]
+    paths = [path["path"] for path in ingress["spec"]["rules"][0]["http"]["paths"]]
+    assert paths.index("/api") < paths.index("/"), "the ALB matches rules in order: the more specific path first"
+    for service in synthesis.find(env, "Service"):
+        assert "http" in {port["name"] for port in service["spec"]["ports"]}

@@ -47,7 +47,7 @@ def run_checkov(directory: Path, framework: str, sarif_dir: Path | None = None) 
     binary = checkov_binary()
     if binary is None:
         raise FileNotFoundError("checkov is not installed (run `make test`, which installs it into .tools/checkov)")
-    command = [binary, "-d", str(directory), "--framework", framework, "--skip-download", "--quiet", "--compact", "-o", "json"]
+    command = [binary, "-d", str(directory), "--framework", framework, "--skip-download", "--compact", "-o", "json"]
     if sarif_dir is not None:
         command += ["-o", "sarif", "--output-file-path", f"console,{sarif_dir}"]
     result = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ, BC_SKIP_MAPPING="TRUE", LOG_LEVEL="ERROR"))

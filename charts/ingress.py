@@ -1,0 +1,75 @@
+"""`PublicIngress`: the internet-facing ALB in front of the frontend and the backend.
+
+The AWS Load Balancer Controller reads the annotations: HTTPS on 443 with the spec's ACM certificate
+and a TLS 1.2+ policy, HTTP on 80 answered by a redirect to HTTPS, targets registered by pod IP
+(so the ALB reaches pods from the public subnets directly; the network policies allow exactly that),
+invalid header fields dropped. The frontend host serves the frontend at `/` and the backend at
+`/api`; the API host serves `/api`.
+"""
+
+from __future__ import annotations
+
+import json
+
+from cdk8s_plus_27 import k8s
+from constructs import Construct
+
+from envspec.naming import BACKEND, FRONTEND, HTTP_PORT_NAME, INGRESS_CLASS, INGRESS_NAME, Component, Names
+
+SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3 and 1.2 only
+API_PATH = "/api"
+
+
+def alb_annotations(names: Names) -> dict[str, str]:
+    spec = names.spec
+    attributes = {
+        "routing.http.drop_invalid_header_fields.enabled": "true",
+        "deletion_protection.enabled": "true" if spec.is_production else "false",
+    }
+    tags = {key: value for key, value in names.tags().items() if key in ("Environment", "Project")}
+    prefix = "alb.ingress.kubernetes.io"
+    return {
+        f"{prefix}/load-balancer-name": names.load_balancer_name,
+        f"{prefix}/scheme": "internet-facing",
+        f"{prefix}/target-type": "ip",
+        f"{prefix}/ip-address-type": "ipv4",
+        f"{prefix}/listen-ports": json.dumps([{"HTTP": 80}, {"HTTPS": 443}], separators=(",", ":")),
+        f"{prefix}/ssl-redirect": "443",
+        f"{prefix}/certificate-arn": spec.dns.certificate_arn,
+        f"{prefix}/ssl-policy": SSL_POLICY,
+        f"{prefix}/backend-protocol": "HTTP",
+        f"{prefix}/load-balancer-attributes": ",".join(f"{key}={value}" for key, value in attributes.items()),
+        f"{prefix}/target-group-attributes": "deregistration_delay.timeout_seconds=30",
+        f"{prefix}/tags": ",".join(f"{key}={value}" for key, value in tags.items()),
+    }
+
+
+def _path(path: str, component: Component) -> k8s.HttpIngressPath:
+    return k8s.HttpIngressPath(
+        path=path,
+        path_type="Prefix",
+        backend=k8s.IngressBackend(
+            service=k8s.IngressServiceBackend(name=component.service_name, port=k8s.ServiceBackendPort(name=HTTP_PORT_NAME))
+        ),
+    )
+
+
+class PublicIngress(Construct):
+    def __init__(self, scope: Construct, construct_id: str, names: Names, labels: dict[str, str]):
+        super().__init__(scope, construct_id)
+        dns = names.spec.dns
+        # Most specific path first: the controller creates listener rules in this order.
+        frontend_host = [_path(API_PATH, BACKEND), _path("/", FRONTEND)]
+        api_host = [_path(API_PATH, BACKEND)]
+        self.ingress = k8s.KubeIngress(
+            self,
+            "ingress",
+            metadata=k8s.ObjectMeta(name=INGRESS_NAME, labels=labels, annotations=alb_annotations(names)),
+            spec=k8s.IngressSpec(
+                ingress_class_name=INGRESS_CLASS,
+                rules=[
+                    k8s.IngressRule(host=dns.frontend_host, http=k8s.HttpIngressRuleValue(paths=frontend_host)),
+                    k8s.IngressRule(host=dns.api_host, http=k8s.HttpIngressRuleValue(paths=api_host)),
+                ],
+            ),
+        )
