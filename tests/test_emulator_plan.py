@@ -14,6 +14,9 @@ What the emulator (moto 5.2) lacks, and why nothing more is applied:
 - moto's EKS cluster has no `cluster_security_group_id`, so the data stack plans its security-group
   rules against an empty reference;
 - ElastiCache replication groups cannot be applied (member clusters are not emulated).
+- moto does not keep the KMS key of a secret's replica (it reports `aws/secretsmanager` whatever was
+  asked), which would show the replicas changing on every plan and defer reading the AUTH token back:
+  the emulator synthesis leaves out the DR-region secret replicas (the DR keys are still planned).
 """
 
 from __future__ import annotations

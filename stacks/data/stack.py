@@ -49,11 +49,15 @@ class DataStack(EnvironmentStack):
             if spec.backup.cross_region
             else None
         )
+        # Secrets get a replica in the DR region, encrypted with the DR key. Not for the emulator target:
+        # moto does not keep a replica's KMS key (it reports aws/secretsmanager), so every plan there
+        # would show the replica changing and defer every read that depends on the secret.
+        replica_key = dr_secrets_key if self.emulator is None else None
 
         database_sg = store_security_group(self, "database_security_group", names, "database", vpc_id, POSTGRES_PORT, cluster_sg)
         cache_sg = store_security_group(self, "cache_security_group", names, "cache", vpc_id, REDIS_PORT, cluster_sg)
         self.database = Database(self, "database", spec, names, self.key, self.secrets_key, isolated, database_sg.id)
-        self.cache_auth_token = RedisAuthToken(self, "cache_auth_token", spec, names, self.secrets_key, dr_key=dr_secrets_key)
+        self.cache_auth_token = RedisAuthToken(self, "cache_auth_token", spec, names, self.secrets_key, dr_key=replica_key)
         self.cache = RedisCache(self, "cache", spec, names, self.key, self.cache_auth_token, isolated, cache_sg.id)
 
         self.access_logs = access_logs = SecureBucket(
@@ -89,7 +93,7 @@ class DataStack(EnvironmentStack):
             "access logs are audit data for this region; losing them with the region loses nothing to restore",
         )
 
-        self.secrets = ApplicationSecrets(self, "secrets", spec, names, self.secrets_key, self.database, self.cache, dr_key=dr_secrets_key)
+        self.secrets = ApplicationSecrets(self, "secrets", spec, names, self.secrets_key, self.database, self.cache, dr_key=replica_key)
         WorkloadIdentities(
             self,
             "identities",
