@@ -388,13 +388,38 @@ class Alarms(Strict):
     nat_port_allocation_errors: int = Field(default=0, ge=0)
 
 
+AWS_BACKUP_CRON = r"^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$"
+
+
+def _check_backup_cron(value: str) -> str:
+    if not re.fullmatch(AWS_BACKUP_CRON, value):
+        raise ValueError(f"'{value}' is not an AWS Backup schedule; use six cron fields in UTC, e.g. cron(0 * * * ? *) for hourly")
+    return value
+
+
 class Backup(Strict):
-    recovery_point_objective_minutes: int = Field(default=5, ge=1)
-    recovery_time_objective_minutes: int = Field(default=30, ge=1)
+    recovery_point_objective_minutes: int = Field(
+        default=5, ge=1, description="Most data, in minutes, a restore may lose; alarms on file replication latency use it."
+    )
+    recovery_time_objective_minutes: int = Field(
+        default=30, ge=1, description="Budget, in minutes, for a full restore; `ops dr drill` measures against it."
+    )
     cross_region: bool = Field(description="Copy backups and replicate files to the DR region.")
     vault_lock: bool = Field(description="Lock the backup vaults (compliance mode) so recovery points cannot be deleted early.")
-    snapshot_retention_days: int = Field(default=35, ge=1, le=36500)
-    copy_retention_days: int = Field(default=35, ge=1, le=36500)
+    snapshot_retention_days: int = Field(
+        default=35, ge=1, le=36500, description="Days AWS Backup keeps a daily recovery point in the primary vault."
+    )
+    copy_retention_days: int = Field(default=35, ge=1, le=36500, description="Days the DR-region copy of a daily recovery point is kept.")
+    snapshot_schedule: Annotated[str, AfterValidator(_check_backup_cron)] | None = Field(
+        default="cron(0 * * * ? *)",
+        description=(
+            "AWS Backup schedule (UTC, six-field cron) of the frequent RDS and files-bucket snapshots, kept "
+            "`frequent_snapshot_retention_days` and not copied; hourly is the most S3 allows. null: daily snapshots only."
+        ),
+    )
+    frequent_snapshot_retention_days: int = Field(
+        default=2, ge=1, le=35, description="Days the frequent snapshots are kept (bounded: each one is an RDS snapshot)."
+    )
 
 
 class ContinuousIntegration(Strict):

@@ -24,11 +24,9 @@ KUBE_SYSTEM = "kube-system"
 
 # Stack layers in dependency order (a layer only reads outputs of layers before it); stacks.app
 # builds exactly these for every environment, and the tests parametrize over them.
-LAYERS = ("state", "network", "cluster", "data", "ci")
+LAYERS = ("state", "network", "cluster", "data", "backup", "ci")
 
-# Resources AWS Backup protects are selected by this tag (the backup stack's plan).
-BACKUP_TAG = {"Backup": "ai-subsidy"}
-BUCKET_PURPOSES = ("files", "backups", "diagnostics", "access-logs", "files-dr", "tfstate-logs")
+BUCKET_PURPOSES = ("files", "backups", "diagnostics", "access-logs", "files-dr", "access-logs-dr", "tfstate-logs")
 METRICS_PORT = 9464
 METRICS_PATH = "/metrics"
 HTTP_PORT_NAME = "http"
@@ -60,6 +58,17 @@ CLUSTER_SECRET_STORE = "aws-secrets-manager"
 KUBE_PROMETHEUS_RELEASE = "kube-prometheus-stack"
 MONITORING_SELECTOR_LABELS = {"release": KUBE_PROMETHEUS_RELEASE}
 GRAFANA_DASHBOARD_LABELS = {"grafana_dashboard": "1"}
+# kube-prometheus-stack's Prometheus Service (chart fullname + "-prometheus") and its web port name;
+# the ops CLI reads alert state through the API server's service proxy.
+PROMETHEUS_SERVICE = f"{KUBE_PROMETHEUS_RELEASE}-prometheus"
+PROMETHEUS_PORT_NAME = "http-web"
+# `kubectl rollout restart` writes this pod-template annotation; `ops incident recover` does the same.
+RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
+# External Secrets refreshes an ExternalSecret when this annotation's value changes.
+EXTERNAL_SECRET_FORCE_SYNC_ANNOTATION = "force-sync"
+# AWS Backup selects resources by this tag (value: `Names.backup_plan`); the data stack tags the RDS
+# instance and the files bucket with `Names.backup_selection_tag`.
+BACKUP_SELECTION_TAG_KEY = "backup-plan"
 
 
 @dataclass(frozen=True)
@@ -180,10 +189,6 @@ class Names:
         return f"arn:aws:eks:{self.region}:{self.account}:cluster/{self.cluster_name}"
 
     @property
-    def database_arn(self) -> str:
-        return f"arn:aws:rds:{self.region}:{self.account}:db:{self.database_identifier}"
-
-    @property
     def database_username(self) -> str:
         """Master user; its password is generated and rotated by RDS in Secrets Manager."""
         return "ai_subsidy_admin"
@@ -191,10 +196,6 @@ class Names:
     def secret_arn(self, name: str) -> str:
         """ARN pattern of a Secrets Manager secret: AWS appends six random characters to the name."""
         return f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{name}-??????"
-
-    @staticmethod
-    def bucket_arn(bucket: str) -> str:
-        return f"arn:aws:s3:::{bucket}"
 
     def role_arn(self, role_name: str) -> str:
         return f"arn:aws:iam::{self.account}:role/{role_name}"
@@ -216,14 +217,74 @@ class Names:
         """Secrets Manager secret with the Redis AUTH token; Terraform reads it, applications read the redis URL secret."""
         return f"{PROJECT}/{self.env}/cache/auth-token"
 
+    @property
+    def database_arn(self) -> str:
+        """ARN of the RDS instance (deterministic, so later stacks need not read the data stack)."""
+        return f"arn:aws:rds:{self.spec.aws.region}:{self.account}:db:{self.database_identifier}"
+
+    def restored_database_identifier(self, purpose: str, stamp: str) -> str:
+        """Identifier of an instance restored by `ops dr` (purpose: restore, drill, replaced)."""
+        identifier = f"{self.database_identifier}-{purpose}-{stamp}"
+        if len(identifier) > 63:
+            raise ValueError(f"{identifier} is longer than the 63 characters RDS allows")
+        return identifier
+
     def bucket(self, purpose: str) -> str:
-        """Globally unique bucket name: files, backups, diagnostics, access-logs, files-dr."""
+        """Globally unique bucket name: files, backups, diagnostics, access-logs, files-dr, access-logs-dr."""
         if purpose not in BUCKET_PURPOSES:
             raise ValueError(f"unknown bucket purpose {purpose!r}")
         return f"{self.prefix}-{purpose}-{self.account}"
 
+    def bucket_arn(self, purpose: str) -> str:
+        return f"arn:aws:s3:::{self.bucket(purpose)}"
+
     def kms_alias(self, purpose: str) -> str:
         return f"alias/{self.prefix}-{purpose}"
+
+    def kms_alias_arn(self, purpose: str, region: str | None = None) -> str:
+        return f"arn:aws:kms:{region or self.spec.aws.region}:{self.account}:{self.kms_alias(purpose)}"
+
+    # --- Backup and disaster recovery ---
+    @property
+    def backup_vault(self) -> str:
+        """AWS Backup vault; the DR region's vault has the same name (vault names are per region)."""
+        return f"{self.prefix}-backup"
+
+    @property
+    def backup_frequent_vault(self) -> str:
+        """Unlocked vault of the short-lived frequent snapshots (a lock's minimum retention would not fit them)."""
+        return f"{self.prefix}-backup-frequent"
+
+    @property
+    def backup_plan(self) -> str:
+        return f"{self.prefix}-backup"
+
+    @property
+    def backup_tags(self) -> dict[str, str]:
+        """Tags of a resource the environment's AWS Backup plan protects (RDS, the files bucket)."""
+        key, value = self.backup_selection_tag
+        return {key: value}
+
+    @property
+    def backup_selection_tag(self) -> tuple[str, str]:
+        """Tag (key, value) that puts a resource under the environment's AWS Backup plan."""
+        return (BACKUP_SELECTION_TAG_KEY, self.backup_plan)
+
+    @property
+    def backup_role(self) -> str:
+        return f"{self.prefix}-backup"
+
+    @property
+    def files_replication_role(self) -> str:
+        return f"{self.prefix}-files-replication"
+
+    @property
+    def files_replication_rule(self) -> str:
+        return "files-to-dr-region"
+
+    def incident_bundle_key(self, component: str, stamp: str) -> str:
+        """Key of an `ops incident collect` tarball in the diagnostics bucket."""
+        return f"incidents/{component}/{self.env}-{component}-{stamp}.tar.gz"
 
     @property
     def alarm_topic(self) -> str:

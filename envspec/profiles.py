@@ -64,7 +64,13 @@ PROFILES: dict[str, dict[str, Any]] = {
             "frontend": {"autoscaling": {"min_replicas": 1, "max_replicas": 2}},
             "ai_worker": {"autoscaling": {"min_replicas": 1, "max_replicas": 2}},
         },
-        "backup": {"cross_region": False, "vault_lock": False, "snapshot_retention_days": 7, "copy_retention_days": 7},
+        "backup": {
+            "cross_region": False,
+            "vault_lock": False,
+            "snapshot_retention_days": 7,
+            "copy_retention_days": 7,
+            "snapshot_schedule": None,  # the daily snapshot only
+        },
     },
     "staging": {
         "network": {"nat_gateways": "single", "flow_log_retention_days": 90},
@@ -83,7 +89,13 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
         "database": {"multi_az": False, "deletion_protection": False, "log_retention_days": 90},
         "cache": {"num_nodes": 1, "log_retention_days": 90},
-        "backup": {"cross_region": True, "vault_lock": False, "snapshot_retention_days": 14, "copy_retention_days": 14},
+        "backup": {
+            "cross_region": True,
+            "vault_lock": False,
+            "snapshot_retention_days": 14,
+            "copy_retention_days": 14,
+            "snapshot_schedule": "cron(0 0/6 * * ? *)",  # every 6 hours
+        },
     },
     "production": {
         "network": {"nat_gateways": "per_az", "flow_log_retention_days": 365},
@@ -103,7 +115,13 @@ PROFILES: dict[str, dict[str, Any]] = {
         "database": {"multi_az": True, "deletion_protection": True, "log_retention_days": 365},
         "cache": {"num_nodes": 3, "log_retention_days": 365},
         "workloads": {"zone_spread": "required"},
-        "backup": {"cross_region": True, "vault_lock": True, "snapshot_retention_days": 35, "copy_retention_days": 35},
+        "backup": {
+            "cross_region": True,
+            "vault_lock": True,
+            "snapshot_retention_days": 35,
+            "copy_retention_days": 35,
+            "snapshot_schedule": "cron(0 * * * ? *)",  # hourly
+        },
     },
 }
 

@@ -8,6 +8,7 @@ from cdktf import App
 
 from envspec import EnvironmentSpec
 from envspec.naming import LAYERS
+from stacks.backup.stack import BackupStack
 from stacks.base import EnvironmentStack
 from stacks.ci import CiStack
 from stacks.cluster.stack import ClusterStack
@@ -21,8 +22,9 @@ def add_environment(app: App, spec: EnvironmentSpec) -> list[EnvironmentStack]:
     network = NetworkStack(app, spec)
     cluster = ClusterStack(app, spec, network)
     data = DataStack(app, spec, network, cluster)
+    backup = BackupStack(app, spec)
     ci = CiStack(app, spec)
-    built = [state, network, cluster, data, ci]
+    built = [state, network, cluster, data, backup, ci]
     if tuple(stack.layer for stack in built) != LAYERS:
         raise RuntimeError("envspec.naming.LAYERS must list the layers built here, in order")
     return built

@@ -16,6 +16,7 @@ from cdktf_cdktf_provider_aws.iam_openid_connect_provider import IamOpenidConnec
 from constructs import Construct
 
 from envspec import EnvironmentSpec
+from envspec.naming import BUCKET_PURPOSES
 from stacks.base import EnvironmentStack
 from stacks.iam import AWS_MANAGED, Role
 from stacks.policy import Condition, Statement
@@ -121,10 +122,8 @@ class CiStack(EnvironmentStack):
         so the role is denied what ReadOnlyAccess would otherwise show of the data: objects in the data
         buckets, log events, database log files."""
         names = self.names
-        bucket = names.bucket_arn(names.state_bucket)
-        data_buckets = [
-            names.bucket_arn(names.bucket(purpose)) for purpose in ("files", "backups", "diagnostics", "access-logs", "files-dr")
-        ]
+        bucket = f"arn:aws:s3:::{names.state_bucket}"
+        data_buckets = [names.bucket_arn(purpose) for purpose in BUCKET_PURPOSES]
         return [
             Statement(sid="StateLock", actions=["s3:PutObject", "s3:DeleteObject"], resources=[f"{bucket}/*.tflock"]),
             Statement(

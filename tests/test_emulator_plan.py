@@ -3,7 +3,8 @@
 The environment is synthesized for the emulator target (`--aws-emulator`, never the default): every
 provider calls moto on loopback and every stack keeps local state, so cross-stack references read
 real state files. Upstream stacks are applied only as far as downstream plans need their outputs
-(VPC and subnets; the EKS cluster); then every stack is planned. The Redis AUTH token is applied too
+(VPC and subnets; the EKS cluster; the alarm topic, which stands in for the observability stack
+until that stack is built here); then every stack is planned. The Redis AUTH token is applied too
 (generator, write-only secret value), and the data stack planned again, to show the token is read
 back consistently and printed nowhere.
 
@@ -36,13 +37,18 @@ from typing import Any
 import boto3
 import pytest
 
+from envspec import names_for
 from envspec.naming import LAYERS
-from tests.conftest import require_binary, run_synth
+from tests.conftest import SPECS, require_binary, run_synth
 from tools.terraform_cli import terraform_environment
 
 ENVIRONMENT = "production"
 # What each upstream stack must have applied for the stacks after it to plan.
-APPLY_FOR_DOWNSTREAM = {"network": ("aws_vpc", "aws_subnet"), "cluster": ("aws_eks_cluster",)}
+APPLY_FOR_DOWNSTREAM = {
+    "network": ("aws_vpc", "aws_subnet"),
+    "cluster": ("aws_eks_cluster",),
+    "observability": ("aws_sns_topic",),  # the alarm topic the backup stack's alarms notify
+}
 
 
 def _free_port() -> int:
@@ -111,6 +117,16 @@ class Plan:
     document: dict[str, Any]  # `terraform show -json` of the saved plan
 
 
+def _client(service: str, endpoint: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="ap-northeast-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - moto accepts any key; never a real credential
+    )
+
+
 def _plan(terraform: str, stack_dir: Path) -> Plan:
     plan = _terraform(terraform, stack_dir, "plan", "-lock=false", "-detailed-exitcode", "-out=plan.tfplan")
     assert plan.returncode == 2, f"plan of {stack_dir.name} failed:\n{plan.stdout[-3000:]}\n{plan.stderr[-3000:]}"
@@ -122,9 +138,13 @@ def _plan(terraform: str, stack_dir: Path) -> Plan:
 
 
 @pytest.fixture(scope="module")
-def emulator_plans(emulator_stacks: Path) -> dict[str, Plan]:
+def emulator_plans(emulator_stacks: Path, moto_endpoint: str) -> dict[str, Plan]:
     """Init and plan every stack in LAYERS order, applying upstream stacks as far as downstream plans need."""
     terraform = require_binary("terraform", "install Terraform >= 1.11")
+    if "observability" not in LAYERS:
+        # Until the `<env>-observability` stack is built here, stand in for its alarm topic, which the
+        # backup stack reads by name.
+        _client("sns", moto_endpoint).create_topic(Name=names_for(SPECS[ENVIRONMENT]).alarm_topic)
     plans = {}
     for layer in LAYERS:
         stack_dir = emulator_stacks / f"{ENVIRONMENT}-{layer}"
@@ -176,13 +196,7 @@ def test_the_redis_auth_token_is_generated_once_kept_consistent_and_never_printe
     """Secrets Manager holds the generated token; the cache is planned with exactly that token, marked
     sensitive; neither the plans nor the apply log show it, and the write-only value is in no plan."""
     first, later = emulator_plans["data"], emulator_plans["data-after-token"]
-    client = boto3.client(
-        "secretsmanager",
-        endpoint_url=moto_endpoint,
-        region_name="ap-northeast-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - moto accepts any key; never a real credential
-    )
+    client = _client("secretsmanager", moto_endpoint)
     stored = json.loads(client.get_secret_value(SecretId=f"ai-subsidy/{ENVIRONMENT}/cache/auth-token")["SecretString"])["token"]
     assert len(stored) == 64 and stored.isalnum()
     (group,) = _changes(later, "aws_elasticache_replication_group")

@@ -11,7 +11,7 @@ from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from constructs import Construct
 
 from envspec import EnvironmentSpec, Names
-from envspec.naming import BACKUP_TAG, POSTGRES_PORT
+from envspec.naming import POSTGRES_PORT
 from stacks.checkov import skip_check
 from stacks.iam import AWS_MANAGED, Role, service_trust, source_account
 from stacks.kms import CustomerManagedKey
@@ -117,7 +117,7 @@ class Database(Construct):
             monitoring_role_arn=monitoring.arn,
             enabled_cloudwatch_logs_exports=list(EXPORTED_LOGS),
             apply_immediately=False,
-            tags={"Name": identifier, **BACKUP_TAG},
+            tags={"Name": identifier, **names.backup_tags},
             depends_on=log_groups,
         )
         if not database.multi_az:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from constructs import Construct
 
 from envspec import EnvironmentSpec
-from envspec.naming import BACKUP_TAG, POSTGRES_PORT, REDIS_PORT
+from envspec.naming import POSTGRES_PORT, REDIS_PORT
 from stacks.base import EnvironmentStack
 from stacks.checkov import skip_check
 from stacks.cluster.stack import ClusterStack
@@ -64,7 +64,7 @@ class DataStack(EnvironmentStack):
             self, "access_logs", names.bucket("access-logs"), key=None, access_log_bucket=None, lifecycle=Lifecycle(expiration_days=365)
         )
         self.buckets = {
-            "files": SecureBucket(self, "files", names.bucket("files"), self.key, access_logs.bucket, tags=BACKUP_TAG),
+            "files": SecureBucket(self, "files", names.bucket("files"), self.key, access_logs.bucket, tags=names.backup_tags),
             "backups": SecureBucket(self, "backups", names.bucket("backups"), self.key, access_logs.bucket),
             "diagnostics": SecureBucket(
                 self,

@@ -1,0 +1,1 @@
+"""GitOps deploys: image tags change by pull request against the environment spec."""

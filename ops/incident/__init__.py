@@ -1,0 +1,1 @@
+"""Incident response: diagnostics bundles, notifications, controlled restarts."""

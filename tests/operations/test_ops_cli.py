@@ -1,0 +1,117 @@
+"""The command line itself: help everywhere, dry run by default, and clean refusals (one line,
+an exit code, no traceback, nothing changed), as a user meets them through `python -m ops`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ops.cli import build_parser
+from tests.conftest import ROOT
+
+
+def _commands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    found = [(prefix, parser)]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                found += _commands(child, (*prefix, name))
+    return found
+
+
+COMMANDS = _commands(build_parser())
+LEAVES = [path for path, parser in COMMANDS if not any(isinstance(a, argparse._SubParsersAction) for a in parser._actions)]
+DESTRUCTIVE = {
+    ("dr", "restore-db"),
+    ("dr", "switch-db"),
+    ("dr", "restore-files"),
+    ("dr", "drill"),
+    ("incident", "recover"),
+    ("deploy", "set-image"),
+}
+
+
+def ops(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ops", *argv], cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
+
+
+def no_credentials_env(tmp_path: Path) -> dict[str, str]:
+    blocked = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN"}
+    env = {key: value for key, value in os.environ.items() if key not in blocked}
+    env.update(
+        AWS_CONFIG_FILE=str(tmp_path / "none"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    return env
+
+
+def test_the_tree_has_the_commands_the_runbooks_use() -> None:
+    assert set(LEAVES) == {
+        ("dr", "restore-db"),
+        ("dr", "switch-db"),
+        ("dr", "restore-files"),
+        ("dr", "drill"),
+        ("dr", "status"),
+        ("incident", "collect"),
+        ("incident", "notify"),
+        ("incident", "recover"),
+        ("deploy", "set-image"),
+    }
+
+
+@pytest.mark.parametrize("path", [path for path, _ in COMMANDS], ids=lambda path: " ".join(path) or "ops")
+def test_every_command_has_help(path: tuple[str, ...]) -> None:
+    result = ops(*path, "--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: python -m ops")
+    assert len(result.stdout.split("\n\n")) >= 2, "a description, not just usage"
+
+
+@pytest.mark.parametrize("path", sorted(DESTRUCTIVE), ids=" ".join)
+def test_destructive_commands_are_dry_runs_unless_execute(path: tuple[str, ...]) -> None:
+    parser = dict(COMMANDS)[path]
+    (execute,) = [action for action in parser._actions if "--execute" in action.option_strings]
+    assert execute.default is False
+    assert "dry run" in (execute.help or "")
+
+
+def test_commands_that_act_on_nothing_have_no_execute_flag() -> None:
+    for path in set(LEAVES) - DESTRUCTIVE:
+        assert not any("--execute" in action.option_strings for action in dict(COMMANDS)[path]._actions), path
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("dr", "restore-db", "--env", "prod", "--to", "latest"),
+        ("dr", "restore-files", "--env", "prod", "--to", "2026-01-01T00:00:00Z"),
+        ("dr", "drill", "--env", "prod"),
+        ("incident", "collect", "--env", "prod"),
+        ("incident", "notify", "--env", "prod", "--severity", "minor", "--component", "backend", "--message", "x"),
+        ("deploy", "set-image", "--env", "prod", "--component", "backend", "--tag", "v2.0.0"),
+    ],
+    ids=lambda argv: " ".join(argv[:2]),
+)
+def test_unknown_environment_is_refused_in_one_line(argv: tuple[str, ...]) -> None:
+    result = ops(*argv)
+    assert result.returncode == 2
+    assert result.stderr == "error: environments/prod.yaml: unknown environment 'prod' (known: development, production, staging)\n"
+    assert result.stdout == ""
+
+
+def test_missing_credentials_are_refused_before_any_call(tmp_path: Path) -> None:
+    result = ops("dr", "restore-db", "--env", "production", "--to", "latest", "--execute", env=no_credentials_env(tmp_path))
+    assert result.returncode == 3
+    assert result.stderr.startswith("error: no AWS credentials found")
+    assert "nothing was changed" in result.stderr
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_the_exit_codes_are_documented() -> None:
+    assert "exit codes:" in ops("--help").stdout
