@@ -39,6 +39,18 @@ CLUSTER_SECRET_STORE = "aws-secrets-manager"
 KUBE_PROMETHEUS_RELEASE = "kube-prometheus-stack"
 MONITORING_SELECTOR_LABELS = {"release": KUBE_PROMETHEUS_RELEASE}
 GRAFANA_DASHBOARD_LABELS = {"grafana_dashboard": "1"}
+# Scrape jobs kube-prometheus-stack names its exporters' targets by (`up{job="node-exporter"}`); the
+# alert rules select node and Kubernetes-object metrics by them.
+NODE_EXPORTER_JOB = "node-exporter"
+KUBE_STATE_METRICS_JOB = "kube-state-metrics"
+# The PrometheusRule holding the application's recording and alerting rules.
+PROMETHEUS_RULE = "ai-subsidy-alerts"
+# Charts of the `monitoring` namespace (dist/<env>/<chart>.k8s.yaml). They need kube-prometheus-stack's
+# CRDs and namespace, and the ClusterSecretStore for the alert receivers' credentials.
+MONITORING_CHARTS = ("scrape-targets", "alert-rules", "alert-routing", "dashboards")
+
+# The Argo CD PreSync hook Job that applies database migrations before the backend rolls out.
+MIGRATION_JOB = "ai-subsidy-backend-migrate"
 
 
 @dataclass(frozen=True)
@@ -160,6 +172,29 @@ class Names:
     @property
     def alarm_topic(self) -> str:
         return f"{self.prefix}-infrastructure-alarms"
+
+    def alarm_name(self, purpose: str) -> str:
+        """CloudWatch alarm name; every alarm of the environment starts with the prefix."""
+        return f"{self.prefix}-{purpose}"
+
+    @property
+    def alarm_arn_pattern(self) -> str:
+        """ARN pattern matching every CloudWatch alarm of this environment (and nothing else)."""
+        return f"arn:aws:cloudwatch:{self.spec.aws.region}:{self.account}:alarm:{self.prefix}-*"
+
+    @property
+    def cache_node_ids(self) -> tuple[str, ...]:
+        """Member clusters ElastiCache creates for the replication group: `<group>-001` upwards."""
+        return tuple(f"{self.cache_replication_group}-{index:03d}" for index in range(1, self.spec.cache.num_nodes + 1))
+
+    # --- Documentation ---
+    @property
+    def runbook_base_url(self) -> str:
+        """Folder of the runbooks on the repository's deploy branch; alerts and alarms link into it."""
+        return f"https://github.com/{self.spec.ci.github_repository}/blob/{self.spec.ci.branch}/docs/runbooks"
+
+    def runbook_url(self, page: str, anchor: str | None = None) -> str:
+        return f"{self.runbook_base_url}/{page}.md" + (f"#{anchor}" if anchor else "")
 
     @property
     def deploy_role(self) -> str:

@@ -48,8 +48,21 @@ def _detect_secrets(root: Path) -> dict[str, Any]:
     """detect-secrets over every file below `root` (it only scans paths relative to its working folder)."""
     # cdktf's logical ids (`vpc_public_ap-northeast-1d_8872E234`) look random enough to trip the entropy check.
     logical_id_key = r'^\s*"[A-Za-z0-9_.-]+_[0-9A-F]{8}": \{$|^\s*"uniqueId": "[A-Za-z0-9_.-]+_[0-9A-F]{8}"$'
+    # An ExternalSecret's `secretKey:` names a key of the Secret it writes (`secretKey: url`), never a value.
+    secret_key_name = r"^\s*(- )?secretKey: [A-Za-z0-9._-]{1,64}$"
     result = subprocess.run(
-        [sys.executable, "-m", "detect_secrets", "scan", "--all-files", "--exclude-lines", logical_id_key, "."],
+        [
+            sys.executable,
+            "-m",
+            "detect_secrets",
+            "scan",
+            "--all-files",
+            "--exclude-lines",
+            logical_id_key,
+            "--exclude-lines",
+            secret_key_name,
+            ".",
+        ],
         cwd=root,
         capture_output=True,
         text=True,
