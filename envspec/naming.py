@@ -23,7 +23,7 @@ KUBE_SYSTEM = "kube-system"
 
 # Stack layers in dependency order (a layer only reads outputs of layers before it); stacks.app
 # builds exactly these for every environment, and the tests parametrize over them.
-LAYERS = ("state", "network")
+LAYERS = ("state", "network", "observability")
 
 METRICS_PORT = 9464
 METRICS_PATH = "/metrics"

@@ -10,13 +10,15 @@ from envspec import EnvironmentSpec
 from envspec.naming import LAYERS
 from stacks.base import EnvironmentStack
 from stacks.network.stack import NetworkStack
+from stacks.observability.stack import ObservabilityStack
 from stacks.state import StateStack
 
 
 def add_environment(app: App, spec: EnvironmentSpec) -> list[EnvironmentStack]:
     state = StateStack(app, spec)
     network = NetworkStack(app, spec)
-    built = [state, network]
+    observability = ObservabilityStack(app, spec, network)
+    built = [state, network, observability]
     if tuple(stack.layer for stack in built) != LAYERS:
         raise RuntimeError("envspec.naming.LAYERS must list the layers built here, in order")
     return built
