@@ -3,8 +3,8 @@
 The environment is synthesized for the emulator target (`--aws-emulator`, never the default): every
 provider calls moto on loopback and every stack keeps local state, so cross-stack references read
 real state files. Upstream stacks are applied only as far as downstream plans need their outputs
-(VPC and subnets; the EKS cluster; the alarm topic, which stands in for the observability stack
-until that stack is built here); then every stack is planned. The Redis AUTH token is applied too
+(VPC and subnets; the EKS cluster; the observability stack's alarm topic, which the backup stack
+reads by name); then every stack is planned. The Redis AUTH token is applied too
 (generator, write-only secret value), and the data stack planned again, to show the token is read
 back consistently and printed nowhere.
 
@@ -37,9 +37,8 @@ from typing import Any
 import boto3
 import pytest
 
-from envspec import names_for
 from envspec.naming import LAYERS
-from tests.conftest import SPECS, require_binary, run_synth
+from tests.conftest import require_binary, run_synth
 from tools.terraform_cli import terraform_environment
 
 ENVIRONMENT = "production"
@@ -141,10 +140,6 @@ def _plan(terraform: str, stack_dir: Path) -> Plan:
 def emulator_plans(emulator_stacks: Path, moto_endpoint: str) -> dict[str, Plan]:
     """Init and plan every stack in LAYERS order, applying upstream stacks as far as downstream plans need."""
     terraform = require_binary("terraform", "install Terraform >= 1.11")
-    if "observability" not in LAYERS:
-        # Until the `<env>-observability` stack is built here, stand in for its alarm topic, which the
-        # backup stack reads by name.
-        _client("sns", moto_endpoint).create_topic(Name=names_for(SPECS[ENVIRONMENT]).alarm_topic)
     plans = {}
     for layer in LAYERS:
         stack_dir = emulator_stacks / f"{ENVIRONMENT}-{layer}"
