@@ -6,20 +6,28 @@ from pathlib import Path
 
 from cdk8s import App, YamlOutputType
 
+from charts.alert_routing import AlertRoutingChart
+from charts.alert_rules import AlertRulesChart
 from charts.base import EnvironmentChart
+from charts.dashboards import DashboardsChart
 from charts.gitops import GitOpsChart
 from charts.namespaces import NamespacesChart
 from charts.network_policies import NetworkPoliciesChart
+from charts.scrape_targets import ScrapeTargetsChart
 from charts.secrets import SecretsChart
 from charts.workloads import WorkloadsChart
 from envspec import EnvironmentSpec
-from envspec.naming import APPLICATION_CHARTS
+from envspec.naming import APPLICATION_CHARTS, MONITORING_CHARTS
 
 
 def add_environment(app: App, spec: EnvironmentSpec) -> list[EnvironmentChart]:
-    charts = [NamespacesChart(app, spec), SecretsChart(app, spec), NetworkPoliciesChart(app, spec), WorkloadsChart(app, spec)]
-    if tuple(chart.node.id for chart in charts[: len(APPLICATION_CHARTS)]) != APPLICATION_CHARTS:
+    application = [NamespacesChart(app, spec), SecretsChart(app, spec), NetworkPoliciesChart(app, spec), WorkloadsChart(app, spec)]
+    if tuple(chart.node.id for chart in application) != APPLICATION_CHARTS:
         raise RuntimeError("envspec.naming.APPLICATION_CHARTS must list the application charts built here, in order")
+    monitoring = [ScrapeTargetsChart(app, spec), AlertRulesChart(app, spec), AlertRoutingChart(app, spec), DashboardsChart(app, spec)]
+    if tuple(chart.node.id for chart in monitoring) != MONITORING_CHARTS:
+        raise RuntimeError("envspec.naming.MONITORING_CHARTS must list the monitoring charts built here, in order")
+    charts = [*application, *monitoring]
     # GitOpsChart last: it describes how every other chart of the folder reaches the cluster.
     return [*charts, GitOpsChart(app, spec, [chart.node.id for chart in charts])]
 

@@ -176,6 +176,15 @@ class Cluster(Strict):
                 raise ValueError(f"add-on {name}: '{version}' is not a pinned EKS add-on version like v1.2.3-eksbuild.1")
         return value
 
+    @model_validator(mode="after")
+    def _kube_proxy_matches_version(self) -> Cluster:
+        kube_proxy = self.addons["kube-proxy"]
+        if not kube_proxy.startswith(f"v{self.version}."):
+            raise ValueError(
+                f"addons: kube-proxy {kube_proxy} does not match the cluster version {self.version} (use a v{self.version}.x build)"
+            )
+        return self
+
 
 class Database(Strict):
     engine_major_version: str = Field(
@@ -218,6 +227,11 @@ class Cache(Strict):
     snapshot_window: str = Field(default="17:00-18:00", pattern=WINDOW, description="Daily snapshot window, UTC.")
     maintenance_window: str = Field(default="sun:05:00-sun:06:00", pattern=WEEKLY_WINDOW, description="Weekly maintenance window, UTC.")
     log_retention_days: RetentionDays = 365
+    auth_token_version: int = Field(
+        default=1,
+        ge=1,
+        description="Generation of the Redis AUTH token; raise it by one to rotate the token (README, 'Redis AUTH token').",
+    )
 
 
 class Image(Strict):
@@ -364,14 +378,55 @@ class Alerting(Strict):
 
 
 class Alarms(Strict):
-    rds_cpu_percent: int = Field(default=80, ge=1, le=100)
-    rds_free_storage_gib: int = Field(default=10, ge=1)
-    rds_max_connections: int = Field(default=300, ge=1)
-    rds_replica_lag_seconds: int = Field(default=60, ge=1)
-    cache_cpu_percent: int = Field(default=75, ge=1, le=100)
-    cache_memory_percent: int = Field(default=80, ge=1, le=100)
-    cache_evictions_per_5m: int = Field(default=100, ge=0)
-    nat_port_allocation_errors: int = Field(default=0, ge=0)
+    """Thresholds of the CloudWatch alarms of the `<env>-observability` stack (all notify the alarm topic)."""
+
+    rds_cpu_percent: int = Field(default=80, ge=1, le=100, description="RDS CPUUtilization, average over 5 minutes, three in a row.")
+    rds_free_storage_gib: int = Field(
+        default=10, ge=1, description="RDS FreeStorageSpace floor in GiB (storage autoscaling grows the volume before this)."
+    )
+    rds_max_connections: int = Field(
+        default=300, ge=1, description="RDS DatabaseConnections ceiling, maximum over 5 minutes, three in a row."
+    )
+    rds_replica_lag_seconds: int = Field(
+        default=60,
+        ge=1,
+        description=(
+            "ReplicaLag ceiling for RDS read replicas. The data layer provisions none (a Multi-AZ standby is synchronous "
+            "and publishes no ReplicaLag), so no RDS replica-lag alarm exists today; the value applies once replicas do."
+        ),
+    )
+    cache_cpu_percent: int = Field(
+        default=75, ge=1, le=100, description="ElastiCache EngineCPUUtilization (the Redis thread) per node, average over 5 minutes."
+    )
+    cache_memory_percent: int = Field(
+        default=80, ge=1, le=100, description="ElastiCache DatabaseMemoryUsagePercentage (of maxmemory) per node."
+    )
+    cache_evictions_per_5m: int = Field(default=100, ge=0, description="Keys evicted across the replication group in 5 minutes.")
+    cache_replication_lag_seconds: int = Field(
+        default=30, ge=1, description="ElastiCache ReplicationLag of a replica node (only with two or more nodes)."
+    )
+    nat_port_allocation_errors: int = Field(
+        default=0, ge=0, description="ErrorPortAllocation count per NAT gateway in 5 minutes above which the alarm fires."
+    )
+    nat_packet_drop_percent: float = Field(
+        default=0.01,
+        gt=0,
+        le=100,
+        description="PacketsDropCount per NAT gateway as a percentage of the packets it handled in 5 minutes (AWS suggests 0.01).",
+    )
+    certificate_days_to_expiry: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="Alarm when the load balancer's ACM certificate (dns.certificate_arn) expires in fewer days (renewal failed).",
+    )
+    notification_emails: tuple[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")], ...] = Field(
+        default=(),
+        description=(
+            "Addresses subscribed to the alarm topic (each confirms by mail). Endpoints that embed a credential, such as a "
+            "PagerDuty CloudWatch integration URL, are subscribed by operators instead (README, 'Infrastructure alarms')."
+        ),
+    )
 
 
 AWS_BACKUP_CRON = r"^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$"

@@ -24,7 +24,7 @@ KUBE_SYSTEM = "kube-system"
 
 # Stack layers in dependency order (a layer only reads outputs of layers before it); stacks.app
 # builds exactly these for every environment, and the tests parametrize over them.
-LAYERS = ("state", "network", "cluster", "data", "backup", "ci")
+LAYERS = ("state", "network", "cluster", "data", "observability", "backup", "ci")
 
 BUCKET_PURPOSES = ("files", "backups", "diagnostics", "access-logs", "files-dr", "access-logs-dr", "tfstate-logs")
 METRICS_PORT = 9464
@@ -69,6 +69,15 @@ EXTERNAL_SECRET_FORCE_SYNC_ANNOTATION = "force-sync"
 # AWS Backup selects resources by this tag (value: `Names.backup_plan`); the data stack tags the RDS
 # instance and the files bucket with `Names.backup_selection_tag`.
 BACKUP_SELECTION_TAG_KEY = "backup-plan"
+# Scrape jobs kube-prometheus-stack names its exporters' targets by (`up{job="node-exporter"}`); the
+# alert rules select node and Kubernetes-object metrics by them.
+NODE_EXPORTER_JOB = "node-exporter"
+KUBE_STATE_METRICS_JOB = "kube-state-metrics"
+# The PrometheusRule holding the application's recording and alerting rules.
+PROMETHEUS_RULE = "ai-subsidy-alerts"
+# Charts of the `monitoring` namespace (dist/<env>/<chart>.k8s.yaml). They need kube-prometheus-stack's
+# CRDs and namespace, and the ClusterSecretStore for the alert receivers' credentials.
+MONITORING_CHARTS = ("scrape-targets", "alert-rules", "alert-routing", "dashboards")
 
 # GitOps (Argo CD). Argo CD syncs the rendered `dist/<env>/` from a branch per environment that only
 # the deploy workflow writes (`gitops_branch`). The chart GITOPS_CHART holds the Argo CD objects
@@ -235,6 +244,11 @@ class Names:
         return self.prefix
 
     @property
+    def cache_auth_token_secret(self) -> str:
+        """Secrets Manager secret with the Redis AUTH token; Terraform reads it, applications read the redis URL secret."""
+        return f"{PROJECT}/{self.env}/cache/auth-token"
+
+    @property
     def database_arn(self) -> str:
         """ARN of the RDS instance (deterministic, so later stacks need not read the data stack)."""
         return f"arn:aws:rds:{self.spec.aws.region}:{self.account}:db:{self.database_identifier}"
@@ -306,6 +320,29 @@ class Names:
     @property
     def alarm_topic(self) -> str:
         return f"{self.prefix}-infrastructure-alarms"
+
+    def alarm_name(self, purpose: str) -> str:
+        """CloudWatch alarm name; every alarm of the environment starts with the prefix."""
+        return f"{self.prefix}-{purpose}"
+
+    @property
+    def alarm_arn_pattern(self) -> str:
+        """ARN pattern matching every CloudWatch alarm of this environment (and nothing else)."""
+        return f"arn:aws:cloudwatch:{self.spec.aws.region}:{self.account}:alarm:{self.prefix}-*"
+
+    @property
+    def cache_node_ids(self) -> tuple[str, ...]:
+        """Member clusters ElastiCache creates for the replication group: `<group>-001` upwards."""
+        return tuple(f"{self.cache_replication_group}-{index:03d}" for index in range(1, self.spec.cache.num_nodes + 1))
+
+    # --- Documentation ---
+    @property
+    def runbook_base_url(self) -> str:
+        """Folder of the runbooks on the repository's deploy branch; alerts and alarms link into it."""
+        return f"https://github.com/{self.spec.ci.github_repository}/blob/{self.spec.ci.branch}/docs/runbooks"
+
+    def runbook_url(self, page: str, anchor: str | None = None) -> str:
+        return f"{self.runbook_base_url}/{page}.md" + (f"#{anchor}" if anchor else "")
 
     @property
     def deploy_role(self) -> str:

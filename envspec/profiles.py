@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+# EKS add-on versions for Kubernetes 1.35, each seen released for 1.35 clusters (see README, "Cluster
+# stack"). Bump them deliberately, after `aws eks describe-addon-versions --kubernetes-version 1.35
+# --addon-name <name>`; kube-proxy must match the cluster's minor version (the spec checks it).
 EKS_ADDONS_1_35 = {
-    "vpc-cni": "v1.20.4-eksbuild.2",
-    "coredns": "v1.12.4-eksbuild.1",
+    "vpc-cni": "v1.21.1-eksbuild.3",
+    "coredns": "v1.13.2-eksbuild.3",
     "kube-proxy": "v1.35.0-eksbuild.2",
-    "aws-ebs-csi-driver": "v1.53.0-eksbuild.1",
-    "eks-pod-identity-agent": "v1.3.10-eksbuild.1",
+    "aws-ebs-csi-driver": "v1.57.1-eksbuild.1",
+    "eks-pod-identity-agent": "v1.3.10-eksbuild.3",
 }
 
 _SHARED: dict[str, Any] = {

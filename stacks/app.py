@@ -14,6 +14,7 @@ from stacks.ci import CiStack
 from stacks.cluster.stack import ClusterStack
 from stacks.data.stack import DataStack
 from stacks.network.stack import NetworkStack
+from stacks.observability.stack import ObservabilityStack
 from stacks.state import StateStack
 
 
@@ -22,9 +23,10 @@ def add_environment(app: App, spec: EnvironmentSpec) -> list[EnvironmentStack]:
     network = NetworkStack(app, spec)
     cluster = ClusterStack(app, spec, network)
     data = DataStack(app, spec, network, cluster)
+    observability = ObservabilityStack(app, spec, network)
     backup = BackupStack(app, spec)
-    ci = CiStack(app, spec, cluster.cluster_name)
-    built = [state, network, cluster, data, backup, ci]
+    ci = CiStack(app, spec)
+    built = [state, network, cluster, data, observability, backup, ci]
     if tuple(stack.layer for stack in built) != LAYERS:
         raise RuntimeError("envspec.naming.LAYERS must list the layers built here, in order")
     return built

@@ -4,7 +4,10 @@
   GitHub environment (production: only the `production` environment, which requires approval);
   applies every stack, so it may manage AWS services but IAM only for this environment's own roles.
 - plan role: assumed by pull-request workflows; reads everything `terraform plan` reads, writes
-  nothing but the state lock file.
+  nothing but the state lock file, and is denied the contents of data buckets and logs.
+
+The stack reads nothing from the other stacks, so it can be applied right after `<env>-state` when an
+environment is bootstrapped: the cluster stack's access entry for the deploy role needs the role to exist.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ from cdktf_cdktf_provider_aws.iam_openid_connect_provider import IamOpenidConnec
 from constructs import Construct
 
 from envspec import EnvironmentSpec
+from envspec.naming import BUCKET_PURPOSES
 from stacks.base import EnvironmentStack
-from stacks.cluster.control_plane import cluster_admin_access
 from stacks.iam import AWS_MANAGED, Role
 from stacks.policy import Condition, Statement
 
@@ -24,7 +27,7 @@ GITHUB_OIDC = "token.actions.githubusercontent.com"
 class CiStack(EnvironmentStack):
     layer = "ci"
 
-    def __init__(self, scope: Construct, spec: EnvironmentSpec, cluster_name: str):
+    def __init__(self, scope: Construct, spec: EnvironmentSpec):
         super().__init__(scope, spec)
         names, ci = self.names, spec.ci
         provider = IamOpenidConnectProvider(
@@ -51,7 +54,6 @@ class CiStack(EnvironmentStack):
             permissions=self._plan_permissions(),
             managed_policies=[f"{AWS_MANAGED}ReadOnlyAccess"],
         )
-        cluster_admin_access(self, "deploy_cluster_access", cluster_name, self.deploy.arn)
 
         self.output("github_oidc_provider_arn", provider.arn, "GitHub Actions OIDC identity provider")
         self.output("deploy_role_arn", self.deploy.arn, "Role the deploy workflow assumes")
@@ -115,9 +117,13 @@ class CiStack(EnvironmentStack):
         ]
 
     def _plan_permissions(self) -> list[Statement]:
-        """ReadOnlyAccess reads the infrastructure; plans also decrypt state and take its lock file."""
+        """ReadOnlyAccess reads the infrastructure; plans also decrypt state, take its lock file and refresh
+        the two secret versions Terraform writes. Pull-request workflows run the pull request's own code,
+        so the role is denied what ReadOnlyAccess would otherwise show of the data: objects in the data
+        buckets, log events, database log files."""
         names = self.names
         bucket = f"arn:aws:s3:::{names.state_bucket}"
+        data_buckets = [names.bucket_arn(purpose) for purpose in BUCKET_PURPOSES]
         return [
             Statement(sid="StateLock", actions=["s3:PutObject", "s3:DeleteObject"], resources=[f"{bucket}/*.tflock"]),
             Statement(
@@ -126,12 +132,45 @@ class CiStack(EnvironmentStack):
                 resources=["*"],
                 conditions=[Condition("ForAnyValue:StringEquals", "kms:ResourceAliases", [names.state_kms_alias])],
             ),
-            # The Redis AUTH token is read from Secrets Manager's generator on every plan.
             Statement(sid="GenerateRandomPassword", actions=["secretsmanager:GetRandomPassword"], resources=["*"]),
-            # Plans refresh the database connection secret (host, port, name, user: no password).
+            # Plans refresh the secret versions Terraform writes (the database connection: host, port, name,
+            # user, no password; the Redis URL and AUTH token, which are in state anyway: README, "Redis AUTH
+            # token") and read the token back for the cache; the token generator runs on every plan.
             Statement(
-                sid="ReadDatabaseConnectionSecret",
+                sid="RefreshTerraformWrittenSecrets",
                 actions=["secretsmanager:GetSecretValue"],
-                resources=[names.secret_arn(names.app_secret("database-secret").remote_name)],
+                resources=[
+                    *(names.secret_arn(names.app_secret(secret).remote_name) for secret in ("database-secret", "redis-secret")),
+                    names.secret_arn(names.cache_auth_token_secret),
+                ],
+            ),
+            Statement(
+                sid="DecryptSecretsThroughSecretsManager",
+                actions=["kms:Decrypt"],
+                resources=["*"],
+                conditions=[
+                    Condition("ForAnyValue:StringEquals", "kms:ResourceAliases", [names.kms_alias("secrets")]),
+                    Condition("StringEquals", "kms:ViaService", [f"secretsmanager.{names.region}.amazonaws.com"]),
+                ],
+            ),
+            Statement(
+                sid="NoDataBucketContents",
+                effect="Deny",
+                actions=["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAttributes"],
+                resources=[f"{arn}/*" for arn in data_buckets],
+            ),
+            Statement(
+                sid="NoLogContents",
+                effect="Deny",
+                actions=[
+                    "logs:GetLogEvents",
+                    "logs:FilterLogEvents",
+                    "logs:StartQuery",
+                    "logs:StartLiveTail",
+                    "logs:GetLogRecord",
+                    "rds:DownloadDBLogFilePortion",
+                    "rds:DownloadCompleteDBLogFile",
+                ],
+                resources=["*"],
             ),
         ]

@@ -60,12 +60,17 @@ class Role(Construct):
         return self.role.arn
 
 
-def pod_identity_trust(names: Names) -> Statement:
-    """Only EKS Pod Identity, for this cluster in this account, may assume the role."""
+def pod_identity_trust(names: Names, service_account: ServiceAccountRef) -> Statement:
+    """Only EKS Pod Identity, for this one service account of this cluster in this account, may assume
+    the role. Pod Identity passes the cluster, namespace and service account as session tags
+    (`aws:RequestTag/...`), which is how the EKS user guide scopes these roles; `aws:SourceArn` is not
+    the cluster's ARN in these requests and is not used."""
     return service_trust(
         "pods.eks.amazonaws.com",
         source_account(names.account),
-        Condition("ArnEquals", "aws:SourceArn", [names.cluster_arn]),
+        Condition("StringEquals", "aws:RequestTag/eks-cluster-arn", [names.cluster_arn]),
+        Condition("StringEquals", "aws:RequestTag/kubernetes-namespace", [service_account.namespace]),
+        Condition("StringEquals", "aws:RequestTag/kubernetes-service-account", [service_account.name]),
         tag_session=True,
     )
 
@@ -91,7 +96,7 @@ class PodIdentity(Construct):
             "role",
             name=f"{names.prefix}-{purpose}",
             description=f"Pod Identity of {service_account.namespace}/{service_account.name} in {names.cluster_name}",
-            trust=[pod_identity_trust(names)],
+            trust=[pod_identity_trust(names, service_account)],
             permissions=permissions,
             managed_policies=managed_policies,
         )

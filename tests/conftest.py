@@ -126,6 +126,12 @@ def only(items: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return next(iter(items.values()))
 
 
+def only_item(items: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """(logical id, body) of the single resource of a type; fails when there are none or several."""
+    assert len(items) == 1, f"expected exactly one, found {sorted(items)}"
+    return next(iter(items.items()))
+
+
 def ref(expression: str) -> str:
     """Logical id a Terraform reference points at: `${aws_kms_key.key_ABC.arn}` -> `key_ABC`."""
     inner = expression.removeprefix("${").removesuffix("}")

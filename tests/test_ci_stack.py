@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from envspec import names_for
+from envspec.naming import BUCKET_PURPOSES
 from tests.conftest import ENVIRONMENTS, SPECS, Synthesis, data_of, only, ref, resources_of
 
 
@@ -62,3 +63,43 @@ def test_no_static_aws_keys_anywhere(synthesis: Synthesis) -> None:
     for stack_id in synthesis.stack_ids:
         resources = synthesis.stack(stack_id).get("resource", {})
         assert "aws_iam_access_key" not in resources and "aws_iam_user" not in resources, stack_id
+
+
+def test_ci_stacks_read_nothing_from_other_stacks(synthesis: Synthesis) -> None:
+    """The deploy role must exist before the cluster's access entry for it: the ci stack can be applied
+    right after the state stack because it depends on no other stack."""
+    for env in ENVIRONMENTS:
+        stack = synthesis.stack(f"{env}-ci")
+        assert "terraform_remote_state" not in stack.get("data", {}), env
+        assert "aws_eks_access_entry" not in stack.get("resource", {}), "the access entry belongs with the cluster"
+
+
+def _plan_statements(stack: dict, names) -> list[dict]:
+    (role_id,) = [logical for logical, role in resources_of(stack, "aws_iam_role").items() if role["name"] == names.plan_role]
+    (policy,) = [p for p in resources_of(stack, "aws_iam_role_policy").values() if ref(p["role"]) == role_id]
+    return data_of(stack, "aws_iam_policy_document")[ref(policy["policy"])]["statement"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_plan_role_reads_only_what_plans_refresh_and_no_data(env: str, synthesis: Synthesis) -> None:
+    names = names_for(SPECS[env])
+    statements = _plan_statements(synthesis.stack(f"{env}-ci"), names)
+    allowed = [s for s in statements if s["effect"] == "Allow"]
+    (secrets,) = [s for s in allowed if "secretsmanager:GetSecretValue" in s["actions"]]
+    assert sorted(secrets["resources"]) == sorted(
+        names.secret_arn(name) for name in (names.secret_name("database"), names.secret_name("redis"), names.cache_auth_token_secret)
+    )
+    decrypt = [s for s in allowed if "kms:Decrypt" in s["actions"]]
+    aliases = sorted(c["values"][0] for s in decrypt for c in s["condition"] if c["variable"] == "kms:ResourceAliases")
+    assert aliases == sorted([names.state_kms_alias, names.kms_alias("secrets")])
+    (secrets_key,) = [s for s in decrypt if any(c["values"] == [names.kms_alias("secrets")] for c in s["condition"])]
+    assert {"test": "StringEquals", "variable": "kms:ViaService", "values": ["secretsmanager.ap-northeast-1.amazonaws.com"]} in (
+        secrets_key["condition"]
+    )
+    denied = {action: s["resources"] for s in statements if s["effect"] == "Deny" for action in s["actions"]}
+    data_objects = {f"arn:aws:s3:::{names.bucket(p)}/*" for p in BUCKET_PURPOSES}
+    assert {"files", "backups", "diagnostics", "access-logs", "files-dr"} <= set(BUCKET_PURPOSES)
+    assert set(denied["s3:GetObject"]) == data_objects and set(denied["s3:GetObjectVersion"]) == data_objects
+    assert f"arn:aws:s3:::{names.state_bucket}/*" not in denied["s3:GetObject"]
+    for action in ("logs:GetLogEvents", "logs:FilterLogEvents", "logs:StartQuery", "rds:DownloadDBLogFilePortion"):
+        assert denied[action] == ["*"], action

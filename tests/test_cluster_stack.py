@@ -7,7 +7,6 @@ import json
 import pytest
 
 from envspec import names_for
-from envspec.naming import AI_WORKER, BACKEND
 from tests.conftest import ENVIRONMENTS, SPECS, Synthesis, data_of, only, ref, resources_of
 
 
@@ -52,19 +51,26 @@ def test_secrets_envelope_encryption_and_control_plane_logs(env: str, synthesis:
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_access_entries_not_aws_auth(env: str, synthesis: Synthesis) -> None:
-    names = names_for(SPECS[env])
-    cluster = only(resources_of(_cluster_stack(synthesis, env), "aws_eks_cluster"))
+    """Cluster admins are exactly the platform role and the CI deploy role, through access entries
+    of this cluster (API mode); nobody is admin by having created the cluster."""
+    names, stack = names_for(SPECS[env]), _cluster_stack(synthesis, env)
+    cluster_id, cluster = next(iter(resources_of(stack, "aws_eks_cluster").items()))
     assert cluster["access_config"] == {"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": False}
-    admins = {}
-    for layer in ("cluster", "ci"):
-        stack = synthesis.stack(f"{env}-{layer}")
-        for association in resources_of(stack, "aws_eks_access_policy_association").values():
-            entry = resources_of(stack, "aws_eks_access_entry")[ref(association["principal_arn"])]
-            admins[layer] = entry["principal_arn"]
-            assert association["policy_arn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
-            assert association["access_scope"] == {"type": "cluster"}
-    assert admins["cluster"] == names.role_arn(SPECS[env].cluster.admin_role_name)
-    assert ref(admins["ci"]) in resources_of(synthesis.stack(f"{env}-ci"), "aws_iam_role")
+    entries = resources_of(stack, "aws_eks_access_entry")
+    admins = []
+    for association in resources_of(stack, "aws_eks_access_policy_association").values():
+        entry = entries[ref(association["principal_arn"])]
+        assert entry["cluster_name"] == association["cluster_name"] == f"${{aws_eks_cluster.{cluster_id}.name}}"
+        assert entry["type"] == "STANDARD"
+        assert association["policy_arn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+        assert association["access_scope"] == {"type": "cluster"}
+        admins.append(entry["principal_arn"])
+    assert sorted(admins) == sorted([names.role_arn(SPECS[env].cluster.admin_role_name), names.role_arn(names.deploy_role)])
+    assert len(entries) == 2
+    deploy_role = only(
+        {k: r for k, r in resources_of(synthesis.stack(f"{env}-ci"), "aws_iam_role").items() if r["name"] == names.deploy_role}
+    )
+    assert names.role_arn(deploy_role["name"]) in admins, "the ci stack's deploy role is the one the cluster admits"
     for stack_id in synthesis.stack_ids:
         assert "kubernetes_config_map" not in synthesis.stack(stack_id).get("resource", {})
 
@@ -118,26 +124,56 @@ def test_addons_pinned_and_network_policies_enforced(env: str, synthesis: Synthe
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_pod_identities_for_exactly_the_agreed_service_accounts(env: str, synthesis: Synthesis) -> None:
-    names = names_for(SPECS[env])
-    associations = {}
-    for layer in ("cluster", "data"):
-        stack = synthesis.stack(f"{env}-{layer}")
-        for association in resources_of(stack, "aws_eks_pod_identity_association").values():
-            role = resources_of(stack, "aws_iam_role")[ref(association["role_arn"])]
-            trust = data_of(stack, "aws_iam_policy_document")[ref(role["assume_role_policy"])]["statement"]
-            associations[(association["namespace"], association["service_account"])] = trust
-    expected = {
-        (sa.namespace, sa.name)
-        for sa in (
-            names.app_service_account(BACKEND),
-            names.app_service_account(AI_WORKER),
-            names.external_secrets_service_account,
-            names.load_balancer_controller_service_account,
-        )
+def test_load_balancer_controller_policy_is_upstream_scoped_to_this_cluster(env: str, synthesis: Synthesis) -> None:
+    """The upstream controller policy's actions, every tag test pinned to this cluster's name and every
+    write to this region, account and VPC."""
+    names, stack = names_for(SPECS[env]), _cluster_stack(synthesis, env)
+    (association,) = resources_of(stack, "aws_eks_pod_identity_association").values()
+    assert (association["namespace"], association["service_account"]) == ("kube-system", "aws-load-balancer-controller")
+    role_id = ref(association["role_arn"])
+    (policy,) = [p for p in resources_of(stack, "aws_iam_role_policy").values() if ref(p["role"]) == role_id]
+    statements = data_of(stack, "aws_iam_policy_document")[ref(policy["policy"])]["statement"]
+    actions = {action for statement in statements for action in statement["actions"]}
+    upstream_writes = {
+        "ec2:CreateSecurityGroup",
+        "ec2:AuthorizeSecurityGroupIngress",
+        "ec2:DeleteSecurityGroup",
+        "elasticloadbalancing:CreateLoadBalancer",
+        "elasticloadbalancing:CreateTargetGroup",
+        "elasticloadbalancing:CreateListener",
+        "elasticloadbalancing:ModifyListenerAttributes",
+        "elasticloadbalancing:ModifyCapacityReservation",
+        "elasticloadbalancing:RegisterTargets",
+        "elasticloadbalancing:SetWebAcl",
+        "elasticloadbalancing:AddTags",
+        "wafv2:AssociateWebACL",
+        "shield:CreateProtection",
     }
-    assert set(associations) == expected
-    for (trust,) in associations.values():
-        assert trust["principals"] == [{"type": "Service", "identifiers": ["pods.eks.amazonaws.com"]}]
-        assert sorted(trust["actions"]) == ["sts:AssumeRole", "sts:TagSession"]
-        assert {"test": "ArnEquals", "variable": "aws:SourceArn", "values": [names.cluster_arn]} in trust["condition"]
+    assert upstream_writes <= actions
+    for statement in statements:
+        conditions = statement.get("condition", [])
+        tag_tests = [c for c in conditions if c["variable"].endswith("/elbv2.k8s.aws/cluster")]
+        assert all(c["values"] == [names.cluster_name] for c in tag_tests if c["test"] == "StringEquals")
+        assert all(c["values"] == ["true"] for c in tag_tests if c["test"] == "Null"), "only 'tag absent' stays a Null test"
+        if statement["resources"] != ["*"]:
+            assert all(f":{names.region}:{names.account}:" in r or f"::{names.account}:" in r for r in statement["resources"])
+        writes = [a for a in statement["actions"] if not a.split(":")[1].startswith(("Describe", "Get", "List"))]
+        if statement["resources"] == ["*"] and writes:
+            assert statement["sid"] == "CertificatesWafShield", statement["sid"]
+    (ingress,) = [s for s in statements if s["sid"] == "AdmitLoadBalancersToGroupsInThisVpc"]
+    assert ingress["condition"][0]["variable"] == "ec2:Vpc" and "vpc/${" in ingress["condition"][0]["values"][0]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_outputs_later_stacks_need(env: str, synthesis: Synthesis) -> None:
+    outputs = _cluster_stack(synthesis, env)["output"]
+    expected = {
+        "cluster_name",
+        "cluster_arn",
+        "cluster_endpoint",
+        "cluster_certificate_authority",
+        "cluster_security_group_id",
+        "node_role_arn",
+    }
+    assert expected <= set(outputs)
+    assert all(outputs[name]["description"] for name in expected)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from envspec import names_for
-from tests.conftest import ENVIRONMENTS, SPECS, Synthesis, data_of, only, ref, resources_of
+from tests.conftest import ENVIRONMENTS, SPECS, Synthesis, data_of, only, only_item, ref, resources_of
 
 
 def _data(synthesis: Synthesis, env: str) -> dict:
@@ -68,7 +68,8 @@ def test_redis_replication_group(env: str, synthesis: Synthesis) -> None:
     assert group["at_rest_encryption_enabled"] == "true"
     assert group["kms_key_id"] == f"${{aws_kms_key.{_key(stack, 'data')}.arn}}"
     assert group["transit_encryption_enabled"] is True and group["transit_encryption_mode"] == "required"
-    assert group["auth_token"].startswith("${data.aws_secretsmanager_random_password.")
+    assert group["auth_token_update_strategy"] == "ROTATE"
+    assert "lifecycle" not in group, "no ignore_changes: the token Terraform holds is the token the cache has"
     assert group["snapshot_retention_limit"] == spec.cache.snapshot_retention_days > 0
     assert group["snapshot_window"] and group["maintenance_window"]
     subnets = resources_of(stack, "aws_elasticache_subnet_group")[ref(group["subnet_group_name"])]["subnet_ids"]
@@ -140,21 +141,51 @@ def test_buckets(env: str, synthesis: Synthesis) -> None:
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_redis_auth_token_from_the_aws_generator_never_stored_by_terraform(env: str, synthesis: Synthesis) -> None:
+    """The ephemeral generator's value goes write-only into the token secret, once per spec generation;
+    the cache and the redis URL both take the token read back from that secret version."""
+    spec, names, stack = SPECS[env], names_for(SPECS[env]), _data(synthesis, env)
+    (generator,) = stack["ephemeral"]["aws_secretsmanager_random_password"].values()
+    assert generator["password_length"] == 64 and generator["exclude_punctuation"] is True
+    assert list(stack["ephemeral"]) == ["aws_secretsmanager_random_password"]
+    assert "aws_secretsmanager_random_password" not in stack.get("data", {}), "a data source would print the password as its id"
+    secrets = {secret["name"]: logical for logical, secret in resources_of(stack, "aws_secretsmanager_secret").items()}
+    versions = {
+        ref(version["secret_id"]): (logical, version)
+        for logical, version in resources_of(stack, "aws_secretsmanager_secret_version").items()
+    }
+    token_version_id, token_version = versions[secrets[names.cache_auth_token_secret]]
+    assert "secret_string" not in token_version
+    assert (
+        token_version["secret_string_wo"]
+        == "${jsonencode({token = ephemeral.aws_secretsmanager_random_password.redis_auth_token.random_password})}"
+    )
+    assert token_version["secret_string_wo_version"] == spec.cache.auth_token_version
+    (reader_id, reader) = only_item(data_of(stack, "aws_secretsmanager_secret_version"))
+    assert reader["version_id"] == f"${{aws_secretsmanager_secret_version.{token_version_id}.version_id}}"
+    token = f"jsondecode(data.aws_secretsmanager_secret_version.{reader_id}.secret_string).token"
+    group = only(resources_of(stack, "aws_elasticache_replication_group"))
+    assert group["auth_token"] == f"${{{token}}}"
+    _, redis = versions[secrets[names.secret_name("redis")]]
+    assert "secret_string" not in redis and redis["secret_string_wo_version"] == spec.cache.auth_token_version
+    assert redis["secret_string_wo"].startswith('${jsonencode({"url" = "rediss://:${' + token + "}@${aws_elasticache_replication_group.")
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_secrets_for_the_kubernetes_layer(env: str, synthesis: Synthesis) -> None:
     names, stack = names_for(SPECS[env]), _data(synthesis, env)
     secrets = {secret["name"]: logical for logical, secret in resources_of(stack, "aws_secretsmanager_secret").items()}
     expected = {binding.remote_name for binding in (*names.app_secrets, *names.alerting_secrets)}
-    assert set(secrets) == expected
+    assert set(secrets) == expected | {names.cache_auth_token_secret}
     secrets_key = f"${{aws_kms_key.{_key(stack, 'secrets')}.arn}}"
     assert all(secret["kms_key_id"] == secrets_key for secret in resources_of(stack, "aws_secretsmanager_secret").values())
     versions = {ref(version["secret_id"]): version for version in resources_of(stack, "aws_secretsmanager_secret_version").values()}
-    assert set(versions) == {secrets[names.secret_name("database")], secrets[names.secret_name("redis")]}, "operators fill the others"
+    written = {secrets[names.secret_name("database")], secrets[names.secret_name("redis")], secrets[names.cache_auth_token_secret]}
+    assert set(versions) == written, "operators fill the others: ai-keys, registry, alert receivers"
     database = versions[secrets[names.secret_name("database")]]["secret_string"]
     for key in ("host", "port", "dbname", "username"):
         assert f'"{key}" =' in database
     assert "password" not in database
-    redis = versions[secrets[names.secret_name("redis")]]
-    assert "secret_string" not in redis and redis["secret_string_wo"].startswith("${jsonencode(")
 
 
 def test_production_secrets_have_a_copy_in_the_dr_region(synthesis: Synthesis) -> None:
@@ -162,3 +193,43 @@ def test_production_secrets_have_a_copy_in_the_dr_region(synthesis: Synthesis) -
         for secret in resources_of(_data(synthesis, env), "aws_secretsmanager_secret").values():
             replicas = secret.get("replica", [])
             assert [replica["region"] for replica in replicas] == (["ap-northeast-3"] if SPECS[env].backup.cross_region else [])
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_log_groups_encrypted_with_the_stack_key_and_kept_as_the_spec_says(env: str, synthesis: Synthesis) -> None:
+    spec, stack = SPECS[env], _data(synthesis, env)
+    data_key = f"${{aws_kms_key.{_key(stack, 'data')}.arn}}"
+    groups = {group["name"]: group for group in resources_of(stack, "aws_cloudwatch_log_group").values()}
+    expected = {
+        f"/aws/rds/instance/ai-subsidy-{env}/postgresql": spec.database.log_retention_days,
+        f"/aws/rds/instance/ai-subsidy-{env}/upgrade": spec.database.log_retention_days,
+        f"/aws/elasticache/ai-subsidy-{env}/slow-log": spec.cache.log_retention_days,
+        f"/aws/elasticache/ai-subsidy-{env}/engine-log": spec.cache.log_retention_days,
+    }
+    assert {name: group["retention_in_days"] for name, group in groups.items()} == expected
+    assert all(group["kms_key_id"] == data_key for group in groups.values())
+    db = only(resources_of(stack, "aws_db_instance"))
+    assert sorted(ref(dependency) for dependency in db["depends_on"]) == sorted(
+        logical for logical, group in resources_of(stack, "aws_cloudwatch_log_group").items() if "/aws/rds/" in group["name"]
+    ), "the log groups exist before RDS would create unencrypted ones without retention"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_outputs_later_stacks_need(env: str, synthesis: Synthesis) -> None:
+    names, stack = names_for(SPECS[env]), _data(synthesis, env)
+    outputs = stack["output"]
+    expected = {
+        "database_identifier",
+        "database_arn",
+        "database_endpoint",
+        "database_master_secret_arn",
+        "cache_replication_group_id",
+        "cache_primary_endpoint",
+        "data_kms_key_arn",
+        "secrets_kms_key_arn",
+        "secret_arns",
+    } | {f"{purpose}_bucket{suffix}" for purpose in ("files", "backups", "diagnostics", "access_logs") for suffix in ("", "_arn")}
+    assert expected <= set(outputs)
+    assert all(outputs[name]["description"] for name in expected)
+    assert set(outputs["secret_arns"]["value"]) == {b.remote_name for b in (*names.app_secrets, *names.alerting_secrets)}
+    assert not any(output.get("sensitive") for output in outputs.values()), "no output carries a secret value"

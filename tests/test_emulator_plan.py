@@ -3,14 +3,21 @@
 The environment is synthesized for the emulator target (`--aws-emulator`, never the default): every
 provider calls moto on loopback and every stack keeps local state, so cross-stack references read
 real state files. Upstream stacks are applied only as far as downstream plans need their outputs
-(VPC and subnets; the EKS cluster); then every stack is planned.
+(VPC and subnets; the EKS cluster; the observability stack's alarm topic, which the backup stack
+reads by name); then every stack is planned. The Redis AUTH token is applied too
+(generator, write-only secret value), and the data stack planned again, to show the token is read
+back consistently and printed nowhere.
 
 What the emulator (moto 5.2) lacks, and why nothing more is applied:
-- EKS CreateAddon, CreateAccessEntry and CreatePodIdentityAssociation are not implemented (404), so
+- EKS CreateAddon, CreateAccessEntry and CreatePodIdentityAssociation are not implemented (moto's EKS
+  knows clusters, node groups and Fargate profiles only), so
   the cluster stack's add-ons, access entries and Pod Identity associations can only be planned;
 - moto's EKS cluster has no `cluster_security_group_id`, so the data stack plans its security-group
   rules against an empty reference;
 - ElastiCache replication groups cannot be applied (member clusters are not emulated).
+- moto does not keep the KMS key of a secret's replica (it reports `aws/secretsmanager` whatever was
+  asked), which would show the replicas changing on every plan and defer reading the AUTH token back:
+  the emulator synthesis leaves out the DR-region secret replicas (the DR keys are still planned).
 """
 
 from __future__ import annotations
@@ -23,8 +30,11 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
 
 from envspec.naming import LAYERS
@@ -33,7 +43,11 @@ from tools.terraform_cli import terraform_environment
 
 ENVIRONMENT = "production"
 # What each upstream stack must have applied for the stacks after it to plan.
-APPLY_FOR_DOWNSTREAM = {"network": ("aws_vpc", "aws_subnet"), "cluster": ("aws_eks_cluster",)}
+APPLY_FOR_DOWNSTREAM = {
+    "network": ("aws_vpc", "aws_subnet"),
+    "cluster": ("aws_eks_cluster",),
+    "observability": ("aws_sns_topic",),  # the alarm topic the backup stack's alarms notify
+}
 
 
 def _free_port() -> int:
@@ -96,8 +110,37 @@ def _terraform(terraform: str, stack_dir: Path, *args: str) -> subprocess.Comple
     return subprocess.run([terraform, *args, "-input=false", "-no-color"], cwd=stack_dir, capture_output=True, text=True, env=env)
 
 
-def test_every_stack_plans_against_the_emulator(emulator_stacks: Path) -> None:
+@dataclass
+class Plan:
+    output: str  # what `terraform plan` prints, as a CI log would show it
+    document: dict[str, Any]  # `terraform show -json` of the saved plan
+
+
+def _client(service: str, endpoint: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="ap-northeast-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - moto accepts any key; never a real credential
+    )
+
+
+def _plan(terraform: str, stack_dir: Path) -> Plan:
+    plan = _terraform(terraform, stack_dir, "plan", "-lock=false", "-detailed-exitcode", "-out=plan.tfplan")
+    assert plan.returncode == 2, f"plan of {stack_dir.name} failed:\n{plan.stdout[-3000:]}\n{plan.stderr[-3000:]}"
+    shown = subprocess.run(
+        [terraform, "show", "-json", "plan.tfplan"], cwd=stack_dir, capture_output=True, text=True, env=terraform_environment()
+    )
+    assert shown.returncode == 0, shown.stderr
+    return Plan(plan.stdout, json.loads(shown.stdout))
+
+
+@pytest.fixture(scope="module")
+def emulator_plans(emulator_stacks: Path, moto_endpoint: str) -> dict[str, Plan]:
+    """Init and plan every stack in LAYERS order, applying upstream stacks as far as downstream plans need."""
     terraform = require_binary("terraform", "install Terraform >= 1.11")
+    plans = {}
     for layer in LAYERS:
         stack_dir = emulator_stacks / f"{ENVIRONMENT}-{layer}"
         document = json.loads((stack_dir / "cdk.tf.json").read_text())
@@ -105,9 +148,7 @@ def test_every_stack_plans_against_the_emulator(emulator_stacks: Path) -> None:
         init = _terraform(terraform, stack_dir, "init")
         assert init.returncode == 0, init.stdout + init.stderr
 
-        plan = _terraform(terraform, stack_dir, "plan", "-lock=false", "-detailed-exitcode")
-        assert plan.returncode == 2, f"plan of {stack_dir.name} failed:\n{plan.stdout[-3000:]}\n{plan.stderr[-3000:]}"
-        assert "Plan:" in plan.stdout and " to add" in plan.stdout
+        plans[layer] = _plan(terraform, stack_dir)
 
         if layer in APPLY_FOR_DOWNSTREAM:
             targets = [
@@ -117,6 +158,50 @@ def test_every_stack_plans_against_the_emulator(emulator_stacks: Path) -> None:
             ]
             apply = _terraform(terraform, stack_dir, "apply", "-auto-approve", "-lock=false", *targets)
             assert apply.returncode == 0, f"apply of {stack_dir.name} failed:\n{apply.stderr[-3000:]}"
+
+    # The Redis AUTH token: write it (generator, write-only secret value), then plan the cache again so
+    # the token is read back and known at plan time, as on every plan after the first apply.
+    stack_dir = emulator_stacks / f"{ENVIRONMENT}-data"
+    versions = json.loads((stack_dir / "cdk.tf.json").read_text())["resource"]["aws_secretsmanager_secret_version"]
+    (token_version,) = [logical for logical in versions if logical.startswith("cache_auth_token_")]
+    apply = _terraform(
+        terraform, stack_dir, "apply", "-auto-approve", "-lock=false", f"-target=aws_secretsmanager_secret_version.{token_version}"
+    )
+    assert apply.returncode == 0, f"apply of the AUTH token failed:\n{apply.stderr[-3000:]}"
+    plans["data-after-token"] = _plan(terraform, stack_dir)
+    plans["data-after-token"].output += apply.stdout  # the apply log must not show the token either
+    return plans
+
+
+def test_every_stack_plans_against_the_emulator(emulator_plans: dict[str, Plan]) -> None:
+    assert list(emulator_plans)[: len(LAYERS)] == list(LAYERS)
+    for layer, plan in emulator_plans.items():
+        assert "Plan:" in plan.output and " to add" in plan.output, layer
+        created = [change for change in plan.document["resource_changes"] if change["change"]["actions"] == ["create"]]
+        assert created, f"{layer}: the plan creates nothing"
+
+
+def _changes(plan: Plan, resource_type: str) -> list[dict[str, Any]]:
+    return [change["change"] for change in plan.document["resource_changes"] if change["type"] == resource_type]
+
+
+def test_the_redis_auth_token_is_generated_once_kept_consistent_and_never_printed(
+    emulator_plans: dict[str, Plan], moto_endpoint: str
+) -> None:
+    """Secrets Manager holds the generated token; the cache is planned with exactly that token, marked
+    sensitive; neither the plans nor the apply log show it, and the write-only value is in no plan."""
+    first, later = emulator_plans["data"], emulator_plans["data-after-token"]
+    client = _client("secretsmanager", moto_endpoint)
+    stored = json.loads(client.get_secret_value(SecretId=f"ai-subsidy/{ENVIRONMENT}/cache/auth-token")["SecretString"])["token"]
+    assert len(stored) == 64 and stored.isalnum()
+    (group,) = _changes(later, "aws_elasticache_replication_group")
+    assert group["after"]["auth_token"] == stored
+    assert group["after_sensitive"]["auth_token"] is True
+    for plan in (first, later):
+        assert stored not in plan.output
+        assert all(change["after"].get("secret_string_wo") is None for change in _changes(plan, "aws_secretsmanager_secret_version"))
+    (group,) = _changes(first, "aws_elasticache_replication_group")
+    assert group["after_unknown"].get("auth_token") is True, "on the first plan the token is read back at apply time"
 
 
 def test_the_emulator_target_is_never_the_default(synthesis) -> None:

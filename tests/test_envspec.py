@@ -123,6 +123,13 @@ BAD_INPUTS = {
         "cluster.public_access_cidrs",
         "open the Kubernetes API",
     ),
+    "kube-proxy of another Kubernetes version": (
+        "staging.yaml",
+        "cluster:\n",
+        "cluster:\n  version: '1.34'\n",
+        "cluster",
+        "kube-proxy v1.35.0-eksbuild.2 does not match the cluster version 1.34",
+    ),
     "floating image tag": (
         "staging.yaml",
         'backend:\n    image: {tag: "v1.4.0"}',

@@ -11,6 +11,7 @@ from cdktf_cdktf_provider_aws.eks_cluster import EksCluster
 from constructs import Construct
 
 from envspec import EnvironmentSpec, Names
+from envspec.naming import KUBE_SYSTEM, ServiceAccountRef
 from stacks.iam import AWS_MANAGED, Role, pod_identity_trust
 
 # Networking and identity must run before nodes join; the rest needs nodes to schedule on.
@@ -25,21 +26,22 @@ class ClusterAddons(Construct):
         self.cluster = cluster
         self.names = names
         self.versions = spec.cluster.addons
-        cni = self._addon_role("vpc-cni", "vpc-cni", "AmazonEKS_CNI_Policy")
-        ebs = self._addon_role("ebs-csi", "aws-ebs-csi-driver", "service-role/AmazonEBSCSIDriverPolicy")
-        self.identities = {"vpc-cni": ("aws-node", cni), "aws-ebs-csi-driver": (names.ebs_csi_service_account.name, ebs)}
+        cni_account, ebs_account = ServiceAccountRef(KUBE_SYSTEM, "aws-node"), names.ebs_csi_service_account
+        cni = self._addon_role("vpc-cni", "vpc-cni", cni_account, "AmazonEKS_CNI_Policy")
+        ebs = self._addon_role("ebs-csi", "aws-ebs-csi-driver", ebs_account, "service-role/AmazonEBSCSIDriverPolicy")
+        self.identities = {"vpc-cni": (cni_account.name, cni), "aws-ebs-csi-driver": (ebs_account.name, ebs)}
         self.before_nodes = [self._addon(name) for name in sorted(self.versions) if name in BEFORE_NODES]
 
     def add_after_nodes(self, node_groups: Sequence[ITerraformDependable]) -> list[EksAddon]:
         return [self._addon(name, node_groups) for name in sorted(self.versions) if name not in BEFORE_NODES]
 
-    def _addon_role(self, purpose: str, addon: str, managed_policy: str) -> Role:
+    def _addon_role(self, purpose: str, addon: str, service_account: ServiceAccountRef, managed_policy: str) -> Role:
         return Role(
             self,
             f"{purpose.replace('-', '_')}_role",
             name=f"{self.names.prefix}-{purpose}",
             description=f"Pod Identity of the {addon} add-on in {self.names.cluster_name}",
-            trust=[pod_identity_trust(self.names)],
+            trust=[pod_identity_trust(self.names, service_account)],
             managed_policies=[f"{AWS_MANAGED}{managed_policy}"],
         )
 

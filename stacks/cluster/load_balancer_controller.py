@@ -1,9 +1,16 @@
-"""Permissions of the AWS Load Balancer Controller, scoped to this cluster and VPC.
+"""Permissions of the AWS Load Balancer Controller: the upstream policy, scoped to this cluster and VPC.
 
-The controller tags everything it creates with `elbv2.k8s.aws/cluster: <cluster name>`; creating,
-changing and deleting load balancers, target groups and security groups is allowed only on
-resources carrying that tag with this cluster's name. Reads cannot be scoped (Describe* APIs take no
-resource) and stay on "*".
+Statement for statement this is the controller's published `docs/install/iam_policy.json` (v2.14),
+with three kinds of narrowing that the controller's own behaviour allows:
+
+- every `Null` test on the `elbv2.k8s.aws/cluster` tag ("carries the tag of *some* cluster") becomes
+  `StringEquals` on this cluster's name: the controller tags everything it creates with the value of
+  its `clusterName` setting, which the Kubernetes layer sets to `names.cluster_name`;
+- resource ARNs name this region and account instead of `*:*`;
+- security-group ingress changes on groups the controller did not create (the cluster security group,
+  to admit the load balancer) are limited to groups in this environment's VPC.
+
+Describe/List/Get reads take no resource and stay on "*", as upstream.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from stacks.policy import Condition, Statement
 
 CLUSTER_TAG = "elbv2.k8s.aws/cluster"
 
-READ_ACTIONS = [
+READ_ACTIONS = (
     "ec2:DescribeAccountAttributes",
     "ec2:DescribeAddresses",
     "ec2:DescribeAvailabilityZones",
@@ -25,13 +32,14 @@ READ_ACTIONS = [
     "ec2:DescribeInstances",
     "ec2:DescribeNetworkInterfaces",
     "ec2:DescribeTags",
-    "ec2:DescribeRouteTables",
     "ec2:GetCoipPoolUsage",
     "ec2:DescribeCoipPools",
+    "ec2:GetSecurityGroupsForVpc",
+    "ec2:DescribeIpamPools",
+    "ec2:DescribeRouteTables",
     "elasticloadbalancing:DescribeLoadBalancers",
     "elasticloadbalancing:DescribeLoadBalancerAttributes",
     "elasticloadbalancing:DescribeListeners",
-    "elasticloadbalancing:DescribeListenerAttributes",
     "elasticloadbalancing:DescribeListenerCertificates",
     "elasticloadbalancing:DescribeSSLPolicies",
     "elasticloadbalancing:DescribeRules",
@@ -40,95 +48,150 @@ READ_ACTIONS = [
     "elasticloadbalancing:DescribeTargetHealth",
     "elasticloadbalancing:DescribeTags",
     "elasticloadbalancing:DescribeTrustStores",
+    "elasticloadbalancing:DescribeListenerAttributes",
+    "elasticloadbalancing:DescribeCapacityReservation",
+)
+# Certificates, WAF and Shield integrations the Ingress annotations may ask for.
+INTEGRATION_ACTIONS = (
+    "cognito-idp:DescribeUserPoolClient",
     "acm:ListCertificates",
     "acm:DescribeCertificate",
     "iam:ListServerCertificates",
     "iam:GetServerCertificate",
+    "waf-regional:GetWebACL",
+    "waf-regional:GetWebACLForResource",
+    "waf-regional:AssociateWebACL",
+    "waf-regional:DisassociateWebACL",
     "wafv2:GetWebACL",
     "wafv2:GetWebACLForResource",
+    "wafv2:AssociateWebACL",
+    "wafv2:DisassociateWebACL",
     "shield:GetSubscriptionState",
     "shield:DescribeProtection",
-]
+    "shield:CreateProtection",
+    "shield:DeleteProtection",
+)
+MANAGE_OWN_LOAD_BALANCERS = (
+    "elasticloadbalancing:ModifyLoadBalancerAttributes",
+    "elasticloadbalancing:SetIpAddressType",
+    "elasticloadbalancing:SetSecurityGroups",
+    "elasticloadbalancing:SetSubnets",
+    "elasticloadbalancing:DeleteLoadBalancer",
+    "elasticloadbalancing:ModifyTargetGroup",
+    "elasticloadbalancing:ModifyTargetGroupAttributes",
+    "elasticloadbalancing:DeleteTargetGroup",
+    "elasticloadbalancing:ModifyListenerAttributes",
+    "elasticloadbalancing:ModifyCapacityReservation",
+    "elasticloadbalancing:ModifyIpPools",
+)
+MANAGE_LISTENERS = (
+    "elasticloadbalancing:SetWebAcl",
+    "elasticloadbalancing:ModifyListener",
+    "elasticloadbalancing:AddListenerCertificates",
+    "elasticloadbalancing:RemoveListenerCertificates",
+    "elasticloadbalancing:ModifyRule",
+    "elasticloadbalancing:SetRulePriorities",
+)
 
 
 def load_balancer_controller_statements(names: Names, vpc_id: str) -> list[Statement]:
     region, account, cluster = names.region, names.account, names.cluster_name
     elb = f"arn:aws:elasticloadbalancing:{region}:{account}"
     security_groups = f"arn:aws:ec2:{region}:{account}:security-group/*"
+    vpc = f"arn:aws:ec2:{region}:{account}:vpc/{vpc_id}"
+    load_balancers = [f"{elb}:targetgroup/*/*", f"{elb}:loadbalancer/net/*/*", f"{elb}:loadbalancer/app/*/*"]
+    listeners = [
+        f"{elb}:listener/net/*/*/*",
+        f"{elb}:listener/app/*/*/*",
+        f"{elb}:listener-rule/net/*/*/*",
+        f"{elb}:listener-rule/app/*/*/*",
+    ]
     ours = Condition("StringEquals", f"aws:ResourceTag/{CLUSTER_TAG}", [cluster])
     tagging_ours = Condition("StringEquals", f"aws:RequestTag/{CLUSTER_TAG}", [cluster])
+    not_retagging = Condition("Null", f"aws:RequestTag/{CLUSTER_TAG}", ["true"])
     return [
-        Statement(sid="Read", actions=READ_ACTIONS, resources=["*"]),
         Statement(
-            sid="CreateLoadBalancerServiceLinkedRole",
+            sid="CreateLoadBalancingServiceLinkedRole",
             actions=["iam:CreateServiceLinkedRole"],
             resources=[f"arn:aws:iam::{account}:role/aws-service-role/elasticloadbalancing.amazonaws.com/*"],
             conditions=[Condition("StringEquals", "iam:AWSServiceName", ["elasticloadbalancing.amazonaws.com"])],
         ),
+        Statement(sid="Read", actions=READ_ACTIONS, resources=["*"]),
+        Statement(sid="CertificatesWafShield", actions=INTEGRATION_ACTIONS, resources=["*"]),
         Statement(
-            sid="CreateSecurityGroupsInThisVpc",
-            actions=["ec2:CreateSecurityGroup"],
-            resources=[f"arn:aws:ec2:{region}:{account}:vpc/{vpc_id}"],
-        ),
-        Statement(
-            sid="CreateOwnTaggedSecurityGroups",
-            actions=["ec2:CreateSecurityGroup", "ec2:CreateTags"],
-            resources=[security_groups],
-            conditions=[tagging_ours],
-        ),
-        Statement(
-            sid="ManageIngressOfSecurityGroupsInThisVpc",
+            sid="AdmitLoadBalancersToGroupsInThisVpc",
             actions=["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
             resources=[security_groups],
-            conditions=[Condition("ArnEquals", "ec2:Vpc", [f"arn:aws:ec2:{region}:{account}:vpc/{vpc_id}"])],
+            conditions=[Condition("ArnEquals", "ec2:Vpc", [vpc])],
+        ),
+        Statement(sid="CreateSecurityGroupsInThisVpc", actions=["ec2:CreateSecurityGroup"], resources=[vpc]),
+        Statement(
+            sid="CreateOwnTaggedSecurityGroups", actions=["ec2:CreateSecurityGroup"], resources=[security_groups], conditions=[tagging_ours]
+        ),
+        Statement(
+            sid="TagSecurityGroupsOnCreate",
+            actions=["ec2:CreateTags"],
+            resources=[security_groups],
+            conditions=[Condition("StringEquals", "ec2:CreateAction", ["CreateSecurityGroup"]), tagging_ours],
+        ),
+        Statement(
+            sid="RetagOwnSecurityGroups",
+            actions=["ec2:CreateTags", "ec2:DeleteTags"],
+            resources=[security_groups],
+            conditions=[not_retagging, ours],
         ),
         Statement(
             sid="ManageOwnSecurityGroups",
-            actions=["ec2:DeleteSecurityGroup", "ec2:CreateTags", "ec2:DeleteTags"],
+            actions=["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", "ec2:DeleteSecurityGroup"],
             resources=[security_groups],
             conditions=[ours],
         ),
         Statement(
             sid="CreateOwnTaggedLoadBalancers",
-            actions=["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup", "elasticloadbalancing:AddTags"],
-            resources=[f"{elb}:loadbalancer/*", f"{elb}:targetgroup/*"],
+            actions=["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"],
+            resources=load_balancers,
             conditions=[tagging_ours],
         ),
         Statement(
-            sid="ManageOwnLoadBalancers",
-            actions=[
-                "elasticloadbalancing:ModifyLoadBalancerAttributes",
-                "elasticloadbalancing:SetIpAddressType",
-                "elasticloadbalancing:SetSecurityGroups",
-                "elasticloadbalancing:SetSubnets",
-                "elasticloadbalancing:DeleteLoadBalancer",
-                "elasticloadbalancing:ModifyTargetGroup",
-                "elasticloadbalancing:ModifyTargetGroupAttributes",
-                "elasticloadbalancing:RegisterTargets",
-                "elasticloadbalancing:DeregisterTargets",
-                "elasticloadbalancing:DeleteTargetGroup",
-                "elasticloadbalancing:AddTags",
-                "elasticloadbalancing:RemoveTags",
-                "elasticloadbalancing:CreateListener",
-            ],
-            resources=[f"{elb}:loadbalancer/*", f"{elb}:targetgroup/*"],
-            conditions=[ours],
-        ),
-        Statement(
-            sid="ManageListenersAndRules",
+            sid="CreateListenersAndRules",
             actions=[
                 "elasticloadbalancing:CreateListener",
                 "elasticloadbalancing:DeleteListener",
-                "elasticloadbalancing:ModifyListener",
-                "elasticloadbalancing:ModifyListenerAttributes",
-                "elasticloadbalancing:AddListenerCertificates",
-                "elasticloadbalancing:RemoveListenerCertificates",
                 "elasticloadbalancing:CreateRule",
                 "elasticloadbalancing:DeleteRule",
-                "elasticloadbalancing:ModifyRule",
-                "elasticloadbalancing:SetRulePriorities",
-                "elasticloadbalancing:AddTags",
             ],
-            resources=[f"{elb}:listener/*", f"{elb}:listener-rule/*"],
+            resources=[*load_balancers[1:], *listeners],
         ),
+        Statement(
+            sid="RetagOwnLoadBalancers",
+            actions=["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
+            resources=load_balancers,
+            conditions=[not_retagging, ours],
+        ),
+        Statement(
+            sid="TagListenersAndRules",
+            actions=["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
+            resources=listeners,
+        ),
+        Statement(
+            sid="ManageOwnLoadBalancers",
+            actions=MANAGE_OWN_LOAD_BALANCERS,
+            resources=[*load_balancers, *listeners],
+            conditions=[ours],
+        ),
+        Statement(
+            sid="TagLoadBalancersOnCreate",
+            actions=["elasticloadbalancing:AddTags"],
+            resources=load_balancers,
+            conditions=[
+                Condition("StringEquals", "elasticloadbalancing:CreateAction", ["CreateTargetGroup", "CreateLoadBalancer"]),
+                tagging_ours,
+            ],
+        ),
+        Statement(
+            sid="RegisterTargets",
+            actions=["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+            resources=[f"{elb}:targetgroup/*/*"],
+        ),
+        Statement(sid="ManageListeners", actions=MANAGE_LISTENERS, resources=[*load_balancers[1:], *listeners]),
     ]

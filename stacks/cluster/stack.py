@@ -51,7 +51,14 @@ class ClusterStack(EnvironmentStack):
         skip_check(
             controller.role.permissions,
             "CKV_AWS_356",
-            "only the Describe/List/Get reads are on '*' (those APIs take no resource); every write is scoped by tag or ARN",
+            "on '*' only the reads (Describe/List/Get take no resource) and the upstream WAF/Shield/certificate "
+            "integration calls; every load balancer, target group and security group write is scoped by tag or ARN",
+        )
+        skip_check(
+            controller.role.permissions,
+            "CKV_AWS_111",
+            "the upstream controller policy associates WAF web ACLs and Shield protections with the load balancers it "
+            "creates, whose ARNs are not known in advance; all other writes are pinned to this cluster's tag or VPC",
         )
 
         self.output("cluster_name", cluster.name, "Name of the EKS cluster")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdktf import TerraformResourceLifecycle
-from cdktf_cdktf_provider_aws.data_aws_secretsmanager_random_password import DataAwsSecretsmanagerRandomPassword
 from cdktf_cdktf_provider_aws.elasticache_replication_group import (
     ElasticacheReplicationGroup,
     ElasticacheReplicationGroupLogDeliveryConfiguration,
@@ -16,6 +14,7 @@ from constructs import Construct
 from envspec import EnvironmentSpec, Names
 from envspec.naming import REDIS_PORT
 from stacks.checkov import skip_check
+from stacks.data.auth_token import RedisAuthToken
 from stacks.kms import CustomerManagedKey
 from stacks.logs import encrypted_log_group
 
@@ -25,10 +24,9 @@ LOG_TYPES = ("slow-log", "engine-log")
 class RedisCache(Construct):
     """One replication group. With two or more nodes: automatic failover across zones (Multi-AZ).
 
-    The AUTH token comes from Secrets Manager's password generator (aws provider only). The provider
-    keeps `auth_token` in state whatever its source, so state lives in the KMS-encrypted, access-
-    restricted state bucket; the token is generated once (later reads are ignored) and reaches the
-    application only through the write-only value of the redis secret (see secrets.py).
+    The AUTH token comes from `RedisAuthToken` (auth_token.py). Raising `cache.auth_token_version`
+    writes a new token and the group rotates to it with strategy ROTATE: ElastiCache then accepts the
+    old and the new token, so running pods keep working until they restart with the new URL.
     """
 
     def __init__(
@@ -38,6 +36,7 @@ class RedisCache(Construct):
         spec: EnvironmentSpec,
         names: Names,
         data_key: CustomerManagedKey,
+        auth_token: RedisAuthToken,
         subnet_ids: Sequence[str],
         security_group_id: str,
     ):
@@ -47,9 +46,7 @@ class RedisCache(Construct):
         subnet_group = ElasticacheSubnetGroup(
             self, "subnet_group", name=group_id, description=f"Isolated subnets of {group_id}", subnet_ids=list(subnet_ids)
         )
-        self.auth_token = DataAwsSecretsmanagerRandomPassword(
-            self, "auth_token", password_length=64, exclude_punctuation=True, include_space=False
-        )
+        self.auth_token = auth_token.value
         log_groups = {
             log: encrypted_log_group(
                 self, f"{log.replace('-', '_')}_group", f"/aws/elasticache/{group_id}/{log}", cache.log_retention_days, data_key
@@ -76,7 +73,8 @@ class RedisCache(Construct):
             kms_key_id=data_key.arn,
             transit_encryption_enabled=True,
             transit_encryption_mode="required",
-            auth_token=self.auth_token.random_password,
+            auth_token=self.auth_token,
+            auth_token_update_strategy="ROTATE",  # noqa: S106 - a rotation strategy, not a password
             auto_minor_version_upgrade="true",
             snapshot_retention_limit=cache.snapshot_retention_days,
             snapshot_window=cache.snapshot_window,
@@ -89,8 +87,6 @@ class RedisCache(Construct):
                 for log, group in log_groups.items()
             ],
             tags={"Name": group_id},
-            # The generator returns a new value on every read: keep the token set at creation.
-            lifecycle=TerraformResourceLifecycle(ignore_changes=["auth_token"]),
         )
 
         if not highly_available:
@@ -99,4 +95,4 @@ class RedisCache(Construct):
     @property
     def url(self) -> str:
         """rediss:// URL with the AUTH token, for the write-only secret value."""
-        return f"rediss://:{self.auth_token.random_password}@{self.group.primary_endpoint_address}:{REDIS_PORT}"
+        return f"rediss://:{self.auth_token}@{self.group.primary_endpoint_address}:{REDIS_PORT}"

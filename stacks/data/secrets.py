@@ -1,9 +1,10 @@
 """Secrets Manager secrets the Kubernetes layer reads through External Secrets.
 
 Terraform creates every secret and writes only what it knows: the database connection details
-(no password: RDS keeps the master password in its own managed secret) and the Redis URL (write-only,
-never read back into state). Values Terraform cannot know (the OpenAI key, the registry credential,
-alert receiver URLs) are put in by operators; see the README.
+(no password: RDS keeps the master password in its own managed secret) and the Redis URL (a
+write-only value: Terraform sends it and keeps no copy of it in state). Values Terraform cannot
+know (the OpenAI key, the registry credential, alert receiver URLs) are put in by operators; see
+the README.
 """
 
 from __future__ import annotations
@@ -69,8 +70,9 @@ class ApplicationSecrets(Construct):
             "redis_connection",
             secret_id=self.secrets["redis-secret"].id,
             secret_string_wo=Fn.jsonencode({"url": cache.url}),
-            # Bump to write a new URL (after rotating the AUTH token).
-            secret_string_wo_version=1,
+            # Write-only values are sent only when their version changes: a new token generation
+            # writes a new URL.
+            secret_string_wo_version=spec.cache.auth_token_version,
         )
 
     @staticmethod

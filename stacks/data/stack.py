@@ -9,6 +9,7 @@ from envspec.naming import POSTGRES_PORT, REDIS_PORT
 from stacks.base import EnvironmentStack
 from stacks.checkov import skip_check
 from stacks.cluster.stack import ClusterStack
+from stacks.data.auth_token import RedisAuthToken
 from stacks.data.cache import RedisCache
 from stacks.data.database import Database
 from stacks.data.identities import WorkloadIdentities
@@ -48,13 +49,18 @@ class DataStack(EnvironmentStack):
             if spec.backup.cross_region
             else None
         )
+        # Secrets get a replica in the DR region, encrypted with the DR key. Not for the emulator target:
+        # moto does not keep a replica's KMS key (it reports aws/secretsmanager), so every plan there
+        # would show the replica changing and defer every read that depends on the secret.
+        replica_key = dr_secrets_key if self.emulator is None else None
 
         database_sg = store_security_group(self, "database_security_group", names, "database", vpc_id, POSTGRES_PORT, cluster_sg)
         cache_sg = store_security_group(self, "cache_security_group", names, "cache", vpc_id, REDIS_PORT, cluster_sg)
         self.database = Database(self, "database", spec, names, self.key, self.secrets_key, isolated, database_sg.id)
-        self.cache = RedisCache(self, "cache", spec, names, self.key, isolated, cache_sg.id)
+        self.cache_auth_token = RedisAuthToken(self, "cache_auth_token", spec, names, self.secrets_key, dr_key=replica_key)
+        self.cache = RedisCache(self, "cache", spec, names, self.key, self.cache_auth_token, isolated, cache_sg.id)
 
-        access_logs = SecureBucket(
+        self.access_logs = access_logs = SecureBucket(
             self, "access_logs", names.bucket("access-logs"), key=None, access_log_bucket=None, lifecycle=Lifecycle(expiration_days=365)
         )
         self.buckets = {
@@ -87,7 +93,7 @@ class DataStack(EnvironmentStack):
             "access logs are audit data for this region; losing them with the region loses nothing to restore",
         )
 
-        self.secrets = ApplicationSecrets(self, "secrets", spec, names, self.secrets_key, self.database, self.cache, dr_key=dr_secrets_key)
+        self.secrets = ApplicationSecrets(self, "secrets", spec, names, self.secrets_key, self.database, self.cache, dr_key=replica_key)
         WorkloadIdentities(
             self,
             "identities",
@@ -107,6 +113,13 @@ class DataStack(EnvironmentStack):
         self.output("cache_replication_group_id", self.cache.group.id, "ElastiCache replication group id")
         self.output("cache_primary_endpoint", self.cache.group.primary_endpoint_address, "Redis primary endpoint host name")
         for purpose, bucket in {**self.buckets, "access-logs": access_logs}.items():
-            self.output(f"{purpose.replace('-', '_')}_bucket", bucket.bucket.bucket, f"Name of the {purpose} bucket")
+            label = purpose.replace("-", "_")
+            self.output(f"{label}_bucket", bucket.bucket.bucket, f"Name of the {purpose} bucket")
+            self.output(f"{label}_bucket_arn", bucket.bucket.arn, f"ARN of the {purpose} bucket")
+        self.output(
+            "secret_arns",
+            {b.remote_name: self.secrets.arn(b.kubernetes_name) for b in (*names.app_secrets, *names.alerting_secrets)},
+            "ARN of every Secrets Manager secret this stack creates, by secret name",
+        )
         self.output("data_kms_key_arn", self.key.arn, "KMS key of the data at rest")
         self.output("secrets_kms_key_arn", self.secrets_key.arn, "KMS key of the application secrets")

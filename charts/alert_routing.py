@@ -1,0 +1,177 @@
+"""The `alert-routing` chart: the AlertmanagerConfig and the ExternalSecrets holding its receivers' credentials.
+
+External Secrets copies the Slack webhook URL and the PagerDuty routing key from Secrets Manager
+(`names.alerting_secrets`, created empty by the data stack, filled by operators) into Secrets in
+`monitoring`; the AlertmanagerConfig names those Secrets and keys, and the Prometheus operator
+reads them when it renders Alertmanager's configuration. No credential is in this repository.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cdk8s import ApiObjectMetadata
+from constructs import Construct
+
+from charts.base import EnvironmentChart
+from charts.observability.routing import ALERTMANAGER_CONFIG, PAGERDUTY, SLACK, Inhibition, Matcher, Route, Routing, routing_for
+from envspec import EnvironmentSpec
+from envspec.naming import CLUSTER_SECRET_STORE, MONITORING_NAMESPACE, MONITORING_SELECTOR_LABELS, PROJECT_TAG, SecretBinding
+from imports.com.coreos import monitoring as prom
+from imports.io import external_secrets as eso
+
+REFRESH_INTERVAL = "1h"
+# `matchType` defaults to "=" and is left out then: a bare `=` in YAML 1.1 is the `value` tag, which
+# PyYAML-based tools refuse to read.
+MATCH_TYPES = {"!=": "VALUE_NOT_EQUALS_TO", "=~": "VALUE_EQUAL_TILDE", "!~": "VALUE_NEGATION_TILDE"}
+
+
+def _match_type(enum: Any, match_type: str) -> Any:
+    return enum[MATCH_TYPES[match_type]] if match_type != "=" else None
+
+
+def _route_matchers(matchers: tuple[Matcher, ...]) -> list[prom.AlertmanagerConfigSpecRouteMatchers]:
+    return [
+        prom.AlertmanagerConfigSpecRouteMatchers(
+            name=m.name, value=m.value, match_type=_match_type(prom.AlertmanagerConfigSpecRouteMatchersMatchType, m.match_type)
+        )
+        for m in matchers
+    ]
+
+
+def _child_route(route: Route) -> dict[str, Any]:
+    """Child routes are schemaless in the CRD (`x-kubernetes-preserve-unknown-fields`): written in its camelCase."""
+    child: dict[str, Any] = {
+        "receiver": route.receiver,
+        "matchers": [
+            {"name": m.name, "value": m.value, **({"matchType": m.match_type} if m.match_type != "=" else {})} for m in route.matchers
+        ],
+    }
+    if route.continue_:
+        child["continue"] = True
+    if route.repeat_interval:
+        child["repeatInterval"] = route.repeat_interval
+    if route.routes:
+        child["routes"] = [_child_route(item) for item in route.routes]
+    return child
+
+
+def _inhibit_rule(rule: Inhibition) -> prom.AlertmanagerConfigSpecInhibitRules:
+    return prom.AlertmanagerConfigSpecInhibitRules(
+        source_match=[
+            prom.AlertmanagerConfigSpecInhibitRulesSourceMatch(
+                name=m.name,
+                value=m.value,
+                match_type=_match_type(prom.AlertmanagerConfigSpecInhibitRulesSourceMatchMatchType, m.match_type),
+            )
+            for m in rule.source
+        ],
+        target_match=[
+            prom.AlertmanagerConfigSpecInhibitRulesTargetMatch(
+                name=m.name,
+                value=m.value,
+                match_type=_match_type(prom.AlertmanagerConfigSpecInhibitRulesTargetMatchMatchType, m.match_type),
+            )
+            for m in rule.target
+        ],
+        equal=list(rule.equal),
+    )
+
+
+class AlertRoutingChart(EnvironmentChart):
+    def __init__(self, scope: Construct, spec: EnvironmentSpec):
+        super().__init__(scope, "alert-routing", spec, namespace=MONITORING_NAMESPACE)
+        routing = routing_for(self.names)
+        self.external_secrets = {binding.kubernetes_name: self._external_secret(binding) for binding in self.names.alerting_secrets}
+        self.alertmanager_config = self._alertmanager_config(routing)
+
+    def _external_secret(self, binding: SecretBinding) -> eso.ExternalSecret:
+        return eso.ExternalSecret(
+            self,
+            binding.kubernetes_name,
+            metadata=ApiObjectMetadata(name=binding.kubernetes_name),
+            spec=eso.ExternalSecretSpec(
+                refresh_interval=REFRESH_INTERVAL,
+                refresh_policy=eso.ExternalSecretSpecRefreshPolicy.PERIODIC,
+                secret_store_ref=eso.ExternalSecretSpecSecretStoreRef(
+                    kind=eso.ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE, name=CLUSTER_SECRET_STORE
+                ),
+                target=eso.ExternalSecretSpecTarget(
+                    name=binding.kubernetes_name,
+                    creation_policy=eso.ExternalSecretSpecTargetCreationPolicy.OWNER,
+                    # Alertmanager keeps notifying with the last credential if the remote secret is deleted.
+                    deletion_policy=eso.ExternalSecretSpecTargetDeletionPolicy.RETAIN,
+                    template=eso.ExternalSecretSpecTargetTemplate(
+                        engine_version=eso.ExternalSecretSpecTargetTemplateEngineVersion.V2,
+                        type=binding.type,
+                        metadata=eso.ExternalSecretSpecTargetTemplateMetadata(
+                            labels={"app.kubernetes.io/part-of": PROJECT_TAG, "app.kubernetes.io/managed-by": "external-secrets"}
+                        ),
+                    ),
+                ),
+                data=[
+                    eso.ExternalSecretSpecData(
+                        secret_key=key, remote_ref=eso.ExternalSecretSpecDataRemoteRef(key=binding.remote_name, property=key)
+                    )
+                    for key in binding.keys
+                ],
+            ),
+        )
+
+    def _alertmanager_config(self, routing: Routing) -> prom.AlertmanagerConfig:
+        (slack_key,) = routing.slack.keys
+        (pagerduty_key,) = routing.pagerduty.keys
+        route = routing.route
+        return prom.AlertmanagerConfig(
+            self,
+            "alertmanager-config",
+            metadata=ApiObjectMetadata(name=ALERTMANAGER_CONFIG, labels=dict(MONITORING_SELECTOR_LABELS)),
+            spec=prom.AlertmanagerConfigSpec(
+                route=prom.AlertmanagerConfigSpecRoute(
+                    receiver=route.receiver,
+                    matchers=_route_matchers(route.matchers),
+                    group_by=list(routing.group_by),
+                    group_wait=routing.group_wait,
+                    group_interval=routing.group_interval,
+                    repeat_interval=route.repeat_interval,
+                    routes=[_child_route(child) for child in route.routes],
+                ),
+                receivers=[
+                    prom.AlertmanagerConfigSpecReceivers(
+                        name=SLACK,
+                        slack_configs=[
+                            prom.AlertmanagerConfigSpecReceiversSlackConfigs(
+                                api_url=prom.AlertmanagerConfigSpecReceiversSlackConfigsApiUrl(
+                                    name=routing.slack.kubernetes_name, key=slack_key
+                                ),
+                                channel=routing.slack_channel,
+                                send_resolved=True,
+                                title=routing.slack_title,
+                                text=routing.slack_text,
+                                color=routing.slack_color,
+                            )
+                        ],
+                    ),
+                    prom.AlertmanagerConfigSpecReceivers(
+                        name=PAGERDUTY,
+                        pagerduty_configs=[
+                            prom.AlertmanagerConfigSpecReceiversPagerdutyConfigs(
+                                routing_key=prom.AlertmanagerConfigSpecReceiversPagerdutyConfigsRoutingKey(
+                                    name=routing.pagerduty.kubernetes_name, key=pagerduty_key
+                                ),
+                                send_resolved=True,
+                                severity="critical",
+                                description=routing.pagerduty_description,
+                                client=routing.pagerduty_client,
+                                pager_duty_link_configs=[
+                                    prom.AlertmanagerConfigSpecReceiversPagerdutyConfigsPagerDutyLinkConfigs(
+                                        href=routing.pagerduty_runbook_link, alt="Runbook"
+                                    )
+                                ],
+                            )
+                        ],
+                    ),
+                ],
+                inhibit_rules=[_inhibit_rule(rule) for rule in routing.inhibitions],
+            ),
+        )

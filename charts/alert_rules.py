@@ -1,0 +1,41 @@
+"""The `alert-rules` chart: the PrometheusRule `ai-subsidy-alerts` (charts/observability/rules.py)."""
+
+from __future__ import annotations
+
+from cdk8s import ApiObjectMetadata
+from constructs import Construct
+
+from charts.base import EnvironmentChart
+from charts.observability.rules import rule_groups
+from envspec import EnvironmentSpec
+from envspec.naming import MONITORING_NAMESPACE, MONITORING_SELECTOR_LABELS, PROMETHEUS_RULE
+from imports.com.coreos import monitoring as prom
+
+
+class AlertRulesChart(EnvironmentChart):
+    def __init__(self, scope: Construct, spec: EnvironmentSpec):
+        super().__init__(scope, "alert-rules", spec, namespace=MONITORING_NAMESPACE)
+        self.rule = prom.PrometheusRule(
+            self,
+            "rules",
+            metadata=ApiObjectMetadata(name=PROMETHEUS_RULE, labels=dict(MONITORING_SELECTOR_LABELS)),
+            spec=prom.PrometheusRuleSpec(
+                groups=[
+                    prom.PrometheusRuleSpecGroups(
+                        name=group["name"],
+                        rules=[
+                            prom.PrometheusRuleSpecGroupsRules(
+                                record=rule.get("record"),
+                                alert=rule.get("alert"),
+                                expr=prom.PrometheusRuleSpecGroupsRulesExpr.from_string(rule["expr"]),
+                                for_=rule.get("for"),
+                                labels=rule.get("labels"),
+                                annotations=rule.get("annotations"),
+                            )
+                            for rule in group["rules"]
+                        ],
+                    )
+                    for group in rule_groups(self.names)
+                ]
+            ),
+        )

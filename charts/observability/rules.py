@@ -1,0 +1,273 @@
+"""The application's recording and alerting rules (PrometheusRule `ai-subsidy-alerts`).
+
+Rules of a group run in order at the same evaluation, so each group records first and alerts on the
+fresh result after. Every alert has a `severity` label (`critical` pages, `warning` goes to Slack; see
+`routing`), a summary, a description naming the affected thing and its value, and a runbook under
+docs/runbooks/. Thresholds and `for` durations are the issue's; `tests/test_alert_rules.py` proves
+each alert with promtool just above and just below its threshold and before and after its `for`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from charts.observability import promql as q
+from envspec import Names
+from envspec.naming import MIGRATION_JOB
+
+CRITICAL = "critical"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Recording:
+    record: str
+    expr: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def render(self, names: Names) -> dict[str, Any]:
+        rule: dict[str, Any] = {"record": self.record, "expr": self.expr}
+        if self.labels:
+            rule["labels"] = dict(self.labels)
+        return rule
+
+
+@dataclass(frozen=True)
+class Alert:
+    name: str
+    expr: str
+    for_: str
+    severity: str
+    summary: str
+    description: str
+    meaning: str  # one line for the runbook index: what the alert says
+
+    @property
+    def runbook(self) -> str:
+        """docs/runbooks/<runbook>.md: the alert name in kebab case."""
+        return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", self.name).lower()
+
+    def render(self, names: Names) -> dict[str, Any]:
+        return {
+            "alert": self.name,
+            "expr": self.expr,
+            "for": self.for_,
+            "labels": {"severity": self.severity},
+            "annotations": {
+                "summary": self.summary,
+                "description": self.description,
+                "runbook_url": names.runbook_url(self.runbook),
+            },
+        }
+
+
+@dataclass(frozen=True)
+class RuleGroup:
+    name: str
+    rules: tuple[Recording | Alert, ...]
+
+    def render(self, names: Names) -> dict[str, Any]:
+        return {"name": self.name, "rules": [rule.render(names) for rule in self.rules]}
+
+
+def _quantiles(record: str, buckets: str, quantiles: tuple[str, ...]) -> tuple[Recording, ...]:
+    return tuple(Recording(record, q.quantile(value, buckets), {"quantile": value}) for value in quantiles)
+
+
+HTTP = RuleGroup(
+    "ai-subsidy.http",
+    (
+        Recording(q.REQUESTS_RATE, q.rate(q.app(q.HTTP_REQUESTS))),
+        Recording(q.ERRORS_RATE, q.ERRORS_RATE_EXPR),
+        Recording(q.ERROR_RATIO, f"{q.ERRORS_RATE} / {q.REQUESTS_RATE}"),
+        Recording(q.DURATION_BUCKETS_RATE, q.rate(q.app(q.HTTP_DURATION_BUCKET), by=f"{q.BY}, le")),
+        *_quantiles(q.DURATION_QUANTILE, q.DURATION_BUCKETS_RATE, ("0.5", "0.95")),
+        Alert(
+            "ApplicationDown",
+            f"{q.app(q.UP, job=q.BACKEND_JOB)} == 0",
+            "5m",
+            CRITICAL,
+            "The backend's metrics endpoint does not answer",
+            "Prometheus has failed to scrape backend target {{ $labels.instance }} (pod {{ $labels.pod }}) for 5 minutes "
+            "(up = {{ $value }}).",
+            "a backend scrape target has been down for 5 minutes",
+        ),
+        Alert(
+            "ApplicationComponentDown",
+            f"{q.app(q.UP, job=f'~{q.FRONTEND_JOB}|{q.AI_WORKER_JOB}')} == 0",
+            "5m",
+            CRITICAL,
+            "A frontend or AI worker metrics endpoint does not answer",
+            "Prometheus has failed to scrape {{ $labels.job }} target {{ $labels.instance }} (pod {{ $labels.pod }}) for 5 minutes "
+            "(up = {{ $value }}).",
+            "a frontend or AI worker scrape target has been down for 5 minutes",
+        ),
+        Alert(
+            "ApplicationTargetsMissing",
+            " or ".join(f"absent({q.app(q.UP, job=job)})" for job in q.APPLICATION_JOBS),
+            "10m",
+            CRITICAL,
+            "Prometheus has no scrape target for an application component",
+            "No target of job {{ $labels.job }} in namespace {{ $labels.namespace }} has been discovered for 10 minutes "
+            "(absent = {{ $value }}): its pods, Service or monitor are gone.",
+            "Prometheus has discovered no target of a component for 10 minutes",
+        ),
+        Alert(
+            "HighResponseTime",
+            f"{q.app(q.DURATION_QUANTILE, job=q.BACKEND_JOB, quantile='0.95')} > 2",
+            "10m",
+            WARNING,
+            "Backend p95 response time is over 2 seconds",
+            "The 95th percentile response time of {{ $labels.job }} has been {{ $value | humanizeDuration }} "
+            "(threshold 2s) for 10 minutes.",
+            "backend p95 latency over 2 s for 10 minutes",
+        ),
+        Alert(
+            "HighErrorRate",
+            f"{q.app(q.ERROR_RATIO, job=q.BACKEND_JOB)} > 0.1",
+            "5m",
+            CRITICAL,
+            "More than 10% of backend requests fail with 5xx",
+            "{{ $value | humanizePercentage }} of {{ $labels.job }} requests have been answered with a 5xx status "
+            "(threshold 10%) for 5 minutes.",
+            "more than 10% of backend requests answered 5xx for 5 minutes",
+        ),
+    ),
+)
+
+AI = RuleGroup(
+    "ai-subsidy.ai",
+    (
+        Recording(q.AI_REQUESTS_RATE, q.rate(q.app(q.AI_REQUESTS))),
+        Recording(q.AI_DURATION_BUCKETS_RATE, q.rate(q.app(q.AI_DURATION_BUCKET), by=f"{q.BY}, le")),
+        *_quantiles(q.AI_DURATION_QUANTILE, q.AI_DURATION_BUCKETS_RATE, ("0.95",)),
+        Alert(
+            "AIServiceHighLatency",
+            f"{q.app(q.AI_DURATION_QUANTILE, quantile='0.95')} > 10",
+            "5m",
+            WARNING,
+            "AI request p95 latency is over 10 seconds",
+            "The 95th percentile duration of AI requests made by {{ $labels.job }} has been {{ $value | humanizeDuration }} "
+            "(threshold 10s) for 5 minutes.",
+            "AI request p95 latency over 10 s for 5 minutes",
+        ),
+    ),
+)
+
+DATABASE = RuleGroup(
+    "ai-subsidy.database",
+    (
+        Recording(q.DATABASE_QUERIES_RATE, q.rate(q.app(q.DATABASE_QUERIES))),
+        Recording(q.DATABASE_CONNECTIONS_ACTIVE_SUM, f"sum by ({q.BY}) ({q.app(q.DATABASE_CONNECTIONS_ACTIVE)})"),
+        Recording(
+            q.DATABASE_CONNECTIONS_FAILED_INCREASE,
+            f"sum by ({q.BY}) (increase({q.app(q.DATABASE_CONNECTIONS_FAILED)}[{q.RATE_WINDOW}]))",
+        ),
+        Alert(
+            "DatabaseConnectionFailure",
+            f"{q.DATABASE_CONNECTIONS_FAILED_INCREASE} > 5",
+            "2m",
+            CRITICAL,
+            "The application fails to connect to PostgreSQL",
+            "{{ $labels.job }} failed to open {{ $value | humanize }} database connections in the last 5 minutes "
+            "(threshold 5), for 2 minutes.",
+            "more than 5 failed database connections in 5 minutes, for 2 minutes",
+        ),
+    ),
+)
+
+NODES = RuleGroup(
+    "ai-subsidy.nodes",
+    (
+        Alert(
+            "HighCPUUsage",
+            f"{q.NODE_CPU_PERCENT} > 85",
+            "10m",
+            WARNING,
+            "Node CPU usage is over 85%",
+            'CPU usage of node {{ $labels.instance }} has been {{ $value | printf "%.1f" }}% (threshold 85%) for 10 minutes.',
+            "node CPU usage over 85% for 10 minutes",
+        ),
+        Alert(
+            "HighMemoryUsage",
+            f"{q.NODE_MEMORY_PERCENT} > 90",
+            "5m",
+            CRITICAL,
+            "Node memory usage is over 90%",
+            'Memory usage of node {{ $labels.instance }} has been {{ $value | printf "%.1f" }}% (threshold 90%) for 5 minutes.',
+            "node memory usage over 90% for 5 minutes",
+        ),
+    ),
+)
+
+_BY_DEPLOYMENT = "namespace, deployment"
+_BY_HPA = "namespace, horizontalpodautoscaler"
+
+KUBERNETES = RuleGroup(
+    "ai-subsidy.kubernetes",
+    (
+        Alert(
+            "PodCrashLooping",
+            "max by (namespace, pod, container) "
+            f"(max_over_time({q.ksm('kube_pod_container_status_waiting_reason', reason='CrashLoopBackOff')}[5m])) >= 1",
+            "15m",
+            WARNING,
+            "An application container is crash-looping",
+            "Container {{ $labels.container }} of pod {{ $labels.pod }} has been in CrashLoopBackOff for 15 minutes "
+            "(waiting = {{ $value }}).",
+            "a container of the application has been in CrashLoopBackOff for 15 minutes",
+        ),
+        Alert(
+            "DeploymentReplicasBelowDesired",
+            f"max by ({_BY_DEPLOYMENT}) ({q.ksm('kube_deployment_status_replicas_available')})\n"
+            f"  < max by ({_BY_DEPLOYMENT}) ({q.ksm('kube_deployment_spec_replicas')})",
+            "15m",
+            WARNING,
+            "A Deployment has fewer available replicas than desired",
+            "Deployment {{ $labels.deployment }} has had only {{ $value }} available replicas, fewer than desired, for 15 minutes.",
+            "a Deployment has had fewer available replicas than desired for 15 minutes",
+        ),
+        Alert(
+            "AutoscalerAtMaximum",
+            f"max by ({_BY_HPA}) ({q.ksm('kube_horizontalpodautoscaler_status_current_replicas')})\n"
+            f"  >= max by ({_BY_HPA}) ({q.ksm('kube_horizontalpodautoscaler_spec_max_replicas')})\n"
+            f"and on ({_BY_HPA})\n"
+            f"  max by ({_BY_HPA}) ({q.ksm('kube_horizontalpodautoscaler_spec_max_replicas')})\n"
+            f"  > max by ({_BY_HPA}) ({q.ksm('kube_horizontalpodautoscaler_spec_min_replicas')})",
+            "30m",
+            WARNING,
+            "An autoscaler has run at its maximum replicas for 30 minutes",
+            "HorizontalPodAutoscaler {{ $labels.horizontalpodautoscaler }} has run at its maximum of {{ $value }} replicas "
+            "for 30 minutes; it cannot add capacity.",
+            "an autoscaler has been at its maximum (above its minimum) for 30 minutes",
+        ),
+        Alert(
+            "MigrationJobFailed",
+            f"max by (namespace, job_name) ({q.ksm('kube_job_failed', job_name=MIGRATION_JOB, condition='true')}) > 0",
+            "1m",
+            WARNING,
+            "The database migration Job failed",
+            "Job {{ $labels.job_name }} in namespace {{ $labels.namespace }} has failed (failed = {{ $value }}); "
+            "the Argo CD sync that ran it stopped before the new backend rolled out.",
+            "the pre-sync database migration Job has failed",
+        ),
+    ),
+)
+
+GROUPS = (HTTP, AI, DATABASE, NODES, KUBERNETES)
+
+
+def alerts() -> list[Alert]:
+    """Every alert rule, in rule order; an alert defined by several rules appears once per rule."""
+    return [rule for group in GROUPS for rule in group.rules if isinstance(rule, Alert)]
+
+
+def recording_rule_names() -> set[str]:
+    return {rule.record for group in GROUPS for rule in group.rules if isinstance(rule, Recording)}
+
+
+def rule_groups(names: Names) -> list[dict[str, Any]]:
+    """The PrometheusRule's `spec.groups`, in Prometheus' rule-file format."""
+    return [group.render(names) for group in GROUPS]

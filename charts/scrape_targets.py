@@ -1,0 +1,80 @@
+"""The `scrape-targets` chart: how Prometheus finds the application's metrics endpoints.
+
+The backend and the frontend are scraped through their Service's `metrics` port (ServiceMonitor),
+the AI worker, which has no Service, directly on its pods' `metrics` port (PodMonitor). Each
+monitor selects exactly one component by its `app` label in the `ai-subsidy` namespace and takes
+the scrape job's name from that label (`jobLabel: app`), so the backend's series carry
+`job="ai-subsidy-backend"` whatever its Service is called. The monitors live in `monitoring` and
+carry the label kube-prometheus-stack's Prometheus selects monitors by.
+"""
+
+from __future__ import annotations
+
+from cdk8s import ApiObjectMetadata
+from constructs import Construct
+
+from charts.base import EnvironmentChart
+from envspec import EnvironmentSpec
+from envspec.naming import (
+    AI_WORKER,
+    APP_NAMESPACE,
+    BACKEND,
+    FRONTEND,
+    METRICS_PATH,
+    METRICS_PORT_NAME,
+    MONITORING_NAMESPACE,
+    MONITORING_SELECTOR_LABELS,
+    Component,
+)
+from imports.com.coreos import monitoring as prom
+
+SCRAPE_INTERVAL = "30s"
+SCRAPE_TIMEOUT = "10s"
+JOB_LABEL = "app"  # the label of Component.selector_labels whose value names the scrape job
+
+
+class ScrapeTargetsChart(EnvironmentChart):
+    def __init__(self, scope: Construct, spec: EnvironmentSpec):
+        super().__init__(scope, "scrape-targets", spec, namespace=MONITORING_NAMESPACE)
+        self.service_monitors = {component.key: self._service_monitor(component) for component in (BACKEND, FRONTEND)}
+        self.pod_monitor = self._pod_monitor(AI_WORKER)
+
+    @staticmethod
+    def _metadata(component: Component) -> ApiObjectMetadata:
+        return ApiObjectMetadata(name=component.name, labels={**MONITORING_SELECTOR_LABELS, "app.kubernetes.io/name": component.name})
+
+    def _service_monitor(self, component: Component) -> prom.ServiceMonitor:
+        if JOB_LABEL not in component.selector_labels:
+            raise ValueError(f"{component.name}: pods must carry the `{JOB_LABEL}` label that names the scrape job")
+        return prom.ServiceMonitor(
+            self,
+            component.name,
+            metadata=self._metadata(component),
+            spec=prom.ServiceMonitorSpec(
+                selector=prom.ServiceMonitorSpecSelector(match_labels=dict(component.selector_labels)),
+                namespace_selector=prom.ServiceMonitorSpecNamespaceSelector(match_names=[APP_NAMESPACE]),
+                job_label=JOB_LABEL,
+                endpoints=[
+                    prom.ServiceMonitorSpecEndpoints(
+                        port=METRICS_PORT_NAME, path=METRICS_PATH, interval=SCRAPE_INTERVAL, scrape_timeout=SCRAPE_TIMEOUT
+                    )
+                ],
+            ),
+        )
+
+    def _pod_monitor(self, component: Component) -> prom.PodMonitor:
+        return prom.PodMonitor(
+            self,
+            component.name,
+            metadata=self._metadata(component),
+            spec=prom.PodMonitorSpec(
+                selector=prom.PodMonitorSpecSelector(match_labels=dict(component.selector_labels)),
+                namespace_selector=prom.PodMonitorSpecNamespaceSelector(match_names=[APP_NAMESPACE]),
+                job_label=JOB_LABEL,
+                pod_metrics_endpoints=[
+                    prom.PodMonitorSpecPodMetricsEndpoints(
+                        port=METRICS_PORT_NAME, path=METRICS_PATH, interval=SCRAPE_INTERVAL, scrape_timeout=SCRAPE_TIMEOUT
+                    )
+                ],
+            ),
+        )

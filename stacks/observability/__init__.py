@@ -1,0 +1,1 @@
+"""`<env>-observability`: the infrastructure alarms and the topic they notify."""
