@@ -27,6 +27,7 @@ from envspec.naming import (
     METRICS_SERVER_RELEASE,
     MONITORING_NAMESPACE,
     MONITORING_SELECTOR_LABELS,
+    RELOADER_RELEASE,
 )
 
 
@@ -41,7 +42,8 @@ LOAD_BALANCER_CONTROLLER_CHART = HelmChart("https://aws.github.io/eks-charts", "
 EXTERNAL_SECRETS_CHART = HelmChart("https://charts.external-secrets.io", "external-secrets", "2.9.0")
 KUBE_PROMETHEUS_CHART = HelmChart("https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", "88.2.0")
 METRICS_SERVER_CHART = HelmChart("https://kubernetes-sigs.github.io/metrics-server/", "metrics-server", "3.14.0")
-HELM_CHARTS = (LOAD_BALANCER_CONTROLLER_CHART, EXTERNAL_SECRETS_CHART, KUBE_PROMETHEUS_CHART, METRICS_SERVER_CHART)
+RELOADER_CHART = HelmChart("https://stakater.github.io/stakater-charts", "reloader", "2.2.9")
+HELM_CHARTS = (LOAD_BALANCER_CONTROLLER_CHART, EXTERNAL_SECRETS_CHART, KUBE_PROMETHEUS_CHART, METRICS_SERVER_CHART, RELOADER_CHART)
 
 
 @dataclass(frozen=True)
@@ -147,5 +149,27 @@ def metrics_server(spec: EnvironmentSpec) -> HelmAddon:
     )
 
 
+def reloader(spec: EnvironmentSpec) -> HelmAddon:
+    return HelmAddon(
+        release=RELOADER_RELEASE,
+        chart=RELOADER_CHART,
+        namespace=RELOADER_RELEASE,
+        values={
+            "reloader": {
+                # The default strategy adds an environment variable to the pod template, a change to a
+                # list the manifest sets, which Argo CD reports as drift and self-heal reverts. An
+                # annotation the manifest does not set is not drift.
+                "reloadStrategy": "annotations",
+                "readOnlyRootFileSystem": True,
+                "deployment": {
+                    "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                    "containerSecurityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                },
+            },
+        },
+        namespace_labels=pod_security_labels("restricted", spec.cluster.version),
+    )
+
+
 def addons_for(spec: EnvironmentSpec) -> tuple[HelmAddon, ...]:
-    return (load_balancer_controller(spec), external_secrets(spec), kube_prometheus_stack(spec), metrics_server(spec))
+    return (load_balancer_controller(spec), external_secrets(spec), kube_prometheus_stack(spec), metrics_server(spec), reloader(spec))

@@ -14,11 +14,11 @@ from cdk8s import ApiObjectMetadata
 from constructs import Construct
 
 from charts.base import EnvironmentChart
+from charts.external_secret import synced_secret
 from charts.observability.routing import ALERTMANAGER_CONFIG, PAGERDUTY, SLACK, Inhibition, Matcher, Route, Routing, routing_for
 from envspec import EnvironmentSpec
-from envspec.naming import CLUSTER_SECRET_STORE, MONITORING_NAMESPACE, MONITORING_SELECTOR_LABELS, PROJECT_TAG, SecretBinding
+from envspec.naming import MONITORING_NAMESPACE, MONITORING_SELECTOR_LABELS
 from imports.com.coreos import monitoring as prom
-from imports.io import external_secrets as eso
 
 REFRESH_INTERVAL = "1h"
 # `matchType` defaults to "=" and is left out then: a bare `=` in YAML 1.1 is the `value` tag, which
@@ -82,41 +82,8 @@ class AlertRoutingChart(EnvironmentChart):
     def __init__(self, scope: Construct, spec: EnvironmentSpec):
         super().__init__(scope, "alert-routing", spec, namespace=MONITORING_NAMESPACE)
         routing = routing_for(self.names)
-        self.external_secrets = {binding.kubernetes_name: self._external_secret(binding) for binding in self.names.alerting_secrets}
+        self.external_secrets = {b.kubernetes_name: synced_secret(self, b, REFRESH_INTERVAL) for b in self.names.alerting_secrets}
         self.alertmanager_config = self._alertmanager_config(routing)
-
-    def _external_secret(self, binding: SecretBinding) -> eso.ExternalSecret:
-        return eso.ExternalSecret(
-            self,
-            binding.kubernetes_name,
-            metadata=ApiObjectMetadata(name=binding.kubernetes_name),
-            spec=eso.ExternalSecretSpec(
-                refresh_interval=REFRESH_INTERVAL,
-                refresh_policy=eso.ExternalSecretSpecRefreshPolicy.PERIODIC,
-                secret_store_ref=eso.ExternalSecretSpecSecretStoreRef(
-                    kind=eso.ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE, name=CLUSTER_SECRET_STORE
-                ),
-                target=eso.ExternalSecretSpecTarget(
-                    name=binding.kubernetes_name,
-                    creation_policy=eso.ExternalSecretSpecTargetCreationPolicy.OWNER,
-                    # Alertmanager keeps notifying with the last credential if the remote secret is deleted.
-                    deletion_policy=eso.ExternalSecretSpecTargetDeletionPolicy.RETAIN,
-                    template=eso.ExternalSecretSpecTargetTemplate(
-                        engine_version=eso.ExternalSecretSpecTargetTemplateEngineVersion.V2,
-                        type=binding.type,
-                        metadata=eso.ExternalSecretSpecTargetTemplateMetadata(
-                            labels={"app.kubernetes.io/part-of": PROJECT_TAG, "app.kubernetes.io/managed-by": "external-secrets"}
-                        ),
-                    ),
-                ),
-                data=[
-                    eso.ExternalSecretSpecData(
-                        secret_key=key, remote_ref=eso.ExternalSecretSpecDataRemoteRef(key=binding.remote_name, property=key)
-                    )
-                    for key in binding.keys
-                ],
-            ),
-        )
 
     def _alertmanager_config(self, routing: Routing) -> prom.AlertmanagerConfig:
         (slack_key,) = routing.slack.keys

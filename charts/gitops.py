@@ -64,7 +64,7 @@ APP_CLUSTER_RESOURCES = (("", "Namespace"), ("external-secrets.io", "ClusterSecr
 # Namespaces the application manifests write to: the application, and its alerting objects
 # (AlertmanagerConfig and the ExternalSecrets of its receivers) next to Alertmanager.
 APP_NAMESPACES = (APP_NAMESPACE, MONITORING_NAMESPACE)
-# Cluster-scoped kinds the four add-on charts install (CRDs, RBAC, admission webhooks, the metrics
+# Cluster-scoped kinds the add-on charts install (CRDs, RBAC, admission webhooks, the metrics
 # APIService, the ALB IngressClass and its parameters, namespaces Argo CD creates for them).
 PLATFORM_CLUSTER_RESOURCES = (
     ("", "Namespace"),

@@ -15,13 +15,13 @@ from cdk8s import ApiObjectMetadata
 from constructs import Construct
 
 from charts.base import EnvironmentChart
+from charts.external_secret import synced_secret
 from envspec import EnvironmentSpec
 from envspec.naming import (
     APP_NAMESPACE,
     CLUSTER_SECRET_STORE,
     DATABASE_CONNECTION_KEYS,
     MONITORING_NAMESPACE,
-    PROJECT_TAG,
     SecretBinding,
 )
 from imports.io import external_secrets as eso
@@ -55,41 +55,16 @@ class SecretsChart(EnvironmentChart):
         self.external_secrets = {binding.kubernetes_name: self._external_secret(binding) for binding in self.names.app_secrets}
 
     def _external_secret(self, binding: SecretBinding) -> eso.ExternalSecret:
-        database = binding.kubernetes_name == DATABASE_SECRET
         sync = self.spec.secret_sync
-        return eso.ExternalSecret(
+        if binding.kubernetes_name != DATABASE_SECRET:
+            return synced_secret(self, binding, sync.refresh_interval)
+        return synced_secret(
             self,
-            binding.kubernetes_name,
-            metadata=ApiObjectMetadata(name=binding.kubernetes_name, namespace=binding.namespace),
-            spec=eso.ExternalSecretSpec(
-                refresh_interval=sync.database_refresh_interval if database else sync.refresh_interval,
-                refresh_policy=eso.ExternalSecretSpecRefreshPolicy.PERIODIC,
-                secret_store_ref=eso.ExternalSecretSpecSecretStoreRef(
-                    kind=eso.ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE, name=CLUSTER_SECRET_STORE
-                ),
-                target=eso.ExternalSecretSpecTarget(
-                    name=binding.kubernetes_name,
-                    # The Secret goes with its ExternalSecret, but survives the remote secret's deletion:
-                    # running pods keep working while someone restores it.
-                    creation_policy=eso.ExternalSecretSpecTargetCreationPolicy.OWNER,
-                    deletion_policy=eso.ExternalSecretSpecTargetDeletionPolicy.RETAIN,
-                    template=eso.ExternalSecretSpecTargetTemplate(
-                        engine_version=eso.ExternalSecretSpecTargetTemplateEngineVersion.V2,
-                        type=binding.type,
-                        metadata=eso.ExternalSecretSpecTargetTemplateMetadata(
-                            labels={"app.kubernetes.io/part-of": PROJECT_TAG, "app.kubernetes.io/managed-by": "external-secrets"}
-                        ),
-                        data={"url": DATABASE_URL_TEMPLATE} if database else None,
-                    ),
-                ),
-                data=[
-                    eso.ExternalSecretSpecData(
-                        secret_key=key, remote_ref=eso.ExternalSecretSpecDataRemoteRef(key=binding.remote_name, property=key)
-                    )
-                    for key in (DATABASE_CONNECTION_KEYS if database else binding.keys)
-                ],
-                data_from=[self._master_password()] if database else None,
-            ),
+            binding,
+            sync.database_refresh_interval,
+            remote_keys=DATABASE_CONNECTION_KEYS,
+            template_data={"url": DATABASE_URL_TEMPLATE},
+            data_from=[self._master_password()],
         )
 
     def _master_password(self) -> eso.ExternalSecretSpecDataFrom:

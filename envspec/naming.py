@@ -95,6 +95,9 @@ ARGOCD_APPLICATION_PREFIX = "ai-subsidy"
 LOAD_BALANCER_CONTROLLER_RELEASE = "aws-load-balancer-controller"
 EXTERNAL_SECRETS_RELEASE = "external-secrets"
 METRICS_SERVER_RELEASE = "metrics-server"
+# Stakater Reloader rolls the Deployments annotated `secret.reloader.stakater.com/reload` when a
+# listed Secret changes (a rotated database password); it runs in a namespace of its own.
+RELOADER_RELEASE = "reloader"
 
 
 def argocd_application(chart: str) -> str:
@@ -403,6 +406,19 @@ class Names:
         )
 
     @property
+    def grafana_admin_secret(self) -> SecretBinding:
+        """Grafana's admin login (kube-prometheus-stack reads it through `grafana.admin.existingSecret`);
+        the data stack generates it."""
+        return SecretBinding(
+            "grafana-admin", MONITORING_NAMESPACE, f"{PROJECT}/{self.env}/monitoring/grafana-admin", ("admin-user", "admin-password")
+        )
+
+    @cached_property
+    def synced_secrets(self) -> tuple[SecretBinding, ...]:
+        """Every secret the data stack creates for External Secrets to copy into the cluster."""
+        return (*self.app_secrets, *self.alerting_secrets, self.grafana_admin_secret)
+
+    @property
     def vpc_name(self) -> str:
         """`Name` tag of the VPC; the load balancer controller finds its VPC by it."""
         return self.prefix
@@ -422,13 +438,6 @@ class Names:
     def manifests_path(self) -> str:
         """Folder of the rendered manifests, the same in the work tree and on `gitops_branch`."""
         return f"dist/{self.env}"
-
-    @property
-    def grafana_admin_secret(self) -> SecretBinding:
-        """Grafana's admin login (kube-prometheus-stack reads it through `grafana.admin.existingSecret`)."""
-        return SecretBinding(
-            "grafana-admin", MONITORING_NAMESPACE, f"{PROJECT}/{self.env}/monitoring/grafana-admin", ("admin-user", "admin-password")
-        )
 
     def app_secret(self, kubernetes_name: str) -> SecretBinding:
         return next(binding for binding in self.app_secrets if binding.kubernetes_name == kubernetes_name)

@@ -68,7 +68,8 @@ def test_credentials_come_from_secrets_that_external_secrets_produce(env: str, s
         produced[spec["target"]["name"]] = {
             item["secretKey"]: (item["remoteRef"]["key"], item["remoteRef"]["property"]) for item in spec["data"]
         }
-    assert produced == {b.kubernetes_name: {key: (b.remote_name, key) for key in b.keys} for b in names.alerting_secrets}
+    monitoring_secrets = (*names.alerting_secrets, names.grafana_admin_secret)
+    assert produced == {b.kubernetes_name: {key: (b.remote_name, key) for key in b.keys} for b in monitoring_secrets}
 
     receivers = {receiver["name"]: receiver for receiver in _config(synthesis, env)["spec"]["receivers"]}
     (slack,) = receivers["slack"]["slackConfigs"]

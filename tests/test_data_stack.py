@@ -145,7 +145,7 @@ def test_redis_auth_token_from_the_aws_generator_never_stored_by_terraform(env: 
     """The ephemeral generator's value goes write-only into the token secret, once per spec generation;
     the cache and the redis URL both take the token read back from that secret version."""
     spec, names, stack = SPECS[env], names_for(SPECS[env]), _data(synthesis, env)
-    (generator,) = stack["ephemeral"]["aws_secretsmanager_random_password"].values()
+    generator = stack["ephemeral"]["aws_secretsmanager_random_password"]["redis_auth_token"]
     assert generator["password_length"] == 64 and generator["exclude_punctuation"] is True
     assert list(stack["ephemeral"]) == ["aws_secretsmanager_random_password"]
     assert "aws_secretsmanager_random_password" not in stack.get("data", {}), "a data source would print the password as its id"
@@ -175,17 +175,40 @@ def test_redis_auth_token_from_the_aws_generator_never_stored_by_terraform(env: 
 def test_secrets_for_the_kubernetes_layer(env: str, synthesis: Synthesis) -> None:
     names, stack = names_for(SPECS[env]), _data(synthesis, env)
     secrets = {secret["name"]: logical for logical, secret in resources_of(stack, "aws_secretsmanager_secret").items()}
-    expected = {binding.remote_name for binding in (*names.app_secrets, *names.alerting_secrets)}
+    expected = {binding.remote_name for binding in names.synced_secrets}
     assert set(secrets) == expected | {names.cache_auth_token_secret}
     secrets_key = f"${{aws_kms_key.{_key(stack, 'secrets')}.arn}}"
     assert all(secret["kms_key_id"] == secrets_key for secret in resources_of(stack, "aws_secretsmanager_secret").values())
     versions = {ref(version["secret_id"]): version for version in resources_of(stack, "aws_secretsmanager_secret_version").values()}
-    written = {secrets[names.secret_name("database")], secrets[names.secret_name("redis")], secrets[names.cache_auth_token_secret]}
+    written = {
+        secrets[names.secret_name("database")],
+        secrets[names.secret_name("redis")],
+        secrets[names.cache_auth_token_secret],
+        secrets[names.grafana_admin_secret.remote_name],
+    }
     assert set(versions) == written, "operators fill the others: ai-keys, registry, alert receivers"
     database = versions[secrets[names.secret_name("database")]]["secret_string"]
     for key in ("host", "port", "dbname", "username"):
         assert f'"{key}" =' in database
     assert "password" not in database
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_grafana_admin_login_is_generated_and_never_stored_by_terraform(env: str, synthesis: Synthesis) -> None:
+    """Grafana never runs with its chart's well-known default password: Terraform writes a generated
+    one once (write-only), so an operator's rotation in Secrets Manager is never reverted."""
+    names, stack = names_for(SPECS[env]), _data(synthesis, env)
+    binding = names.grafana_admin_secret
+    generator = stack["ephemeral"]["aws_secretsmanager_random_password"]["grafana_admin_password"]
+    assert generator["password_length"] >= 32 and generator["include_space"] is False
+    (secret,) = [logical for logical, s in resources_of(stack, "aws_secretsmanager_secret").items() if s["name"] == binding.remote_name]
+    (version,) = [v for v in resources_of(stack, "aws_secretsmanager_secret_version").values() if ref(v["secret_id"]) == secret]
+    assert "secret_string" not in version and version["secret_string_wo_version"] == 1
+    user_key, password_key = binding.keys
+    assert version["secret_string_wo"] == (
+        f'${{jsonencode({{"{user_key}" = "admin", '
+        f'"{password_key}" = ephemeral.aws_secretsmanager_random_password.grafana_admin_password.random_password}})}}'
+    )
 
 
 def test_production_secrets_have_a_copy_in_the_dr_region(synthesis: Synthesis) -> None:
@@ -231,5 +254,5 @@ def test_outputs_later_stacks_need(env: str, synthesis: Synthesis) -> None:
     } | {f"{purpose}_bucket{suffix}" for purpose in ("files", "backups", "diagnostics", "access_logs") for suffix in ("", "_arn")}
     assert expected <= set(outputs)
     assert all(outputs[name]["description"] for name in expected)
-    assert set(outputs["secret_arns"]["value"]) == {b.remote_name for b in (*names.app_secrets, *names.alerting_secrets)}
+    assert set(outputs["secret_arns"]["value"]) == {b.remote_name for b in names.synced_secrets}
     assert not any(output.get("sensitive") for output in outputs.values()), "no output carries a secret value"

@@ -31,12 +31,13 @@ from envspec.naming import (
     METRICS_SERVER_RELEASE,
     MONITORING_NAMESPACE,
     MONITORING_SELECTOR_LABELS,
+    RELOADER_RELEASE,
     argocd_application,
 )
 from tests.conftest import ENVIRONMENTS, ROOT, SPECS, Synthesis, resources_of
 from tools.kube_validate import CRD_DIR, load_crd
 
-ADDONS = (LOAD_BALANCER_CONTROLLER_RELEASE, EXTERNAL_SECRETS_RELEASE, KUBE_PROMETHEUS_RELEASE, METRICS_SERVER_RELEASE)
+ADDONS = (LOAD_BALANCER_CONTROLLER_RELEASE, EXTERNAL_SECRETS_RELEASE, KUBE_PROMETHEUS_RELEASE, METRICS_SERVER_RELEASE, RELOADER_RELEASE)
 # Built-in kinds that are cluster-scoped (the custom ones come from the CRDs in crds/).
 BUILTIN_CLUSTER_SCOPED = {
     ("", "Namespace"),
@@ -262,6 +263,30 @@ def test_kube_prometheus_stack_selects_our_monitoring_objects(env: str, synthesi
     admin = names_for(SPECS[env]).grafana_admin_secret
     assert values["grafana"]["admin"] == {"existingSecret": admin.kubernetes_name, "userKey": admin.keys[0], "passwordKey": admin.keys[1]}
     assert admin.namespace == MONITORING_NAMESPACE
+    (login,) = synthesis.find(env, "ExternalSecret", admin.kubernetes_name)
+    assert login["metadata"]["namespace"] == MONITORING_NAMESPACE
+    assert {(d["secretKey"], d["remoteRef"]["key"]) for d in login["spec"]["data"]} == {(key, admin.remote_name) for key in admin.keys}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_reloader_rolls_the_annotated_deployments_without_drift(env: str, synthesis: Synthesis) -> None:
+    """Deployments ask Reloader to roll them when a Secret they read changes; Reloader must run, and
+    with the annotations strategy (its default edits the pod template's env, which self-heal reverts)."""
+    annotated = [
+        doc["metadata"]["name"]
+        for doc in synthesis.find(env, "Deployment")
+        if any(key.endswith("reloader.stakater.com/reload") for key in doc["metadata"].get("annotations", {}))
+    ]
+    assert annotated, "the workloads ask Reloader to roll them after a secret rotation"
+    application = _by_name(synthesis, env, "Application")[RELOADER_RELEASE]["spec"]
+    values = application["source"]["helm"]["valuesObject"]["reloader"]
+    assert values["reloadStrategy"] == "annotations"
+    assert values.get("watchGlobally", True), "the Deployments live in another namespace than Reloader"
+    labels = application["syncPolicy"]["managedNamespaceMetadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    container = values["deployment"]["containerSecurityContext"]
+    assert container == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+    assert values["readOnlyRootFileSystem"] is True
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

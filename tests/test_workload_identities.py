@@ -99,7 +99,7 @@ def test_application_identities_reach_only_their_own_resources(env: str, synthes
     identities = _identities(synthesis, env)
     files = f"${{aws_s3_bucket.{_logical(stack, 'aws_s3_bucket', 'bucket', names.bucket('files'))}.arn}}"
     secret = {}
-    for binding in (*names.app_secrets, *names.alerting_secrets):
+    for binding in names.synced_secrets:
         logical = _logical(stack, "aws_secretsmanager_secret", "name", binding.remote_name)
         secret[binding.kubernetes_name] = f"${{aws_secretsmanager_secret.{logical}.arn}}"
     keys = {
@@ -124,7 +124,7 @@ def test_application_identities_reach_only_their_own_resources(env: str, synthes
     external_secrets = _permissions(stack, identities[("external-secrets", "external-secrets")][1])
     readable = _resource_refs(external_secrets, "secretsmanager:GetSecretValue")
     assert readable == set(secret.values()) | {f"arn:aws:secretsmanager:{names.region}:{names.account}:secret:rds!db-*"}
-    assert all(n.startswith(f"ai-subsidy/{env}/") for n in (b.remote_name for b in (*names.app_secrets, *names.alerting_secrets)))
+    assert all(n.startswith(f"ai-subsidy/{env}/") for n in (b.remote_name for b in names.synced_secrets))
     (rds,) = [s for s in external_secrets if "rds!db-*" in s["resources"][0]]
     assert rds["condition"] == [
         {"test": "StringEquals", "variable": "secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn", "values": [names.database_arn]}

@@ -1,8 +1,8 @@
 """Secrets Manager secrets the Kubernetes layer reads through External Secrets.
 
 Terraform creates every secret and writes only what it knows: the database connection details
-(no password: RDS keeps the master password in its own managed secret) and the Redis URL (a
-write-only value: Terraform sends it and keeps no copy of it in state). Values Terraform cannot
+(no password: RDS keeps the master password in its own managed secret), the Redis URL and Grafana's
+generated admin login (write-only values: Terraform sends them and keeps no copy in state). Values Terraform cannot
 know (the OpenAI key, the registry credential, alert receiver URLs) are put in by operators; see
 the README.
 """
@@ -19,8 +19,11 @@ from envspec.naming import POSTGRES_PORT, SecretBinding
 from stacks.checkov import skip_check
 from stacks.data.cache import RedisCache
 from stacks.data.database import Database
+from stacks.data.generated_password import ephemeral_password
 from stacks.kms import CustomerManagedKey
 
+GRAFANA_ADMIN_USER = "admin"
+GRAFANA_PASSWORD_LENGTH = 32
 ROTATION_REASON = (
     "rotated by their owners, not a Lambda: RDS rotates the database password in its own managed secret, "
     "operators rotate third-party keys at the issuer"
@@ -41,7 +44,7 @@ class ApplicationSecrets(Construct):
     ):
         super().__init__(scope, construct_id)
         self.secrets: dict[str, SecretsmanagerSecret] = {}
-        for binding in (*names.app_secrets, *names.alerting_secrets):
+        for binding in names.synced_secrets:
             secret = SecretsmanagerSecret(
                 self,
                 binding.kubernetes_name.replace("-", "_"),
@@ -73,6 +76,19 @@ class ApplicationSecrets(Construct):
             # Write-only values are sent only when their version changes: a new token generation
             # writes a new URL.
             secret_string_wo_version=spec.cache.auth_token_version,
+        )
+
+        grafana = names.grafana_admin_secret
+        user_key, password_key = grafana.keys
+        generated = ephemeral_password(self, "grafana_admin_password", GRAFANA_PASSWORD_LENGTH)
+        SecretsmanagerSecretVersion(
+            self,
+            "grafana_admin_login",
+            secret_id=self.secrets[grafana.kubernetes_name].id,
+            secret_string_wo=f'${{jsonencode({{"{user_key}" = "{GRAFANA_ADMIN_USER}", "{password_key}" = {generated}}})}}',
+            # Sent once: operators rotate the password in Secrets Manager, and Terraform, which keeps
+            # no copy, never reverts it.
+            secret_string_wo_version=1,
         )
 
     @staticmethod

@@ -118,7 +118,7 @@ class DataStack(EnvironmentStack):
             self.output(f"{label}_bucket_arn", bucket.bucket.arn, f"ARN of the {purpose} bucket")
         self.output(
             "secret_arns",
-            {b.remote_name: self.secrets.arn(b.kubernetes_name) for b in (*names.app_secrets, *names.alerting_secrets)},
+            {b.remote_name: self.secrets.arn(b.kubernetes_name) for b in names.synced_secrets},
             "ARN of every Secrets Manager secret this stack creates, by secret name",
         )
         self.output("data_kms_key_arn", self.key.arn, "KMS key of the data at rest")
