@@ -24,6 +24,8 @@ GITLEAKS_VERSION := v8.28.0
 GITLEAKS := .tools/bin/gitleaks
 
 PY_STAMP := $(VENV)/.installed
+BYTECODE_STAMP := .cache/bytecode.installed
+PROJECT_PACKAGES := envspec stacks charts synth imports
 NODE_STAMP := node_modules/.installed
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
@@ -48,6 +50,13 @@ $(PY_STAMP): requirements/dev.lock
 	$(PY) -O -m compileall -q -j 0 $$($(PY) -c 'import sysconfig; print(*(sysconfig.get_path("purelib") + "/" + n for n in "$(JSII_PACKAGES)".split()))') > /dev/null
 	@touch $@
 
+# The project's own bytecode, plain and -O, compiled once per change: imports/ alone is 4 MB of
+# generated source, which Python would otherwise compile on every run where PYTHONDONTWRITEBYTECODE
+# is set (Python still reads bytecode that exists, and checks it against the source's mtime).
+$(BYTECODE_STAMP): $(PY_STAMP) $(shell find $(PROJECT_PACKAGES) -name '*.py' 2>/dev/null)
+	$(PY) -m compileall -q -o 0 -o 1 $(PROJECT_PACKAGES) > /dev/null
+	@mkdir -p $(@D) && touch $@
+
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
@@ -57,7 +66,7 @@ $(CHECKOV_STAMP): requirements/checkov.lock
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/checkov.lock
 	@touch $@
 
-install: $(PY_STAMP) $(NODE_STAMP) ## Install Python and Node dependencies from the lock files
+install: $(PY_STAMP) $(BYTECODE_STAMP) $(NODE_STAMP) ## Install Python and Node dependencies from the lock files
 
 synth: install ## Synthesize every environment (or ENV=staging) into cdktf.out/ and dist/
 	@$(PY) -O -m synth $(ENV_ARGS)
