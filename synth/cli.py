@@ -1,7 +1,8 @@
 """`python -m synth`: synthesize Terraform JSON (cdktf.out/) and Kubernetes YAML (dist/<env>/).
 
 The environment files are validated before the jsii runtime is even loaded, so bad input fails
-in milliseconds with one message per problem. Output is written atomically.
+in milliseconds with one message per problem. The two layers synthesize side by side
+(`synth.parallel`) into staging folders, and the output is replaced only when both succeeded.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 from envspec import DEFAULT_DIRECTORY, EnvironmentSpec, SpecError, load_environments
 from envspec.targets import EmulatorTarget
+from synth import parallel
 from synth.output import StagedOutput, merge_cdktf_manifest
 from synth.runtime import configure_jsii_runtime, frozen_gc
 from synth.summary import print_summary
@@ -44,38 +47,58 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def synthesize_terraform(specs: dict[str, EnvironmentSpec], outdir: Path, every_environment: bool, context: dict | None = None) -> None:
+def render_terraform(specs: dict[str, EnvironmentSpec], staging: Path, context: dict | None) -> list[str]:
+    """Synthesize the stacks into `staging`; returns the stack ids."""
     with frozen_gc():
         from cdktf import App
 
         import stacks  # noqa: F401 - installs the lean provider package before any binding loads
         from stacks.app import build
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    with StagedOutput(outdir) as staged:
-        app = App(outdir=str(staged.staging), context=context)
-        built = build(app, specs.values())
-        app.synth()
-        manifest = staged.staging / "manifest.json"
-        if every_environment:
-            merge_cdktf_manifest(Path("/nonexistent"), manifest, [])
-            staged.commit()
-            return
-        stale = merge_cdktf_manifest(staged.target / "manifest.json", manifest, [f"{name}-" for name in specs])
-        parts = [f"stacks/{stack.node.id}" for stack in built] + ["manifest.json"]
-        staged.commit_parts(parts, stale=[f"stacks/{name}" for name in stale])
+    app = App(outdir=str(staging), context=context)
+    built = build(app, specs.values())
+    app.synth()
+    return [stack.node.id for stack in built]
 
 
-def synthesize_kubernetes(specs: dict[str, EnvironmentSpec], outdir: Path, every_environment: bool) -> None:
+def commit_terraform(staged: StagedOutput, specs: dict[str, EnvironmentSpec], stack_ids: list[str], every_environment: bool) -> None:
+    manifest = staged.staging / "manifest.json"
+    if every_environment:
+        merge_cdktf_manifest(Path("/nonexistent"), manifest, [])
+        staged.commit()
+        return
+    stale = merge_cdktf_manifest(staged.target / "manifest.json", manifest, [f"{name}-" for name in specs])
+    parts = [f"stacks/{stack_id}" for stack_id in stack_ids] + ["manifest.json"]
+    staged.commit_parts(parts, stale=[f"stacks/{name}" for name in stale])
+
+
+def render_kubernetes(specs: dict[str, EnvironmentSpec], staging: Path) -> None:
     with frozen_gc():
         from charts.app import build
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    with StagedOutput(outdir) as staged:
-        for name, spec in specs.items():
-            build(spec, staged.staging / name).synth()
-        if every_environment:
-            staged.commit()
-        else:
-            staged.commit_parts(list(specs))
+    for name, spec in specs.items():
+        build(spec, staging / name).synth()
+
+
+def synthesize(args: argparse.Namespace, specs: dict[str, EnvironmentSpec], context: dict | None) -> None:
+    """Both layers are staged beside their targets and committed only once both succeeded."""
+    every_environment = not args.envs
+    terraform, kubernetes = args.target in ("all", "terraform"), args.target in ("all", "kubernetes")
+    with ExitStack() as scratch:
+        outdirs = [outdir for outdir, wanted in ((args.terraform_outdir, terraform), (args.kubernetes_outdir, kubernetes)) if wanted]
+        for outdir in outdirs:
+            outdir.parent.mkdir(parents=True, exist_ok=True)
+        terraform_staged = scratch.enter_context(StagedOutput(args.terraform_outdir)) if terraform else None
+        kubernetes_staged = scratch.enter_context(StagedOutput(args.kubernetes_outdir)) if kubernetes else None
+        kubernetes_done = parallel.start(lambda: render_kubernetes(specs, kubernetes_staged.staging), args.debug) if kubernetes else None
+        stack_ids = render_terraform(specs, terraform_staged.staging, context) if terraform else []
+        if kubernetes_done:
+            kubernetes_done()
+        if terraform_staged:
+            commit_terraform(terraform_staged, specs, stack_ids, every_environment)
+        if kubernetes_staged:
+            if every_environment:
+                kubernetes_staged.commit()
+            else:
+                kubernetes_staged.commit_parts(list(specs))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -86,21 +109,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SpecError as error:
         print(f"error: invalid environment spec\n{error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    every_environment = not args.envs
     if bool(args.aws_emulator) != bool(args.emulator_state_dir):
         print("error: --aws-emulator and --emulator-state-dir go together", file=sys.stderr)
         return EXIT_BAD_INPUT
     context = EmulatorTarget(args.aws_emulator, str(args.emulator_state_dir.resolve())).context() if args.aws_emulator else None
     configure_jsii_runtime()
     try:
-        if args.target in ("all", "terraform"):
-            synthesize_terraform(specs, args.terraform_outdir, every_environment, context)
-        if args.target in ("all", "kubernetes"):
-            synthesize_kubernetes(specs, args.kubernetes_outdir, every_environment)
+        synthesize(args, specs, context)
     except Exception as error:
-        if args.debug:
+        if args.debug and not isinstance(error, parallel.ChildSynthesisError):
             raise
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        reason = parallel.first_line(error)
         print(f"error: synthesis failed, previous output left unchanged: {reason}\n(rerun with --debug for details)", file=sys.stderr)
         return EXIT_SYNTH_FAILED
     if not args.quiet:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -93,6 +95,43 @@ def test_a_failing_synthesis_leaves_the_previous_output_intact(synthesis: Synthe
     result = run_synth(terraform, kubernetes, env={"JSII_NODE": "/bin/false"})
     assert result.returncode == 1
     assert "error: synthesis failed, previous output left unchanged" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _tree(tmp_path) == before
+    assert not [path for path in tmp_path.iterdir() if path.name.startswith(".synth-tmp-")]
+
+
+# `python -m synth` whose Kubernetes side fails after writing part of its output (in the process
+# that synthesizes it beside the Terraform side).
+KUBERNETES_SIDE_FAILS = """
+import sys
+import synth.cli
+
+def render_kubernetes(specs, staging):
+    (staging / "partial.k8s.yaml").write_text("kind: Partial")
+    raise RuntimeError("chart construction failed")
+
+synth.cli.render_kubernetes = render_kubernetes
+sys.exit(synth.cli.main(sys.argv[1:]))
+"""
+
+
+def test_one_failing_layer_leaves_both_layers_output_intact(synthesis: Synthesis, tmp_path: Path) -> None:
+    """The layers synthesize side by side; the Terraform side succeeds, but nothing is replaced."""
+    terraform, kubernetes = tmp_path / "cdktf.out", tmp_path / "dist"
+    shutil.copytree(synthesis.terraform_dir, terraform)
+    shutil.copytree(synthesis.kubernetes_dir, kubernetes)
+    (terraform / "stacks" / "development-network" / "cdk.tf.json").write_text("{}")  # would change if replaced
+    before = _tree(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", KUBERNETES_SIDE_FAILS, "--terraform-outdir", str(terraform), "--kubernetes-outdir", str(kubernetes)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+        timeout=600,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: synthesis failed, previous output left unchanged: chart construction failed")
     assert "Traceback" not in result.stderr
     assert _tree(tmp_path) == before
     assert not [path for path in tmp_path.iterdir() if path.name.startswith(".synth-tmp-")]
