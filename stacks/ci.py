@@ -118,7 +118,7 @@ class CiStack(EnvironmentStack):
 
     def _plan_permissions(self) -> list[Statement]:
         """ReadOnlyAccess reads the infrastructure; plans also decrypt state, take its lock file and refresh
-        the two secret versions Terraform writes. Pull-request workflows run the pull request's own code,
+        the secret versions Terraform writes. Pull-request workflows run the pull request's own code,
         so the role is denied what ReadOnlyAccess would otherwise show of the data: objects in the data
         buckets, log events, database log files."""
         names = self.names
@@ -133,15 +133,17 @@ class CiStack(EnvironmentStack):
                 conditions=[Condition("ForAnyValue:StringEquals", "kms:ResourceAliases", [names.state_kms_alias])],
             ),
             Statement(sid="GenerateRandomPassword", actions=["secretsmanager:GetRandomPassword"], resources=["*"]),
-            # Plans refresh the secret versions Terraform writes (the database connection: host, port, name,
-            # user, no password; the Redis URL and AUTH token, which are in state anyway: README, "Redis AUTH
-            # token") and read the token back for the cache; the token generator runs on every plan.
+            # Plans refresh the secret versions Terraform writes by reading them (the database connection:
+            # host, port, name, user, no password; the Redis URL and AUTH token, which are in state anyway:
+            # README, "Redis AUTH token"; Grafana's admin login) and read the token back for the cache; the
+            # generators run on every plan. Only pull requests from this repository's branches get the role.
             Statement(
                 sid="RefreshTerraformWrittenSecrets",
                 actions=["secretsmanager:GetSecretValue"],
                 resources=[
                     *(names.secret_arn(names.app_secret(secret).remote_name) for secret in ("database-secret", "redis-secret")),
                     names.secret_arn(names.cache_auth_token_secret),
+                    names.secret_arn(names.grafana_admin_secret.remote_name),
                 ],
             ),
             Statement(

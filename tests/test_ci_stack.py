@@ -86,9 +86,11 @@ def test_plan_role_reads_only_what_plans_refresh_and_no_data(env: str, synthesis
     statements = _plan_statements(synthesis.stack(f"{env}-ci"), names)
     allowed = [s for s in statements if s["effect"] == "Allow"]
     (secrets,) = [s for s in allowed if "secretsmanager:GetSecretValue" in s["actions"]]
-    assert sorted(secrets["resources"]) == sorted(
-        names.secret_arn(name) for name in (names.secret_name("database"), names.secret_name("redis"), names.cache_auth_token_secret)
-    )
+    # Exactly the secrets whose versions the data stack writes: a plan refreshes each version by reading it.
+    data = synthesis.stack(f"{env}-data")
+    secret_names = {logical: secret["name"] for logical, secret in resources_of(data, "aws_secretsmanager_secret").items()}
+    written = {secret_names[ref(version["secret_id"])] for version in resources_of(data, "aws_secretsmanager_secret_version").values()}
+    assert sorted(secrets["resources"]) == sorted(names.secret_arn(name) for name in written)
     decrypt = [s for s in allowed if "kms:Decrypt" in s["actions"]]
     aliases = sorted(c["values"][0] for s in decrypt for c in s["condition"] if c["variable"] == "kms:ResourceAliases")
     assert aliases == sorted([names.state_kms_alias, names.kms_alias("secrets")])
