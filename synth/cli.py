@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from pathlib import Path
 
 from envspec import DEFAULT_DIRECTORY, EnvironmentSpec, SpecError, load_environments
@@ -88,10 +88,17 @@ def synthesize(args: argparse.Namespace, specs: dict[str, EnvironmentSpec], cont
             outdir.parent.mkdir(parents=True, exist_ok=True)
         terraform_staged = scratch.enter_context(StagedOutput(args.terraform_outdir)) if terraform else None
         kubernetes_staged = scratch.enter_context(StagedOutput(args.kubernetes_outdir)) if kubernetes else None
-        kubernetes_done = parallel.start(lambda: render_kubernetes(specs, kubernetes_staged.staging), args.debug) if kubernetes else None
-        stack_ids = render_terraform(specs, terraform_staged.staging, context) if terraform else []
-        if kubernetes_done:
-            kubernetes_done()
+        wait_for_kubernetes = (
+            parallel.start(lambda: render_kubernetes(specs, kubernetes_staged.staging), args.debug) if kubernetes else lambda: None
+        )
+        try:
+            stack_ids = render_terraform(specs, terraform_staged.staging, context) if terraform else []
+        except BaseException:
+            # The Kubernetes side writes into a staging folder about to be removed: let it finish first.
+            with suppress(Exception):
+                wait_for_kubernetes()
+            raise
+        wait_for_kubernetes()
         if terraform_staged:
             commit_terraform(terraform_staged, specs, stack_ids, every_environment)
         if kubernetes_staged:
