@@ -10,8 +10,6 @@ from __future__ import annotations
 from cdktf import TerraformProvider
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktf_cdktf_provider_aws.data_aws_sns_topic import DataAwsSnsTopic
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.s3_bucket_replication_configuration import (
     S3BucketReplicationConfigurationA,
     S3BucketReplicationConfigurationRule,
@@ -30,8 +28,9 @@ from constructs import Construct
 
 from envspec import EnvironmentSpec, Names
 from stacks.checkov import skip_check
+from stacks.iam import Role, service_trust
 from stacks.kms import CustomerManagedKey
-from stacks.policy import Condition, Statement, policy_document
+from stacks.policy import Condition, Statement
 from stacks.storage import Lifecycle, SecureBucket
 
 # S3 Replication Time Control: 99.99% of objects within 15 minutes (the only value S3 accepts).
@@ -71,24 +70,14 @@ class FilesReplication(Construct):
             provider=dr_provider,
         )
 
-        trust = policy_document(
-            self,
-            "trust",
-            [Statement(sid="S3AssumesRole", actions=["sts:AssumeRole"], principals={"Service": ["s3.amazonaws.com"]})],
-        )
-        self.role = IamRole(
+        replica_arn = self.replica.bucket.arn
+        self.role = Role(
             self,
             "role",
             name=names.files_replication_role,
             description=f"S3 replication of {source_bucket} to {dr_region}",
-            assume_role_policy=trust.json,
-            tags={"Name": names.files_replication_role},
-        )
-        replica_arn = self.replica.bucket.arn
-        permissions = policy_document(
-            self,
-            "permissions",
-            [
+            trust=[service_trust("s3.amazonaws.com")],
+            permissions=[
                 Statement(
                     sid="ReadReplicationConfiguration", actions=["s3:GetReplicationConfiguration", "s3:ListBucket"], resources=[source_arn]
                 ),
@@ -123,7 +112,6 @@ class FilesReplication(Construct):
                 ),
             ],
         )
-        IamRolePolicy(self, "policy", name="replicate-files", role=self.role.id, policy=permissions.json)
 
         self.configuration = S3BucketReplicationConfigurationA(
             self,

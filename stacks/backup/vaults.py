@@ -24,14 +24,12 @@ from cdktf_cdktf_provider_aws.backup_plan import (
 from cdktf_cdktf_provider_aws.backup_selection import BackupSelection, BackupSelectionCondition, BackupSelectionConditionStringEquals
 from cdktf_cdktf_provider_aws.backup_vault import BackupVault
 from cdktf_cdktf_provider_aws.backup_vault_lock_configuration import BackupVaultLockConfiguration
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
 from envspec import EnvironmentSpec, Names
 from envspec.naming import BACKUP_SELECTION_TAG_KEY
+from stacks.iam import Role, service_trust
 from stacks.kms import CustomerManagedKey
-from stacks.policy import Statement, policy_document
 
 # Compliance-mode lock: changeable for the minimum three days after creation, then immutable.
 LOCK_CHANGEABLE_DAYS = 3
@@ -96,21 +94,14 @@ class BackupService(Construct):
     ):
         super().__init__(scope, construct_id)
         backup = spec.backup
-        trust = policy_document(
-            self,
-            "trust",
-            [Statement(sid="BackupAssumesRole", actions=["sts:AssumeRole"], principals={"Service": ["backup.amazonaws.com"]})],
-        )
-        self.role = IamRole(
+        self.role = Role(
             self,
             "role",
             name=names.backup_role,
             description=f"AWS Backup service role of {names.prefix}",
-            assume_role_policy=trust.json,
-            tags={"Name": names.backup_role},
+            trust=[service_trust("backup.amazonaws.com")],
+            managed_policies=SERVICE_ROLE_POLICIES,
         )
-        for index, policy_arn in enumerate(SERVICE_ROLE_POLICIES):
-            IamRolePolicyAttachment(self, f"policy_{index}", role=self.role.name, policy_arn=policy_arn)
         tags = {**names.tags(), BACKUP_SELECTION_TAG_KEY: names.backup_plan}
         rules = [
             BackupPlanRule(
