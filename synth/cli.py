@@ -83,9 +83,6 @@ def synthesize(args: argparse.Namespace, specs: dict[str, EnvironmentSpec], cont
     every_environment = not args.envs
     terraform, kubernetes = args.target in ("all", "terraform"), args.target in ("all", "kubernetes")
     with ExitStack() as scratch:
-        outdirs = [outdir for outdir, wanted in ((args.terraform_outdir, terraform), (args.kubernetes_outdir, kubernetes)) if wanted]
-        for outdir in outdirs:
-            outdir.parent.mkdir(parents=True, exist_ok=True)
         terraform_staged = scratch.enter_context(StagedOutput(args.terraform_outdir)) if terraform else None
         kubernetes_staged = scratch.enter_context(StagedOutput(args.kubernetes_outdir)) if kubernetes else None
         wait_for_kubernetes = (

@@ -37,6 +37,7 @@ class StagedOutput:
 
     def __init__(self, target: Path):
         self.target = target.resolve()
+        self.target.parent.mkdir(parents=True, exist_ok=True)
         self.staging = Path(tempfile.mkdtemp(prefix=f".synth-tmp-{self.target.name}-", dir=self.target.parent))
 
     def __enter__(self) -> StagedOutput:
