@@ -139,8 +139,9 @@ def load_balancer_controller(spec: EnvironmentSpec) -> HelmAddon:
             "replicaCount": 2,
             **system_node_placement(),
         },
-        # crds/crds.yaml: TargetGroupBinding, IngressClassParams; crds/gateway-crds.yaml: the gateway API extensions.
-        crd_groups=("elbv2.k8s.aws", "gateway.k8s.aws"),
+        # The chart's crds/crds.yaml (TargetGroupBinding, IngressClassParams, ..., GlobalAccelerator) and
+        # crds/gateway-crds.yaml (its Gateway API configurations).
+        crd_groups=("elbv2.k8s.aws", "aga.k8s.aws", "gateway.k8s.aws"),
         ignore_differences=LOAD_BALANCER_CONTROLLER_GENERATED,
     )
 
