@@ -12,6 +12,8 @@ Rules encoded (argoproj/argo-cd at tag v3.5.1, commit 109ca7ca71139e514114499d29
 - controller/health.go `setApplicationHealth`: an Application's health is the worst of its live
   objects'; an object that failed to apply (not live) is ignored, and an Application with no live
   object at all is Missing (a created but never synced Application in production).
+- resource_customizations/external-secrets.io/ExternalSecret/health.lua: an ExternalSecret is
+  Healthy only when Ready (its Secret written), Progressing until then.
 - An object is refused when its namespace or its CRD does not exist, and an Application whose
   AppProject does not exist is not synced.
 
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from charts.addons import HelmAddon
-from envspec.naming import KUBE_SYSTEM, LOAD_BALANCER_CONTROLLER_RELEASE, METRICS_SERVER_RELEASE
+from envspec.naming import EXTERNAL_SECRETS_RELEASE, KUBE_SYSTEM, LOAD_BALANCER_CONTROLLER_RELEASE, METRICS_SERVER_RELEASE
 
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 HOOK = "argocd.argoproj.io/hook"
@@ -147,7 +149,7 @@ def apply_needs(doc: dict[str, Any]) -> list[Key]:
     if doc["kind"] == "Application":
         needs.append(_key("AppProject", None, doc["spec"]["project"]))
     if doc["kind"] == "ClusterSecretStore":  # External Secrets' validating webhook, failurePolicy Fail
-        needs.append(_key("Controller", None, "external-secrets"))
+        needs.append(_key("Controller", None, EXTERNAL_SECRETS_RELEASE))
     return needs
 
 
@@ -165,7 +167,7 @@ def ready_needs(doc: dict[str, Any], cluster: Cluster) -> list[Key]:
         store = doc["spec"]["secretStoreRef"]
         return [
             _key(store["kind"], None if store["kind"] == "ClusterSecretStore" else namespace, store["name"]),
-            _key("Controller", None, "external-secrets"),
+            _key("Controller", None, EXTERNAL_SECRETS_RELEASE),
         ]
     if kind == "Ingress":
         return [_key("IngressClass", None, doc["spec"]["ingressClassName"]), _key("Controller", None, LOAD_BALANCER_CONTROLLER_RELEASE)]
