@@ -186,6 +186,10 @@ def test_prometheus_stays_on_the_application_nodes(env: str, synthesis: Synthesi
 #   conversion webhook, at runtime.
 # - kube-prometheus-stack-88.2.0: admission-webhooks/validatingWebhookConfiguration.yaml and
 #   mutatingWebhookConfiguration.yaml render no caBundle with patch.enabled; the job-patch hooks write it.
+# - metrics-server-helm-chart-3.13.1: templates/apiservice.yaml calls genSelfSignedCert only with
+#   `tls.type: helm`; the default `metrics-server` makes its certificate at runtime (and the
+#   APIService skips TLS verification), so nothing changes between renders.
+# - chart-v2.2.9 (Reloader): no generated value in its templates.
 GENERATED_FIELDS = {
     LOAD_BALANCER_CONTROLLER_RELEASE: {
         "render": {
@@ -234,3 +238,5 @@ def test_argo_cd_ignores_exactly_the_fields_a_render_regenerates(env: str, synth
         assert not set(ignored) & set(fields.get("runtime", {})), release
         respects = "RespectIgnoreDifferences=true" in spec["syncPolicy"].get("syncOptions", [])
         assert respects == bool(fields["render"]), release
+    metrics_server = applications[METRICS_SERVER_RELEASE]["spec"]["source"]["helm"]["valuesObject"]
+    assert metrics_server.get("tls", {}).get("type", "metrics-server") != "helm", "tls.type helm renders a new certificate each time"
