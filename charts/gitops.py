@@ -104,7 +104,7 @@ PLATFORM_CLUSTER_RESOURCES = (
     ("networking.k8s.io", "IngressClass"),
     ("elbv2.k8s.aws", "IngressClassParams"),
 )
-# A failed sync (say, a custom resource whose CRD an add-on has not installed yet) is retried.
+# A failed sync (an API error, an ExternalSecret Degraded until its Secrets Manager value exists) is retried.
 RETRY = ApplicationSpecSyncPolicyRetry(limit=10, backoff=ApplicationSpecSyncPolicyRetryBackoff(duration="15s", factor=2, max_duration="5m"))
 
 
