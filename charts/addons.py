@@ -5,10 +5,16 @@ tests read the same objects. Every value another layer must agree on comes from 
 the cluster name, the service accounts the Terraform side gives Pod Identity associations, the
 VPC's Name tag, the monitoring selector labels.
 
-Versions: the external-secrets and kube-prometheus-stack releases install exactly the CRD versions
-in `crds/` that the custom objects here are validated against (see crds/README.md). Upgrading a
-chart is a reviewed change of one line below; dev and staging sync it first, production when a
-person syncs it.
+Versions: each one is published in its chart repository's index (where it was checked: crds/README.md).
+The external-secrets and kube-prometheus-stack releases install exactly the CRD versions in `crds/`
+that the custom objects here are validated against. Upgrading a chart is a reviewed change of one
+line below; dev and staging sync it first, production when a person syncs it.
+
+Placement: the cluster's controllers run on the system node group (its label and its
+CriticalAddonsOnly taint come from `envspec.naming`, shared with stacks/cluster/nodes.py), each
+through the values keys its chart has at the pinned version. Prometheus, Alertmanager, Grafana and
+node-exporter are not moved: Prometheus needs the memory and the volumes the autoscaled application
+nodes have, and node-exporter is a DaemonSet for every node.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Any
 from charts.namespaces import pod_security_labels
 from envspec import EnvironmentSpec, names_for
 from envspec.naming import (
+    CRITICAL_ADDONS_TAINT,
     EXTERNAL_SECRETS_RELEASE,
     GRAFANA_DASHBOARD_LABELS,
     KUBE_PROMETHEUS_RELEASE,
@@ -27,7 +34,9 @@ from envspec.naming import (
     METRICS_SERVER_RELEASE,
     MONITORING_NAMESPACE,
     MONITORING_SELECTOR_LABELS,
+    NODE_ROLE_LABEL,
     RELOADER_RELEASE,
+    SYSTEM_NODE_ROLE,
 )
 
 
@@ -41,9 +50,20 @@ class HelmChart:
 LOAD_BALANCER_CONTROLLER_CHART = HelmChart("https://aws.github.io/eks-charts", "aws-load-balancer-controller", "3.4.2")
 EXTERNAL_SECRETS_CHART = HelmChart("https://charts.external-secrets.io", "external-secrets", "2.9.0")
 KUBE_PROMETHEUS_CHART = HelmChart("https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", "88.2.0")
-METRICS_SERVER_CHART = HelmChart("https://kubernetes-sigs.github.io/metrics-server/", "metrics-server", "3.14.0")
+METRICS_SERVER_CHART = HelmChart("https://kubernetes-sigs.github.io/metrics-server/", "metrics-server", "3.13.1")
 RELOADER_CHART = HelmChart("https://stakater.github.io/stakater-charts", "reloader", "2.2.9")
 HELM_CHARTS = (LOAD_BALANCER_CONTROLLER_CHART, EXTERNAL_SECRETS_CHART, KUBE_PROMETHEUS_CHART, METRICS_SERVER_CHART, RELOADER_CHART)
+
+
+@dataclass(frozen=True)
+class IgnoredFields:
+    """Fields of one rendered object that Argo CD must not compare (its `ignoreDifferences`)."""
+
+    group: str
+    kind: str
+    name: str
+    json_pointers: tuple[str, ...] = ()
+    jq_path_expressions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,8 +76,44 @@ class HelmAddon:
     values: dict[str, Any]
     # Labels for a namespace Argo CD creates (None: the namespace exists already, e.g. kube-system).
     namespace_labels: dict[str, str] | None = None
-    # CRDs too large for client-side apply's last-applied annotation need server-side apply.
-    server_side_apply: bool = False
+    # API groups of the CRDs the chart installs (checked in the chart's source at the pinned version).
+    crd_groups: tuple[str, ...] = ()
+    # Secrets (in `namespace`) the release's pods need before they can start.
+    required_secrets: tuple[str, ...] = ()
+    # Fields the chart renders differently on every render (generated certificates).
+    ignore_differences: tuple[IgnoredFields, ...] = ()
+
+    @property
+    def server_side_apply(self) -> bool:
+        """CRD-installing charts sync server-side: client-side apply stores the whole object in the
+        last-applied annotation, and some CRDs exceed the 256 KiB annotation limit."""
+        return bool(self.crd_groups)
+
+
+def system_node_placement() -> dict[str, Any]:
+    """`nodeSelector` and `tolerations` values that put a pod on the system node group."""
+    key, value = CRITICAL_ADDONS_TAINT
+    return {
+        "nodeSelector": {NODE_ROLE_LABEL: SYSTEM_NODE_ROLE},
+        "tolerations": [{"key": key, "operator": "Equal", "value": value, "effect": "NoSchedule"}],
+    }
+
+
+# The chart's name prefix is its name without "-controller" (templates/_helpers.tpl,
+# `aws-load-balancer-controller.namePrefix`). Without cert-manager and with keepTLSSecret (whose
+# `lookup` returns nothing under `helm template`, which Argo CD runs), templates/_helpers.tpl's
+# `webhookCerts` calls genCA/genSignedCert on every render: the TLS Secret and every webhook's
+# caBundle differ each time. Argo CD ignores exactly those fields, and RespectIgnoreDifferences keeps
+# the live pair (certificate and CA) together on later syncs.
+CA_BUNDLES = ".webhooks[]?.clientConfig.caBundle"
+_LB_PREFIX = LOAD_BALANCER_CONTROLLER_CHART.name.removesuffix("-controller")
+LOAD_BALANCER_CONTROLLER_GENERATED = (
+    IgnoredFields("", "Secret", f"{_LB_PREFIX}-tls", json_pointers=("/data/ca.crt", "/data/tls.crt", "/data/tls.key")),
+    *(
+        IgnoredFields("admissionregistration.k8s.io", kind, f"{_LB_PREFIX}-webhook", jq_path_expressions=(CA_BUNDLES,))
+        for kind in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
+    ),
+)
 
 
 def _selector(labels: dict[str, str]) -> dict[str, Any]:
@@ -81,7 +137,12 @@ def load_balancer_controller(spec: EnvironmentSpec) -> HelmAddon:
             # Credentials come from the Pod Identity association for exactly this service account.
             "serviceAccount": {"create": True, "name": account.name},
             "replicaCount": 2,
+            **system_node_placement(),
         },
+        # The chart's crds/crds.yaml (TargetGroupBinding, IngressClassParams, ..., GlobalAccelerator) and
+        # crds/gateway-crds.yaml (its Gateway API configurations).
+        crd_groups=("elbv2.k8s.aws", "aga.k8s.aws", "gateway.k8s.aws"),
+        ignore_differences=LOAD_BALANCER_CONTROLLER_GENERATED,
     )
 
 
@@ -94,8 +155,13 @@ def external_secrets(spec: EnvironmentSpec) -> HelmAddon:
         values={
             "installCRDs": True,
             "serviceAccount": {"create": True, "name": account.name},
+            # The controller, its webhook and its cert-controller each have their own keys.
+            **system_node_placement(),
+            "webhook": system_node_placement(),
+            "certController": system_node_placement(),
         },
         namespace_labels=pod_security_labels("restricted", spec.cluster.version),
+        crd_groups=("external-secrets.io", "generators.external-secrets.io"),
     )
 
 
@@ -133,10 +199,15 @@ def kube_prometheus_stack(spec: EnvironmentSpec) -> HelmAddon:
                     "dashboards": {"enabled": True, "label": dashboard_label, "labelValue": dashboard_value, "searchNamespace": "ALL"},
                 },
             },
+            # The operator and its admission webhook's certificate Jobs (PreSync/PostSync hooks), and
+            # kube-state-metrics (one small Deployment), go to the system nodes.
+            "prometheusOperator": {**system_node_placement(), "admissionWebhooks": {"patch": system_node_placement()}},
+            "kube-state-metrics": system_node_placement(),
         },
-        # node-exporter needs the host's network and PID namespaces and host paths.
-        namespace_labels=pod_security_labels("privileged", spec.cluster.version),
-        server_side_apply=True,
+        # The namespace comes from the `namespaces` chart, before this release: Grafana's login Secret
+        # must be in it first (the `secrets` chart's ExternalSecret), or Grafana cannot start.
+        crd_groups=("monitoring.coreos.com",),
+        required_secrets=(grafana_admin.kubernetes_name,),
     )
 
 
@@ -145,7 +216,7 @@ def metrics_server(spec: EnvironmentSpec) -> HelmAddon:
         release=METRICS_SERVER_RELEASE,
         chart=METRICS_SERVER_CHART,
         namespace=KUBE_SYSTEM,
-        values={"replicas": 2 if spec.is_production else 1},
+        values={"replicas": 2 if spec.is_production else 1, **system_node_placement()},
     )
 
 
@@ -162,6 +233,7 @@ def reloader(spec: EnvironmentSpec) -> HelmAddon:
                 "reloadStrategy": "annotations",
                 "readOnlyRootFileSystem": True,
                 "deployment": {
+                    **system_node_placement(),
                     "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
                     "containerSecurityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
                 },

@@ -1,5 +1,5 @@
-"""The `dashboards` chart: Grafana dashboards as ConfigMaps the Grafana sidecar loads by label, and
-Grafana's admin login copied from Secrets Manager (the data stack generates it)."""
+"""The `dashboards` chart: Grafana dashboards as ConfigMaps the Grafana sidecar loads by label.
+(Grafana's admin login is an ExternalSecret of the `secrets` chart: Grafana needs it to start.)"""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from charts.base import EnvironmentChart
-from charts.external_secret import synced_secret
 from charts.observability import dashboard
 from envspec import EnvironmentSpec
 from envspec.naming import GRAFANA_DASHBOARD_LABELS, MONITORING_NAMESPACE
@@ -22,5 +21,3 @@ class DashboardsChart(EnvironmentChart):
             metadata=k8s.ObjectMeta(name="ai-subsidy-system-dashboard", labels=dict(GRAFANA_DASHBOARD_LABELS)),
             data={dashboard.FILE_NAME: dashboard.dashboard_json(self.names)},
         )
-        # kube-prometheus-stack's Grafana reads its login from this Secret (`grafana.admin.existingSecret`).
-        self.admin_login = synced_secret(self, self.names.grafana_admin_secret, spec.secret_sync.refresh_interval)

@@ -3,11 +3,15 @@
 Three AppProjects, least privilege each, plus the built-in `default` project emptied:
 - `gitops`: the root Application ("app of apps") that syncs this very file; it may only manage
   Applications and AppProjects in the argocd namespace.
-- `ai-subsidy`: the application manifests, one Application per chart of `dist/<env>/` (synced in
-  `APPLICATION_CHARTS` order: the migration Job, a PreSync hook of `workloads`, needs the Secrets and
-  network policies of the charts before it), from this repository only, into the namespaces the
-  application and its monitoring objects use, with a minimal cluster-scoped whitelist.
+- `ai-subsidy`: the application manifests, one Application per chart of `dist/<env>/`, from this
+  repository only, into the namespaces the application and its monitoring objects use, with
+  whitelists of exactly the kinds those charts render.
 - `platform`: the cluster add-ons, from their pinned Helm repositories only, into their namespaces.
+
+The root applies the Applications in the sync waves of `WAVES`: a wave starts only once every
+Application of the one before is Healthy (with the Application health check of docs/gitops.md), so
+each object's namespace, CRD, Secret and controller exist before it is created
+(tests/test_bootstrap_order.py simulates it on an empty cluster).
 
 Argo CD reads `dist/<env>/` from the environment's branch `gitops/<env>`, which only the deploy
 workflow writes, after that environment's Terraform stacks are applied (README, "Delivery").
@@ -20,7 +24,7 @@ from __future__ import annotations
 from cdk8s import ApiObjectMetadata
 from constructs import Construct
 
-from charts.addons import HELM_CHARTS, HelmAddon, addons_for
+from charts.addons import HELM_CHARTS, HelmAddon, IgnoredFields, addons_for
 from charts.base import EnvironmentChart
 from envspec import EnvironmentSpec
 from envspec.naming import (
@@ -32,14 +36,20 @@ from envspec.naming import (
     ARGOCD_NAMESPACE,
     ARGOCD_PLATFORM_PROJECT,
     ARGOCD_ROOT_APPLICATION,
+    EXTERNAL_SECRETS_RELEASE,
     GITOPS_CHART,
+    KUBE_PROMETHEUS_RELEASE,
+    LOAD_BALANCER_CONTROLLER_RELEASE,
+    METRICS_SERVER_RELEASE,
     MONITORING_NAMESPACE,
+    RELOADER_RELEASE,
     argocd_application,
 )
 from imports.io.argoproj import (
     Application,
     ApplicationSpec,
     ApplicationSpecDestination,
+    ApplicationSpecIgnoreDifferences,
     ApplicationSpecSource,
     ApplicationSpecSourceDirectory,
     ApplicationSpecSourceHelm,
@@ -61,6 +71,23 @@ GITOPS_FILE = f"{GITOPS_CHART}.k8s.yaml"
 # Cluster-scoped kinds the application manifests may create: their namespace, and the one
 # ClusterSecretStore through which External Secrets reads this environment's Secrets Manager.
 APP_CLUSTER_RESOURCES = (("", "Namespace"), ("external-secrets.io", "ClusterSecretStore"))
+# Namespaced kinds the application manifests render (tests/test_gitops.py derives them from the output).
+APP_NAMESPACED_RESOURCES = (
+    ("", "ConfigMap"),
+    ("", "Service"),
+    ("", "ServiceAccount"),
+    ("apps", "Deployment"),
+    ("autoscaling", "HorizontalPodAutoscaler"),
+    ("batch", "Job"),
+    ("policy", "PodDisruptionBudget"),
+    ("networking.k8s.io", "Ingress"),
+    ("networking.k8s.io", "NetworkPolicy"),
+    ("external-secrets.io", "ExternalSecret"),
+    ("monitoring.coreos.com", "AlertmanagerConfig"),
+    ("monitoring.coreos.com", "PodMonitor"),
+    ("monitoring.coreos.com", "PrometheusRule"),
+    ("monitoring.coreos.com", "ServiceMonitor"),
+)
 # Namespaces the application manifests write to: the application, and its alerting objects
 # (AlertmanagerConfig and the ExternalSecrets of its receivers) next to Alertmanager.
 APP_NAMESPACES = (APP_NAMESPACE, MONITORING_NAMESPACE)
@@ -77,21 +104,37 @@ PLATFORM_CLUSTER_RESOURCES = (
     ("networking.k8s.io", "IngressClass"),
     ("elbv2.k8s.aws", "IngressClassParams"),
 )
-# A failed sync (say, a custom resource whose CRD an add-on has not installed yet) is retried.
+# A failed sync (an API error, an ExternalSecret Degraded until its Secrets Manager value exists) is retried.
 RETRY = ApplicationSpecSyncPolicyRetry(limit=10, backoff=ApplicationSpecSyncPolicyRetryBackoff(duration="15s", factor=2, max_duration="5m"))
 
 
-# The root applies its Applications wave by wave: the add-ons first, then the application charts in
-# APPLICATION_CHARTS order, then any other chart (docs/gitops.md: Argo CD waits for each wave to be
-# healthy once Application health is enabled in argocd-cm).
-ADDON_WAVE = -1
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+# The root Application's waves. The AppProjects carry no annotation (wave 0), so every Application
+# (wave 1 on) finds its project. Then what needs nothing else in the cluster: the controllers and the
+# namespaces; the ClusterSecretStore (External Secrets' CRDs and webhook) with every ExternalSecret
+# (Grafana's login included); kube-prometheus-stack (that login) with the network policies; last the
+# workloads (their Secrets, policies, the `alb` IngressClass, the metrics API) and the monitoring
+# charts (the operator's CRDs). The migration Job, a PreSync hook of `workloads`, so finds its
+# Secrets and its network policy in place.
+WAVES: dict[str, int] = {
+    LOAD_BALANCER_CONTROLLER_RELEASE: 1,
+    EXTERNAL_SECRETS_RELEASE: 1,
+    METRICS_SERVER_RELEASE: 1,
+    RELOADER_RELEASE: 1,
+    argocd_application(APPLICATION_CHARTS[0]): 1,  # namespaces
+    argocd_application(APPLICATION_CHARTS[1]): 2,  # secrets
+    KUBE_PROMETHEUS_RELEASE: 3,
+    argocd_application(APPLICATION_CHARTS[2]): 3,  # network-policies
+    argocd_application(APPLICATION_CHARTS[3]): 4,  # workloads
+}
+LAST_WAVE = 4  # every other chart: the monitoring charts
+# `kubectl apply -l` of this label applies only the root and its project (docs/gitops.md, step 5):
+# the root then creates everything else in wave order.
+BOOTSTRAP_LABELS = {"ai-subsidy.io/bootstrap": "true"}
 
 
-def sync_order(charts: list[str]) -> list[str]:
-    """The application charts in the order Argo CD must sync them: APPLICATION_CHARTS first."""
-    ordered = [chart for chart in APPLICATION_CHARTS if chart in charts]
-    return ordered + sorted(chart for chart in charts if chart not in APPLICATION_CHARTS)
+def wave_of(application: str) -> int:
+    return WAVES.get(application, LAST_WAVE)
 
 
 class GitOpsChart(EnvironmentChart):
@@ -104,11 +147,8 @@ class GitOpsChart(EnvironmentChart):
             raise ValueError(f"GitOpsChart needs the other charts of the folder, got {charts}")
         self.addons = addons_for(spec)
         self._projects()
-        self.root = self._git_application(ARGOCD_ROOT_APPLICATION, ARGOCD_GITOPS_PROJECT, ARGOCD_NAMESPACE, GITOPS_CHART, wave=None)
-        self.applications = [
-            self._git_application(argocd_application(chart), ARGOCD_APP_PROJECT, APP_NAMESPACE, chart, wave=index)
-            for index, chart in enumerate(sync_order(charts))
-        ]
+        self.root = self._git_application(ARGOCD_ROOT_APPLICATION, ARGOCD_GITOPS_PROJECT, ARGOCD_NAMESPACE, GITOPS_CHART)
+        self.applications = [self._git_application(argocd_application(chart), ARGOCD_APP_PROJECT, APP_NAMESPACE, chart) for chart in charts]
         self.addon_applications = [self._helm_application(addon) for addon in self.addons]
 
     # --- AppProjects ---
@@ -124,7 +164,7 @@ class GitOpsChart(EnvironmentChart):
         AppProject(
             self,
             "gitops_project",
-            metadata=ApiObjectMetadata(name=ARGOCD_GITOPS_PROJECT),
+            metadata=ApiObjectMetadata(name=ARGOCD_GITOPS_PROJECT, labels=dict(BOOTSTRAP_LABELS)),
             spec=AppProjectSpec(
                 description="The root Application: the Argo CD objects of this environment.",
                 source_repos=[repository],
@@ -144,6 +184,9 @@ class GitOpsChart(EnvironmentChart):
                 destinations=[self._destination(namespace) for namespace in APP_NAMESPACES],
                 cluster_resource_whitelist=[
                     AppProjectSpecClusterResourceWhitelist(group=group, kind=kind) for group, kind in APP_CLUSTER_RESOURCES
+                ],
+                namespace_resource_whitelist=[
+                    AppProjectSpecNamespaceResourceWhitelist(group=group, kind=kind) for group, kind in APP_NAMESPACED_RESOURCES
                 ],
                 orphaned_resources=AppProjectSpecOrphanedResources(warn=True),
             ),
@@ -181,16 +224,18 @@ class GitOpsChart(EnvironmentChart):
             ),
         )
 
-    def _git_application(self, name: str, project: str, namespace: str, chart: str, wave: int | None) -> Application:
-        """An Application syncing exactly one chart's file of the rendered folder."""
+    def _git_application(self, name: str, project: str, namespace: str, chart: str) -> Application:
+        """An Application syncing exactly one chart's file of the rendered folder (the root: no wave)."""
         names = self.names
-        # Custom resources (ExternalSecret, ServiceMonitor, ...) may arrive before the add-on that
-        # installs their CRD: skip their dry run instead of failing the whole sync.
-        options = ("SkipDryRunOnMissingResource=true",) if project == ARGOCD_APP_PROJECT else ()
+        root = name == ARGOCD_ROOT_APPLICATION
         return Application(
             self,
             f"{name}_application",
-            metadata=ApiObjectMetadata(name=name, annotations={SYNC_WAVE: str(wave)} if wave is not None else None),
+            metadata=ApiObjectMetadata(
+                name=name,
+                labels=dict(BOOTSTRAP_LABELS) if root else None,
+                annotations=None if root else {SYNC_WAVE: str(wave_of(name))},
+            ),
             spec=ApplicationSpec(
                 project=project,
                 source=ApplicationSpecSource(
@@ -200,17 +245,20 @@ class GitOpsChart(EnvironmentChart):
                     directory=ApplicationSpecSourceDirectory(include=f"{chart}.k8s.yaml"),
                 ),
                 destination=ApplicationSpecDestination(server=ARGOCD_IN_CLUSTER, namespace=namespace),
-                sync_policy=self._sync_policy(options),
+                sync_policy=self._sync_policy(),
                 revision_history_limit=10,
             ),
         )
 
     def _helm_application(self, addon: HelmAddon) -> Application:
         options = ("ServerSideApply=true",) if addon.server_side_apply else ()
+        if addon.ignore_differences:
+            # A later sync keeps the live values of the ignored fields instead of the new render's.
+            options += ("RespectIgnoreDifferences=true",)
         return Application(
             self,
             f"{addon.release}_application",
-            metadata=ApiObjectMetadata(name=addon.release, annotations={SYNC_WAVE: str(ADDON_WAVE)}),
+            metadata=ApiObjectMetadata(name=addon.release, annotations={SYNC_WAVE: str(wave_of(addon.release))}),
             spec=ApplicationSpec(
                 project=ARGOCD_PLATFORM_PROJECT,
                 source=ApplicationSpecSource(
@@ -221,6 +269,17 @@ class GitOpsChart(EnvironmentChart):
                 ),
                 destination=ApplicationSpecDestination(server=ARGOCD_IN_CLUSTER, namespace=addon.namespace),
                 sync_policy=self._sync_policy(options, addon.namespace_labels),
+                ignore_differences=[_ignored(fields) for fields in addon.ignore_differences] or None,
                 revision_history_limit=10,
             ),
         )
+
+
+def _ignored(fields: IgnoredFields) -> ApplicationSpecIgnoreDifferences:
+    return ApplicationSpecIgnoreDifferences(
+        group=fields.group or None,
+        kind=fields.kind,
+        name=fields.name,
+        json_pointers=list(fields.json_pointers) or None,
+        jq_path_expressions=list(fields.jq_path_expressions) or None,
+    )

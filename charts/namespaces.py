@@ -1,4 +1,8 @@
-"""Namespaces of the application, with the Pod Security Standard enforced by label."""
+"""Namespaces of the application and of its monitoring, with the Pod Security Standard enforced by label.
+
+`monitoring` is made here rather than by the kube-prometheus-stack Application: Grafana's login
+Secret (an ExternalSecret of the `secrets` chart) must be in it before that release starts.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from constructs import Construct
 
 from charts.base import EnvironmentChart
 from envspec import EnvironmentSpec
-from envspec.naming import APP_NAMESPACE
+from envspec.naming import APP_NAMESPACE, MONITORING_NAMESPACE
 
 
 def pod_security_labels(level: str, kubernetes_version: str) -> dict[str, str]:
@@ -36,4 +40,10 @@ class NamespacesChart(EnvironmentChart):
                 "name": APP_NAMESPACE,
                 "labels": {**pod_security_labels("restricted", spec.cluster.version), **ALB_READINESS_GATE_LABELS},
             },
+        )
+        # node-exporter (kube-prometheus-stack) needs the host's network and PID namespaces and host paths.
+        self.monitoring = Namespace(
+            self,
+            "monitoring",
+            metadata={"name": MONITORING_NAMESPACE, "labels": pod_security_labels("privileged", spec.cluster.version)},
         )

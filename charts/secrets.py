@@ -1,4 +1,5 @@
-"""The `secrets` chart: the ClusterSecretStore and the ExternalSecrets that produce the application's Secrets.
+"""The `secrets` chart: the ClusterSecretStore, the ExternalSecrets that produce the application's
+Secrets, and Grafana's admin login.
 
 No secret value is ever in this repository or its output: External Secrets reads Secrets Manager in
 the environment's region with the controller's own EKS Pod Identity (no static credentials) and
@@ -53,6 +54,9 @@ class SecretsChart(EnvironmentChart):
             ),
         )
         self.external_secrets = {binding.kubernetes_name: self._external_secret(binding) for binding in self.names.app_secrets}
+        # Grafana's admin login (`grafana.admin.existingSecret` of kube-prometheus-stack): here, so the
+        # Secret exists before that release starts Grafana (docs/gitops.md, "Order").
+        self.grafana_admin = synced_secret(self, self.names.grafana_admin_secret, spec.secret_sync.refresh_interval)
 
     def _external_secret(self, binding: SecretBinding) -> eso.ExternalSecret:
         sync = self.spec.secret_sync

@@ -21,6 +21,12 @@ MONITORING_NAMESPACE = "monitoring"
 EXTERNAL_SECRETS_NAMESPACE = "external-secrets"
 ARGOCD_NAMESPACE = "argocd"
 KUBE_SYSTEM = "kube-system"
+# Node groups (stacks/cluster/nodes.py) carry NODE_ROLE_LABEL=<role>; the system group is also tainted
+# CRITICAL_ADDONS_TAINT (key, value; NoSchedule), so only the cluster's controllers run there (charts/addons.py).
+NODE_ROLE_LABEL = "ai-subsidy.io/node-role"
+SYSTEM_NODE_ROLE = "system"
+APPLICATION_NODE_ROLE = "application"
+CRITICAL_ADDONS_TAINT = ("CriticalAddonsOnly", "true")
 
 # Stack layers in dependency order (a layer only reads outputs of layers before it); stacks.app
 # builds exactly these for every environment, and the tests parametrize over them.

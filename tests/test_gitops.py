@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from charts.addons import HELM_CHARTS
-from charts.gitops import APP_CLUSTER_RESOURCES, APP_NAMESPACES, GITOPS_FILE, SYNC_WAVE
+from charts.gitops import APP_CLUSTER_RESOURCES, APP_NAMESPACED_RESOURCES, APP_NAMESPACES, GITOPS_FILE, SYNC_WAVE
 from envspec import names_for
 from envspec.naming import (
     APPLICATION_CHARTS,
@@ -126,6 +126,19 @@ def test_cluster_scoped_whitelists_are_minimal(env: str, synthesis: Synthesis) -
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_application_project_allows_exactly_the_rendered_kinds(env: str, synthesis: Synthesis) -> None:
+    """Argo CD allows every namespaced kind when a project has no namespaceResourceWhitelist
+    (Argo CD docs, "Projects"): the `ai-subsidy` project lists exactly what the charts render, so
+    no Role, RoleBinding or Secret can be synced through it."""
+    cluster_scoped = _cluster_scoped()
+    rendered = {(_group(doc["apiVersion"]), doc["kind"]) for doc in _app_manifests(synthesis, env)} - cluster_scoped
+    project = _by_name(synthesis, env, "AppProject")[ARGOCD_APP_PROJECT]["spec"]
+    whitelist = {(e["group"], e["kind"]) for e in project["namespaceResourceWhitelist"]}
+    assert whitelist == rendered == set(APP_NAMESPACED_RESOURCES)
+    assert not whitelist & {("rbac.authorization.k8s.io", "Role"), ("rbac.authorization.k8s.io", "RoleBinding"), ("", "Secret")}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_application_manifests_fit_their_project(env: str, synthesis: Synthesis) -> None:
     """What Argo CD would refuse to sync: a cluster-scoped kind outside the whitelist, or a
     namespaced object outside the project's destinations."""
@@ -181,16 +194,16 @@ def test_every_rendered_file_is_synced_by_exactly_one_application_of_its_environ
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_application_charts_sync_in_order_after_the_add_ons(env: str, synthesis: Synthesis) -> None:
+def test_application_charts_sync_in_order(env: str, synthesis: Synthesis) -> None:
     """The migration Job (a PreSync hook of `workloads`) needs the Secrets and network policies of
-    the charts before it: the root applies the chart Applications in APPLICATION_CHARTS order."""
+    the charts before it: the root applies the chart Applications in APPLICATION_CHARTS order (the
+    whole order on an empty cluster: tests/test_bootstrap_order.py)."""
     applications = _by_name(synthesis, env, "Application")
     wave = {name: int(app["metadata"]["annotations"][SYNC_WAVE]) for name, app in applications.items() if name != ARGOCD_ROOT_APPLICATION}
     ordered = [wave[argocd_application(chart)] for chart in APPLICATION_CHARTS]
     assert ordered == sorted(ordered) and len(set(ordered)) == len(ordered)
-    assert max(wave[name] for name in ADDONS) < min(ordered), "add-ons (CRDs, controllers) come first"
-    charts = [path.name.removesuffix(".k8s.yaml") for path in synthesis.chart_files(env) if path.name != GITOPS_FILE]
-    assert all(wave[argocd_application(chart)] >= ordered[-1] for chart in charts if chart not in APPLICATION_CHARTS)
+    assert min(wave.values()) > 0, "the AppProjects (wave 0) come before every Application"
+    assert "annotations" not in applications[ARGOCD_ROOT_APPLICATION]["metadata"]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -248,7 +261,11 @@ def test_kube_prometheus_stack_selects_our_monitoring_objects(env: str, synthesi
     application = _by_name(synthesis, env, "Application")[KUBE_PROMETHEUS_RELEASE]["spec"]
     assert application["destination"]["namespace"] == MONITORING_NAMESPACE
     assert application["source"]["helm"]["releaseName"] == KUBE_PROMETHEUS_RELEASE
-    assert {"CreateNamespace=true", "ServerSideApply=true"} <= set(application["syncPolicy"]["syncOptions"])
+    assert "ServerSideApply=true" in application["syncPolicy"]["syncOptions"]
+    # The `namespaces` chart makes `monitoring` (Grafana's login Secret must be in it first).
+    assert "CreateNamespace=true" not in application["syncPolicy"]["syncOptions"]
+    (namespace,) = synthesis.find(env, "Namespace", MONITORING_NAMESPACE)
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
     values = application["source"]["helm"]["valuesObject"]
     selector = {"matchLabels": MONITORING_SELECTOR_LABELS}
     alertmanager = values["alertmanager"]["alertmanagerSpec"]

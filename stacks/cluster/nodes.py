@@ -25,11 +25,11 @@ from constructs import Construct
 from envspec import Names
 from envspec.models import NodeGroup as NodeGroupSpec
 from envspec.models import NodeGroups
+from envspec.naming import APPLICATION_NODE_ROLE, CRITICAL_ADDONS_TAINT, NODE_ROLE_LABEL, SYSTEM_NODE_ROLE
 from stacks.iam import AWS_MANAGED, Role, service_trust
 
 AMI_TYPE = "AL2023_x86_64_STANDARD"
 ROOT_DEVICE = "/dev/xvda"  # root device of the EKS-optimized AL2023 AMIs
-NODE_ROLE_LABEL = "ai-subsidy.io/node-role"
 # vpc-cni runs with its own Pod Identity (see addons.py), so nodes need no CNI permissions.
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly")
 
@@ -57,8 +57,8 @@ class ManagedNodeGroups(Construct):
             managed_policies=[f"{AWS_MANAGED}{policy}" for policy in NODE_POLICIES],
         )
         self.groups = [
-            self._group(names, cluster, "system", groups.system, subnet_ids, depends_on, critical_addons_only=True),
-            self._group(names, cluster, "application", groups.application, subnet_ids, depends_on, critical_addons_only=False),
+            self._group(names, cluster, SYSTEM_NODE_ROLE, groups.system, subnet_ids, depends_on, critical_addons_only=True),
+            self._group(names, cluster, APPLICATION_NODE_ROLE, groups.application, subnet_ids, depends_on, critical_addons_only=False),
         ]
 
     def _group(
@@ -100,7 +100,8 @@ class ManagedNodeGroups(Construct):
         )
         taints = [EksNodeGroupTaint(key=taint.key, value=taint.value or None, effect=taint.effect) for taint in group.taints]
         if critical_addons_only:
-            taints.append(EksNodeGroupTaint(key="CriticalAddonsOnly", value="true", effect="NO_SCHEDULE"))
+            key, value = CRITICAL_ADDONS_TAINT
+            taints.append(EksNodeGroupTaint(key=key, value=value, effect="NO_SCHEDULE"))
         return EksNodeGroup(
             self,
             label,
