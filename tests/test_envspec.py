@@ -39,6 +39,8 @@ def test_defaults_differ_per_environment() -> None:
     assert prod.cluster.node_groups.application.capacity_type == "ON_DEMAND"
     assert prod.workloads.backend.autoscaling.min_replicas == 2
     assert prod.workloads.backend.autoscaling.max_replicas == 10
+    assert (dev.workloads.ai_worker.autoscaling.min_replicas, prod.workloads.ai_worker.autoscaling.min_replicas) == (1, 2)
+    assert (dev.workloads.serve_through_drains, prod.workloads.serve_through_drains) == (False, True)
 
 
 def test_production_api_endpoint_is_not_open_to_the_internet() -> None:
@@ -108,6 +110,13 @@ BAD_INPUTS = {
         '  backend:\n    image: {tag: "v1.4.0"}\n    autoscaling: {min_replicas: 12, max_replicas: 10}',
         "workloads.backend.autoscaling",
         "min_replicas (12) is greater than max_replicas (10)",
+    ),
+    "a single replica where drains must leave one serving": (
+        "production.yaml",
+        '  ai_worker:\n    image: {tag: "v1.4.0"}',
+        '  ai_worker:\n    image: {tag: "v1.4.0"}\n    autoscaling: {min_replicas: 1, max_replicas: 4}',
+        "workloads",
+        "ai_worker.autoscaling.min_replicas is 1: a drain may evict 1 pod at a time",
     ),
     "conflicting storage sizes": (
         "production.yaml",
