@@ -45,9 +45,7 @@ POD_IDENTITY_AGENT_PORT = 80
 ANYWHERE = ipaddress.IPv4Network("0.0.0.0/0")
 # Not the internet: RFC 1918 private ranges and RFC 3927 link-local (instance metadata, the Pod
 # Identity agent, which has a rule of its own).
-NOT_INTERNET = tuple(
-    ipaddress.IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16")
-)
+NOT_INTERNET = tuple(ipaddress.IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"))
 
 
 def tcp(port: int) -> k8s.NetworkPolicyPort:

@@ -118,7 +118,7 @@ def _probe_passes(probe: dict[str, Any], *, listening: bool, dependencies_up: bo
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 @pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.name)
-def test_a_dependency_outage_takes_pods_out_of_service_but_never_restarts_them(env: str, component: Component, synthesis: Synthesis) -> None:
+def test_a_dependency_outage_never_restarts_pods(env: str, component: Component, synthesis: Synthesis) -> None:
     """The kubelet restarts a container whose startup or liveness probe fails and only marks it
     unready when readiness fails ("Configure Liveness, Readiness and Startup Probes",
     kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/).
@@ -139,7 +139,7 @@ def test_a_dependency_outage_takes_pods_out_of_service_but_never_restarts_them(e
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_every_service_port_equals_its_container_port(env: str, synthesis: Synthesis) -> None:
-    """"For any Kubernetes Service, the Service port must be the same as the container port. If
+    """ "For any Kubernetes Service, the Service port must be the same as the container port. If
     you're using named ports, use the same name in the Service spec too." (EKS user guide,
     "Restrict Pod network traffic with Kubernetes network policies", Considerations): the VPC CNI's
     network policy agent matches the port the client connects to against the policies."""
@@ -147,9 +147,7 @@ def test_every_service_port_equals_its_container_port(env: str, synthesis: Synth
     services = [doc for doc in synthesis.find(env, "Service") if doc["metadata"]["namespace"] == APP_NAMESPACE]
     assert services
     for service in services:
-        (pod,) = [
-            doc for doc in deployments.values() if kube.matches({"matchLabels": service["spec"]["selector"]}, kube.pod_labels(doc))
-        ]
+        (pod,) = [doc for doc in deployments.values() if kube.matches({"matchLabels": service["spec"]["selector"]}, kube.pod_labels(doc))]
         ports = {port["name"]: port["containerPort"] for container in kube.containers(kube.pod_spec(pod)) for port in container["ports"]}
         for port in service["spec"]["ports"]:
             assert port["targetPort"] == port["name"], service["metadata"]["name"]
@@ -162,7 +160,11 @@ def test_every_service_port_equals_its_container_port(env: str, synthesis: Synth
 # kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/): scale down after a 300 s
 # stabilization window, by up to 100 % every 15 s; scale up at once by 100 % or 4 pods every 15 s.
 DEFAULT_BEHAVIOR = {
-    "scaleDown": {"stabilizationWindowSeconds": 300, "selectPolicy": "Max", "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}]},
+    "scaleDown": {
+        "stabilizationWindowSeconds": 300,
+        "selectPolicy": "Max",
+        "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}],
+    },
     "scaleUp": {
         "stabilizationWindowSeconds": 0,
         "selectPolicy": "Max",
