@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import shutil
 from pathlib import Path
 
@@ -217,3 +218,35 @@ def test_a_misplaced_credential_is_never_echoed(environments: Path, previous_out
     assert result.returncode == 2
     assert "alerting.pagerduty.secret_name" in result.stderr
     assert credential not in result.stderr + result.stdout
+
+
+def _line(path: Path, text: str) -> int:
+    return next(number for number, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+@pytest.mark.parametrize("edited", ["staging", "production"])
+def test_an_overlap_names_both_files_and_the_line_of_each(edited: str, environments: Path) -> None:
+    """Whichever file was edited last is the one the problem is reported on; the other file and
+    its line are named in the reason, so the person sees both ends of the conflict."""
+    other = "production" if edited == "staging" else "staging"
+    new = {"staging": "10.0.128.0/17", "production": "10.20.0.0/16"}[edited]
+    old = {"staging": "10.20.0.0/16", "production": "10.0.0.0/16"}[edited]
+    _edit(environments / f"{edited}.yaml", f"vpc_cidr: {old}", f"vpc_cidr: {new}")
+    with pytest.raises(SpecError) as error:
+        load_environments(environments)
+    (problem,) = error.value.problems
+    edited_file, other_file = environments / f"{edited}.yaml", environments / f"{other}.yaml"
+    assert str(problem).startswith(f"{edited_file}:{_line(edited_file, 'vpc_cidr')}: network.vpc_cidr: {new} overlaps")
+    assert f"of environment '{other}' ({other_file}:{_line(other_file, 'vpc_cidr')})" in str(problem)
+
+
+@pytest.mark.parametrize("content", ["", "# nothing yet\n", "- a list\n"])
+def test_an_empty_file_points_to_a_guide_that_exists(content: str, environments: Path) -> None:
+    (environments / "preview.yaml").write_text(content)
+    with pytest.raises(SpecError) as error:
+        load_environments(environments)
+    (problem,) = error.value.problems
+    assert "preview.yaml" in problem.file
+    guide = re.search(r"see (\S+\.md)\)", problem.reason)
+    assert guide and (ROOT / guide.group(1)).is_file(), problem.reason
+    assert "name, profile" in problem.reason
