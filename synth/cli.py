@@ -43,7 +43,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--cdk8s-cli-outdir",
-        type=Path,
         metavar="DIR",
         help="run as the cdk8s CLI's app (cdk8s.yaml): DIR is the folder the CLI empties first and lists after; the manifests "
         "go to --kubernetes-outdir atomically and DIR gets links to them",
@@ -127,8 +126,26 @@ def link_for_cdk8s_cli(kubernetes_outdir: Path, listing: Path, envs: Sequence[st
             link.symlink_to(os.path.relpath(manifest.resolve(), folder.resolve()))
 
 
+def _unsafe_listing(listing: Path, args: argparse.Namespace) -> str | None:
+    """Why `listing` must not be the cdk8s CLI's scratch folder (it is emptied on failure), or None."""
+    folder = listing.resolve()
+    here = Path.cwd().resolve()
+    if folder == here or folder in here.parents:
+        return "is the working folder or one of its parents"
+    for output in (args.kubernetes_outdir.resolve(), args.terraform_outdir.resolve()):
+        if folder == output or folder in output.parents or output in folder.parents:
+            return f"overlaps the output folder {output}"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.cdk8s_cli_outdir is not None:
+        problem = "is empty" if not str(args.cdk8s_cli_outdir).strip() else _unsafe_listing(Path(args.cdk8s_cli_outdir), args)
+        if problem:
+            print(f"error: --cdk8s-cli-outdir {args.cdk8s_cli_outdir!r} {problem}; it must be a scratch folder of its own", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        args.cdk8s_cli_outdir = Path(args.cdk8s_cli_outdir)
     code = run(args)
     if args.cdk8s_cli_outdir is None:
         return code

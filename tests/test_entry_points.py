@@ -147,3 +147,14 @@ def test_staged_output_folders_follow_the_umask(tmp_path: Path) -> None:
     finally:
         os.umask(previous)
     assert _mode(tmp_path / "out") == 0o755
+
+
+@pytest.mark.parametrize("listing", ["", ".", "..", "dist", "dist/development", "cdktf.out"])
+def test_the_cdk8s_cli_folder_is_never_the_project_or_its_output(listing: str, project: Path) -> None:
+    """That folder is emptied when synthesis fails (and by the CLI before every run): a typo in
+    cdk8s.yaml must not turn it into the working folder or the real output."""
+    before = _tree(project / "cdktf.out"), _tree(project / "dist")
+    result = _run(project, f".venv/bin/python -O -m synth --target kubernetes --quiet --cdk8s-cli-outdir '{listing}'")
+    assert result.returncode == 2
+    assert "it must be a scratch folder of its own" in result.stderr
+    assert (_tree(project / "cdktf.out"), _tree(project / "dist")) == before
