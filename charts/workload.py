@@ -22,10 +22,11 @@ RELOADER_SECRETS_ANNOTATION = "secret.reloader.stakater.com/reload"
 CONFIG_HASH_ANNOTATION = "ai-subsidy.io/config-sha256"
 # Time for the ALB to stop sending new requests to a terminating pod before it gets SIGTERM.
 PRE_STOP_SLEEP_SECONDS = 10
-# HPA scale-down: the recommendation is the highest of the last five minutes (the controller's own
-# default, written here so the chart does not depend on how the control plane was started), then at
-# most one pod a minute goes. A queue that drains in bursts would otherwise flap the AI worker, each
-# removed pod taking its two-minute grace period with it.
+# HPA scale-down: the recommendation is the highest of the last five minutes (300 s, the default the
+# Kubernetes HPA documentation gives against flapping, written here so the chart does not depend on
+# how the control plane was started), then at most one pod a minute goes, where the default would
+# drop every surplus pod within 15 s. A queue that drains in bursts would otherwise flap the AI
+# worker, each removed pod taking its two-minute grace period with it.
 SCALE_DOWN_STABILIZATION_SECONDS = 300
 SCALE_DOWN_PODS_PER_MINUTE = 1
 
