@@ -34,7 +34,7 @@ ENV_ARGS := $(foreach env,$(ENV),--env $(env))
 TF_ENV = TF_CLI_CONFIG_FILE="$$($(PY) -m tools.terraform_cli path)" CHECKPOINT_DISABLE=1
 
 .PHONY: help install synth test snapshot-update lint bench imports lock diff deploy clean
-.PHONY: pr-summary plan apply gitops-publish ci-matrix checkov set-image secret-scan
+.PHONY: pr-summary plan apply gitops-publish gitops-render gitops-push ci-matrix checkov set-image secret-scan
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -124,9 +124,16 @@ apply: install ## terraform apply of ENV's stacks in dependency order, plain ter
 	@$(PY) -O -m synth $(ENV_ARGS) --quiet
 	$(PY) -m tools.delivery apply --env $(ENV)
 
-gitops-publish: install ## Commit dist/ENV to its GitOps branch gitops/ENV and push it to REMOTE
+gitops-publish: gitops-render gitops-push ## Render dist/ENV, commit it to its GitOps branch gitops/ENV, push it to REMOTE
+
+gitops-render: install ## Render dist/ENV only (the first half of gitops-publish)
 	$(require_one_env)
 	@$(PY) -O -m synth $(ENV_ARGS) --target kubernetes --quiet
+
+# No prerequisites: the deploy workflow runs this alone, with the push token in its environment, after
+# the installs ran in an earlier step without it.
+gitops-push: ## Commit the rendered dist/ENV to gitops/ENV and push it (the second half of gitops-publish)
+	$(require_one_env)
 	$(PY) -m tools.delivery publish --env $(ENV) --remote $(REMOTE)
 
 ci-matrix: install ## GitHub Actions outputs listing the environments, their roles and branches

@@ -19,7 +19,7 @@ class Egress(enum.Enum):
 
     DATABASE = "PostgreSQL in the isolated subnets"
     CACHE = "Redis in the isolated subnets"
-    HTTPS = "HTTPS anywhere: AWS APIs (VPC endpoints, S3) and the OpenAI API"
+    HTTPS = "HTTPS to AWS APIs (the interface VPC endpoints) and the internet (OpenAI, S3 through its gateway endpoint)"
     AWS_CREDENTIALS = "the EKS Pod Identity agent on the node"
     BACKEND = "the backend's http port"
 

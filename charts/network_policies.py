@@ -4,12 +4,15 @@ Traffic into a pod: the ALB (target type ip) from the VPC's public subnets on th
 public components, the frontend to the backend's http port, Prometheus in the monitoring namespace
 to every metrics port. Traffic out: DNS to CoreDNS for every pod, and per component what
 `charts.application` says it needs, with PostgreSQL and Redis limited to the isolated subnets where
-RDS and ElastiCache live (the same subnet plan the network stack builds). The EKS network policy
+RDS and ElastiCache live (the same subnet plan the network stack builds). HTTPS goes to the
+subnets of the interface VPC endpoints (AWS APIs) and to public addresses only: the rest of the
+private ranges and the link-local range (instance metadata) stay closed. The EKS network policy
 agent always lets a pod's own node reach it, so kubelet probes need no rule.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Sequence
 
 from cdk8s_plus_27 import k8s
@@ -39,7 +42,10 @@ HTTPS_PORT = 443
 # The EKS Pod Identity agent answers credential requests on a link-local address of every node.
 POD_IDENTITY_AGENT = "169.254.170.23/32"
 POD_IDENTITY_AGENT_PORT = 80
-ANYWHERE = "0.0.0.0/0"
+ANYWHERE = ipaddress.IPv4Network("0.0.0.0/0")
+# Not the internet: RFC 1918 private ranges and RFC 3927 link-local (instance metadata, the Pod
+# Identity agent, which has a rule of its own).
+NOT_INTERNET = tuple(ipaddress.IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"))
 
 
 def tcp(port: int) -> k8s.NetworkPolicyPort:
@@ -49,6 +55,12 @@ def tcp(port: int) -> k8s.NetworkPolicyPort:
 
 def cidrs(networks: Iterable[object]) -> list[k8s.NetworkPolicyPeer]:
     return [k8s.NetworkPolicyPeer(ip_block=k8s.IpBlock(cidr=str(network))) for network in networks]
+
+
+def internet(vpc: ipaddress.IPv4Network) -> k8s.NetworkPolicyPeer:
+    """Every public address: anywhere except the private ranges, link-local and the VPC itself."""
+    excluded = ipaddress.collapse_addresses([*NOT_INTERNET, vpc])
+    return k8s.NetworkPolicyPeer(ip_block=k8s.IpBlock(cidr=str(ANYWHERE), except_=[str(block) for block in excluded]))
 
 
 def pods(labels: dict[str, str]) -> k8s.NetworkPolicyPeer:
@@ -69,6 +81,8 @@ class NetworkPoliciesChart(EnvironmentChart):
         subnets = self.names.subnets
         self.public_subnets = cidrs(subnets.public)
         self.isolated_subnets = subnets.isolated
+        self.endpoint_subnets = subnets.interface_endpoints
+        self.vpc = spec.network.vpc_cidr
         self._policy("default-deny", {}, ingress=[], egress=[])
         self._policy(
             "allow-dns", {}, egress=[k8s.NetworkPolicyEgressRule(to=[pods_in(KUBE_SYSTEM, DNS_POD_LABELS)], ports=self._dns_ports())]
@@ -127,7 +141,8 @@ class NetworkPoliciesChart(EnvironmentChart):
         if Egress.CACHE in needs:
             rules.append(k8s.NetworkPolicyEgressRule(to=cidrs(self.isolated_subnets), ports=[tcp(REDIS_PORT)]))
         if Egress.HTTPS in needs:
-            rules.append(k8s.NetworkPolicyEgressRule(to=cidrs([ANYWHERE]), ports=[tcp(HTTPS_PORT)]))
+            rules.append(k8s.NetworkPolicyEgressRule(to=cidrs(self.endpoint_subnets), ports=[tcp(HTTPS_PORT)]))
+            rules.append(k8s.NetworkPolicyEgressRule(to=[internet(self.vpc)], ports=[tcp(HTTPS_PORT)]))
         if Egress.AWS_CREDENTIALS in needs:
             rules.append(k8s.NetworkPolicyEgressRule(to=cidrs([POD_IDENTITY_AGENT]), ports=[tcp(POD_IDENTITY_AGENT_PORT)]))
         if Egress.BACKEND in needs:

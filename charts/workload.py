@@ -14,7 +14,7 @@ from constructs import Construct
 
 from charts import pod
 from charts.application import ComponentNeeds
-from envspec.models import Autoscaling, Resources, Taint
+from envspec.models import DRAIN_MAX_UNAVAILABLE, Autoscaling, Resources, Taint
 from envspec.naming import HTTP_PORT_NAME, METRICS_PORT_NAME, Component
 
 # Restarts the pods when a listed Secret's data changes (Stakater Reloader, annotations strategy).
@@ -22,7 +22,13 @@ RELOADER_SECRETS_ANNOTATION = "secret.reloader.stakater.com/reload"
 CONFIG_HASH_ANNOTATION = "ai-subsidy.io/config-sha256"
 # Time for the ALB to stop sending new requests to a terminating pod before it gets SIGTERM.
 PRE_STOP_SLEEP_SECONDS = 10
-SERVICE_PORT = 80
+# HPA scale-down: the recommendation is the highest of the last five minutes (300 s, the default the
+# Kubernetes HPA documentation gives against flapping, written here so the chart does not depend on
+# how the control plane was started), then at most one pod a minute goes, where the default would
+# drop every surplus pod within 15 s. A queue that drains in bursts would otherwise flap the AI
+# worker, each removed pod taking its two-minute grace period with it.
+SCALE_DOWN_STABILIZATION_SECONDS = 300
+SCALE_DOWN_PODS_PER_MINUTE = 1
 
 
 @dataclass(frozen=True)
@@ -52,8 +58,6 @@ def container_skips(needs: ComponentNeeds) -> dict[str, str]:
     }
     if needs.secret_env:
         reasons["CKV_K8S_35"] = "the application reads its connection strings and API key from environment variables"
-    if needs.component.needs_aws:
-        reasons["CKV_K8S_38"] = "the pod calls AWS APIs with its EKS Pod Identity, which needs the service account token"
     return reasons
 
 
@@ -89,7 +93,9 @@ class Workload(Construct):
             self,
             "service-account",
             metadata=k8s.ObjectMeta(name=component.service_account, labels=labels),
-            automount_service_account_token=component.needs_aws,
+            # No pod of the application calls the Kubernetes API. EKS Pod Identity mounts a token of
+            # its own (audience pods.eks.amazonaws.com), which does not depend on this setting.
+            automount_service_account_token=False,
         )
         self.config_map = k8s.KubeConfigMap(
             self, "config", metadata=k8s.ObjectMeta(name=component.config_map, labels=labels), data=props.settings
@@ -131,7 +137,7 @@ class Workload(Construct):
             "disruption-budget",
             metadata=k8s.ObjectMeta(name=component.name, labels=labels),
             spec=k8s.PodDisruptionBudgetSpec(
-                max_unavailable=k8s.IntOrString.from_number(1),
+                max_unavailable=k8s.IntOrString.from_number(DRAIN_MAX_UNAVAILABLE),
                 selector=k8s.LabelSelector(match_labels=selector),
                 unhealthy_pod_eviction_policy="AlwaysAllow",
             ),
@@ -147,21 +153,23 @@ class Workload(Construct):
 
     @staticmethod
     def _probes(component: Component) -> dict[str, k8s.Probe]:
-        """HTTP on the health path where the component serves HTTP, else a TCP check of the metrics port.
+        """Start-up and liveness ask only whether the process listens; readiness asks the health path.
 
+        The kubelet restarts a container whose start-up or liveness probe fails, and only takes a pod
+        out of its Services when readiness fails. The health path reports the database and Redis too,
+        so it belongs to readiness alone: an outage of a dependency must not restart every replica.
         A start-up probe gives a slow start up to 150 s before liveness counts; then liveness restarts
         a hung process after 30 s and readiness takes a pod out of the Service after 15 s.
         """
+        port_name = HTTP_PORT_NAME if component.http_port is not None else METRICS_PORT_NAME
+        listening: dict[str, Any] = {"tcp_socket": k8s.TcpSocketAction(port=k8s.IntOrString.from_string(port_name))}
+        healthy = listening
         if component.http_port is not None and component.health_path is not None:
-            action: dict[str, Any] = {
-                "http_get": k8s.HttpGetAction(path=component.health_path, port=k8s.IntOrString.from_string(HTTP_PORT_NAME))
-            }
-        else:
-            action = {"tcp_socket": k8s.TcpSocketAction(port=k8s.IntOrString.from_string(METRICS_PORT_NAME))}
+            healthy = {"http_get": k8s.HttpGetAction(path=component.health_path, port=k8s.IntOrString.from_string(HTTP_PORT_NAME))}
         return {
-            "startup_probe": k8s.Probe(**action, period_seconds=5, timeout_seconds=3, failure_threshold=30),
-            "readiness_probe": k8s.Probe(**action, period_seconds=5, timeout_seconds=3, failure_threshold=3),
-            "liveness_probe": k8s.Probe(**action, period_seconds=10, timeout_seconds=3, failure_threshold=3),
+            "startup_probe": k8s.Probe(**listening, period_seconds=5, timeout_seconds=3, failure_threshold=30),
+            "readiness_probe": k8s.Probe(**healthy, period_seconds=5, timeout_seconds=3, failure_threshold=3),
+            "liveness_probe": k8s.Probe(**listening, period_seconds=10, timeout_seconds=3, failure_threshold=3),
         }
 
     def _pod_spec(self, props: WorkloadProps) -> k8s.PodSpec:
@@ -180,7 +188,7 @@ class Workload(Construct):
         )
         return k8s.PodSpec(
             service_account_name=component.service_account,
-            automount_service_account_token=component.needs_aws,
+            automount_service_account_token=False,
             enable_service_links=False,
             image_pull_secrets=[k8s.LocalObjectReference(name=props.pull_secret)],
             security_context=pod.pod_security_context(),
@@ -207,8 +215,12 @@ class Workload(Construct):
                 type="ClusterIP",
                 selector=component.selector_labels,
                 ports=[
+                    # The EKS network policy agent matches the container port: a Service port must equal it.
                     k8s.ServicePort(
-                        name=HTTP_PORT_NAME, port=SERVICE_PORT, target_port=k8s.IntOrString.from_string(HTTP_PORT_NAME), protocol="TCP"
+                        name=HTTP_PORT_NAME,
+                        port=component.http_port,
+                        target_port=k8s.IntOrString.from_string(HTTP_PORT_NAME),
+                        protocol="TCP",
                     ),
                     k8s.ServicePort(
                         name=METRICS_PORT_NAME,
@@ -242,5 +254,11 @@ class Workload(Construct):
                 min_replicas=scaling.min_replicas,
                 max_replicas=scaling.max_replicas,
                 metrics=metrics,
+                behavior=k8s.HorizontalPodAutoscalerBehaviorV2(
+                    scale_down=k8s.HpaScalingRulesV2(
+                        stabilization_window_seconds=SCALE_DOWN_STABILIZATION_SECONDS,
+                        policies=[k8s.HpaScalingPolicyV2(type="Pods", value=SCALE_DOWN_PODS_PER_MINUTE, period_seconds=60)],
+                    )
+                ),
             ),
         )

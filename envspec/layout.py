@@ -19,6 +19,12 @@ class SubnetLayout:
     private: tuple[ipaddress.IPv4Network, ...]
     isolated: tuple[ipaddress.IPv4Network, ...]
 
+    @property
+    def interface_endpoints(self) -> tuple[ipaddress.IPv4Network, ...]:
+        """Subnets holding the interface VPC endpoints' network interfaces (the network stack puts
+        one in every private subnet), which pods reach AWS APIs through."""
+        return self.private
+
 
 def subnet_layout(vpc: ipaddress.IPv4Network, az_count: int) -> SubnetLayout:
     """Quarters 1-3 hold one private subnet per zone; quarter 4 splits into eighths: public

@@ -19,6 +19,7 @@ from envspec.models import EnvironmentSpec
 from envspec.profiles import PROFILES, deep_merge, defaults_for
 
 DEFAULT_DIRECTORY = Path(__file__).resolve().parent.parent / "environments"
+GUIDE = "environments/README.md"  # what a file holds, how profiles fill it in, where the fields are described
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,10 @@ def _read_document(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
         reason = getattr(error, "problem", None) or str(error)
         raise SpecError([Problem(shown, "", f"invalid YAML: {reason}", mark.line + 1 if mark else None)]) from None
     if not isinstance(document, dict):
-        raise SpecError([Problem(shown, "", "must be a mapping of fields (see environments/README.md)")])
+        what = "is empty" if document is None else f"is a {type(document).__name__}, not a mapping of fields"
+        raise SpecError(
+            [Problem(shown, "", f"{what}: an environment file sets at least name, profile, aws, network, dns, ci (see {GUIDE})")]
+        )
     return document, root
 
 
@@ -162,14 +166,30 @@ def environment_files(directory: Path = DEFAULT_DIRECTORY) -> dict[str, Path]:
     return {path.stem: path for path in sorted(directory.glob("*.yaml"))}
 
 
+def _vpc_cidr_line(path: Path) -> int | None:
+    try:
+        _, root = _read_document(path)
+    except SpecError:
+        return None
+    return _line_of(root, ("network", "vpc_cidr"))
+
+
 def _check_across(specs: dict[str, EnvironmentSpec], files: dict[str, Path]) -> list[Problem]:
+    """Overlapping VPC ranges, reported on the more recently changed file (the likely edit), with
+    the other file and its line named too; a range a profile supplies has no line."""
     problems = []
-    for first, second in itertools.combinations(sorted(specs), 2):
+    for pair in itertools.combinations(sorted(specs), 2):
+        first, second = sorted(pair, key=lambda name: files[name].stat().st_mtime_ns)
         a, b = specs[first].network.vpc_cidr, specs[second].network.vpc_cidr
         if a.overlaps(b):
+            other_line = _vpc_cidr_line(files[first])
+            other = f"{_display(files[first])}:{other_line}" if other_line else _display(files[first])
             problems.append(
                 Problem(
-                    _display(files[second]), "network.vpc_cidr", f"{b} overlaps {a} of environment '{first}' ({_display(files[first])})"
+                    _display(files[second]),
+                    "network.vpc_cidr",
+                    f"{b} overlaps {a} of environment '{first}' ({other})",
+                    _vpc_cidr_line(files[second]),
                 )
             )
     return problems

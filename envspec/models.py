@@ -306,10 +306,19 @@ class Workload(Strict):
         return dict(sorted(value.items()))
 
 
+# Every workload's PodDisruptionBudget lets a drain evict this many of its pods at a time.
+DRAIN_MAX_UNAVAILABLE = 1
+
+
 class Workloads(Strict):
     backend: Workload
     frontend: Workload
     ai_worker: Workload
+    serve_through_drains: bool = Field(
+        default=False,
+        description="Every workload keeps a pod running while a node drains: `min_replicas` must exceed what the "
+        "PodDisruptionBudget lets a drain evict at once (1), so at least 2.",
+    )
     zone_spread: Literal["required", "preferred"] = Field(
         default="preferred",
         description="Spread replicas over availability zones as a hard rule (`required`: a replica stays pending rather "
@@ -318,6 +327,18 @@ class Workloads(Strict):
     migration_deadline_seconds: int = Field(
         default=900, ge=60, le=3600, description="Longest the database migration Job may run; past it the Job and the sync fail."
     )
+
+    @model_validator(mode="after")
+    def _replicas_outlast_a_drain(self) -> Workloads:
+        if self.serve_through_drains:
+            for key in ("backend", "frontend", "ai_worker"):
+                floor = getattr(self, key).autoscaling.min_replicas
+                if floor <= DRAIN_MAX_UNAVAILABLE:
+                    raise ValueError(
+                        f"{key}.autoscaling.min_replicas is {floor}: a drain may evict {DRAIN_MAX_UNAVAILABLE} pod at a time, "
+                        f"so serve_through_drains needs at least {DRAIN_MAX_UNAVAILABLE + 1}"
+                    )
+        return self
 
 
 def duration_seconds(value: str) -> int:

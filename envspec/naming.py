@@ -127,7 +127,7 @@ class Component:
     http_port: int | None  # None: serves no HTTP traffic besides metrics
     health_path: str | None
     service_name: str | None
-    needs_aws: bool  # gets a Pod Identity association and a mounted token
+    needs_aws: bool  # gets a Pod Identity association (EKS mounts its own token; no Kubernetes API token)
     config_map: str | None = None  # ConfigMap of non-secret settings, read as environment variables
 
     @property
@@ -459,10 +459,10 @@ class Names:
         return self.prefix
 
     def app_service_url(self, component: Component) -> str:
-        """In-cluster URL of a component's Service (port 80)."""
-        if component.service_name is None:
+        """In-cluster URL of a component's Service, on its http port (Service port = container port)."""
+        if component.service_name is None or component.http_port is None:
             raise ValueError(f"{component.name} has no Service")
-        return f"http://{component.service_name}.{APP_NAMESPACE}.svc.cluster.local"
+        return f"http://{component.service_name}.{APP_NAMESPACE}.svc.cluster.local:{component.http_port}"
 
 
 def names_for(spec: EnvironmentSpec) -> Names:

@@ -116,7 +116,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
         "database": {"multi_az": True, "deletion_protection": True, "log_retention_days": 365},
         "cache": {"num_nodes": 3, "log_retention_days": 365},
-        "workloads": {"zone_spread": "required"},
+        # A drain must leave every component serving: two replicas at least (the AI worker's shared default is 1).
+        "workloads": {"zone_spread": "required", "serve_through_drains": True, "ai_worker": {"autoscaling": {"min_replicas": 2}}},
         "backup": {
             "cross_region": True,
             "vault_lock": True,

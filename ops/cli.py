@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from envspec import DEFAULT_DIRECTORY
-from ops import commands
+from ops import arguments, commands
 from ops.commands import COMPONENT_CHOICES
 from ops.errors import OpsError
 
@@ -270,6 +270,8 @@ def _describe_failure(error: BaseException) -> tuple[str, int] | None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        # The command's own input first: bad arguments are exit 2 whatever the machine's credentials.
+        arguments.validate(args)
         return int(args.handler(args))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

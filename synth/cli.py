@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -39,6 +40,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--kubernetes-outdir", type=Path, default=Path(os.environ.get("CDK8S_OUTDIR", "dist")), help="default: $CDK8S_OUTDIR or dist"
+    )
+    parser.add_argument(
+        "--cdk8s-cli-outdir",
+        metavar="DIR",
+        help="run as the cdk8s CLI's app (cdk8s.yaml): DIR is the folder the CLI empties first and lists after; the manifests "
+        "go to --kubernetes-outdir atomically and DIR gets links to them",
     )
     parser.add_argument("--aws-emulator", metavar="URL", help="point every provider at a local AWS emulator (moto); never for real deploys")
     parser.add_argument("--emulator-state-dir", type=Path, metavar="DIR", help="local state folder of an --aws-emulator synthesis")
@@ -105,8 +112,53 @@ def synthesize(args: argparse.Namespace, specs: dict[str, EnvironmentSpec], cont
                 kubernetes_staged.commit_parts(list(specs))
 
 
+def link_for_cdk8s_cli(kubernetes_outdir: Path, listing: Path, envs: Sequence[str]) -> None:
+    """Give the cdk8s CLI, which lists the `.yaml` files of its own output folder, a link to every
+    manifest this run wrote (the CLI empties that folder before it starts the app, so it must not
+    be the real output)."""
+    listing.mkdir(parents=True, exist_ok=True)
+    for env in envs:
+        folder = listing / env
+        folder.mkdir(exist_ok=True)
+        for manifest in sorted((kubernetes_outdir / env).glob("*.k8s.yaml")):
+            link = folder / manifest.name
+            link.unlink(missing_ok=True)
+            link.symlink_to(os.path.relpath(manifest.resolve(), folder.resolve()))
+
+
+def _unsafe_listing(listing: Path, args: argparse.Namespace) -> str | None:
+    """Why `listing` must not be the cdk8s CLI's scratch folder (it is emptied on failure), or None."""
+    folder = listing.resolve()
+    here = Path.cwd().resolve()
+    if folder == here or folder in here.parents:
+        return "is the working folder or one of its parents"
+    for output in (args.kubernetes_outdir.resolve(), args.terraform_outdir.resolve()):
+        if folder == output or folder in output.parents or output in folder.parents:
+            return f"overlaps the output folder {output}"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.cdk8s_cli_outdir is not None:
+        problem = "is empty" if not str(args.cdk8s_cli_outdir).strip() else _unsafe_listing(Path(args.cdk8s_cli_outdir), args)
+        if problem:
+            print(f"error: --cdk8s-cli-outdir {args.cdk8s_cli_outdir!r} {problem}; it must be a scratch folder of its own", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        args.cdk8s_cli_outdir = Path(args.cdk8s_cli_outdir)
+    code = run(args)
+    if args.cdk8s_cli_outdir is None:
+        return code
+    if code == 0:
+        link_for_cdk8s_cli(args.kubernetes_outdir, args.cdk8s_cli_outdir, sorted(args.envs or load_environments(args.environments_dir)))
+        return 0
+    # The cdk8s CLI prints a Node stack trace for an app that exits non-zero, but one line (and exits
+    # 1) when the app leaves its output folder absent: the error above stays the one to read.
+    shutil.rmtree(args.cdk8s_cli_outdir, ignore_errors=True)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         specs = load_environments(args.environments_dir, only=args.envs)

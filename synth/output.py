@@ -13,6 +13,13 @@ import tempfile
 from pathlib import Path
 
 
+def current_umask() -> int:
+    """The process's umask (reading it means setting it; it is put back at once)."""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
 def _swap(staged: Path, target: Path) -> None:
     """Replace `target` (file or folder, may be absent) with `staged` by renames in one folder."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -39,6 +46,9 @@ class StagedOutput:
         self.target = target.resolve()
         self.target.parent.mkdir(parents=True, exist_ok=True)
         self.staging = Path(tempfile.mkdtemp(prefix=f".synth-tmp-{self.target.name}-", dir=self.target.parent))
+        # mkdtemp makes the folder private (0700); committed, it becomes the output folder itself,
+        # which must get the permissions any folder of the user's gets (0755 under umask 022).
+        self.staging.chmod(0o777 & ~current_umask())
 
     def __enter__(self) -> StagedOutput:
         return self

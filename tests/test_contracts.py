@@ -188,16 +188,56 @@ def test_names_are_the_ones_the_runbooks_type(env: str, synthesis: Synthesis) ->
     assert {doc["metadata"]["name"] for doc in synthesis.find(env, "Namespace")} >= {"ai-subsidy"}
 
 
+POD_IDENTITY_AUDIENCE = "pods.eks.amazonaws.com"
+KUBE_API_TOKEN_VOLUME = "kube-api-access"
+
+
+def _admitted(spec: dict[str, Any], account: dict[str, Any], *, has_association: bool) -> dict[str, Any]:
+    """The pod the API server stores after admission.
+
+    The ServiceAccount admission plugin adds the `kube-api-access-*` projected volume (a token for
+    the Kubernetes API) only when neither the pod nor its ServiceAccount turns automount off
+    ("Configure Service Accounts for Pods", kubernetes.io). For a ServiceAccount with a Pod Identity
+    association, EKS's pod identity webhook adds its own projected token with audience
+    pods.eks.amazonaws.com plus AWS_CONTAINER_CREDENTIALS_FULL_URI and
+    AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, whatever the automount setting (EKS user guide,
+    "Understand how EKS Pod Identity works"; aws/amazon-eks-pod-identity-webhook, pkg/handler).
+    """
+    automount = spec.get("automountServiceAccountToken", account.get("automountServiceAccountToken", True))
+    volumes = list(spec.get("volumes", []))
+    env = {}
+    if automount:
+        volumes.append({"name": f"{KUBE_API_TOKEN_VOLUME}-x", "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]}})
+    if has_association:
+        token = {"audience": POD_IDENTITY_AUDIENCE, "expirationSeconds": 86400, "path": "eks-pod-identity-token"}
+        volumes.append({"name": "eks-pod-identity-token", "projected": {"sources": [{"serviceAccountToken": token}]}})
+        env = {
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://169.254.170.23/v1/credentials",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token",
+        }
+    return {"volumes": volumes, "env": env}
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_only_pods_that_call_aws_get_a_service_account_token(env: str, synthesis: Synthesis) -> None:
+def test_no_pod_holds_a_kubernetes_api_token_and_aws_callers_still_get_credentials(env: str, synthesis: Synthesis) -> None:
+    """No application pod calls the Kubernetes API, so none gets its token; the AWS callers get
+    their credentials from EKS Pod Identity's own token, which needs no automount."""
     accounts = {doc["metadata"]["name"]: doc for doc in _in_app_namespace(synthesis.find(env, "ServiceAccount"))}
     for doc in _in_app_namespace(kube.workloads(synthesis.manifests(env))):
         spec = kube.pod_spec(doc)
         account = accounts[spec["serviceAccountName"]]
         component = next((c for c in COMPONENTS if c.name == doc["metadata"]["name"]), None)
         needs_aws = component is not None and component.needs_aws
-        assert spec["automountServiceAccountToken"] is needs_aws, doc["metadata"]["name"]
-        assert account["automountServiceAccountToken"] is needs_aws, account["metadata"]["name"]
+        assert account["automountServiceAccountToken"] is False, account["metadata"]["name"]
+        admitted = _admitted(spec, account, has_association=needs_aws)
+        assert not [v for v in admitted["volumes"] if v["name"].startswith(KUBE_API_TOKEN_VOLUME)], doc["metadata"]["name"]
+        audiences = {
+            source["serviceAccountToken"].get("audience")
+            for volume in admitted["volumes"]
+            for source in volume.get("projected", {}).get("sources", [])
+            if "serviceAccountToken" in source
+        }
+        assert audiences == ({POD_IDENTITY_AUDIENCE} if needs_aws else set()), doc["metadata"]["name"]
         if component is not None:
             assert spec["serviceAccountName"] == component.service_account
 
@@ -211,12 +251,16 @@ def _terraform_resources(synthesis: Synthesis, env: str, resource_type: str) -> 
 
 
 def _aws_service_accounts(synthesis: Synthesis, env: str) -> set[tuple[str, str]]:
-    """(namespace, name) of the ServiceAccounts whose pods hold an AWS identity."""
+    """(namespace, name) of the ServiceAccounts whose pods may ask the node's Pod Identity agent
+    for credentials (their NetworkPolicies allow 169.254.170.23:80)."""
+    manifests = synthesis.manifests(env)
+    policies = [doc for doc in manifests if doc["kind"] == "NetworkPolicy"]
+    agent = kube.Endpoint(address="169.254.170.23")
     accounts = set()
-    for doc in _in_app_namespace(kube.workloads(synthesis.manifests(env))):
-        spec = kube.pod_spec(doc)
-        if spec.get("automountServiceAccountToken"):
-            accounts.add((doc["metadata"]["namespace"], spec["serviceAccountName"]))
+    for doc in _in_app_namespace(kube.workloads(manifests)):
+        source = kube.Endpoint(doc["metadata"]["namespace"], kube.pod_labels(doc))
+        if kube.allowed(policies, source, agent, 80):
+            accounts.add((doc["metadata"]["namespace"], kube.pod_spec(doc)["serviceAccountName"]))
     return accounts
 
 
@@ -261,3 +305,16 @@ def test_the_rds_managed_password_secret_exists_for_the_instance_it_is_looked_up
         if body.get("identifier") == names.database_identifier and body.get("manage_master_user_password") is True
     ]
     assert instances, f"no aws_db_instance {names.database_identifier} with manage_master_user_password in the {env} stacks"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_interface_endpoints_live_where_the_network_policies_send_https(env: str, synthesis: Synthesis) -> None:
+    """The network policies allow HTTPS to `SubnetLayout.interface_endpoints`; the network stack
+    must place every interface endpoint's network interfaces in exactly those subnets."""
+    stack = synthesis.stack(f"{env}-network")
+    subnets = {f"${{aws_subnet.{key}.id}}": body["cidr_block"] for key, body in resources_of(stack, "aws_subnet").items()}
+    expected = {str(network) for network in names_for(SPECS[env]).subnets.interface_endpoints}
+    interfaces = [body for body in resources_of(stack, "aws_vpc_endpoint").values() if body["vpc_endpoint_type"] == "Interface"]
+    assert interfaces
+    for body in interfaces:
+        assert {subnets[subnet_id] for subnet_id in body["subnet_ids"]} == expected, body["service_name"]

@@ -3,11 +3,16 @@ command sequence of plan and apply, and the GitOps publish to a branch per envir
 
 from __future__ import annotations
 
+import base64
+import http.server
 import json
 import os
 import shutil
+import ssl
 import subprocess
+import threading
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -183,3 +188,89 @@ def test_publish_refuses_an_empty_render(repository: Path, tmp_path: Path) -> No
     (tmp_path / "dist" / "staging").mkdir(parents=True)
     with pytest.raises(DeliveryError, match="nothing rendered"):
         delivery.publish(tmp_path / "dist", SPECS["staging"], "origin", "1111111", cwd=repository)
+
+
+class _RecordingGitServer(http.server.BaseHTTPRequestHandler):
+    """Stands in for github.com's smart-HTTP endpoint: records each request's Authorization header
+    and refuses it (what GitHub answers a token without the right scope)."""
+
+    seen: ClassVar[list[str | None]] = []
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self.seen.append(self.headers.get("Authorization"))
+        body = b"forbidden\n"
+        self.send_response(403)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_GET
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_publish_sends_the_step_token_to_the_remote_and_writes_it_nowhere(
+    synthesis: Synthesis, repository: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real git against a TLS server: the token of the push step reaches the remote as the header
+    actions/checkout would configure (`AUTHORIZATION: basic base64(x-access-token:<token>)`), yet
+    `.git/config` never holds it, so nothing that ran earlier in the job (installs) could read it."""
+    openssl = shutil.which("openssl") or pytest.skip("openssl is not installed")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-days",
+            "1",
+            "-keyout",
+            key,
+            "-out",
+            cert,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RecordingGitServer)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"https://127.0.0.1:{server.server_address[1]}/ai-subsidy/infrastructure.git"
+        _git(repository, "remote", "set-url", "origin", url)
+        rendered = tmp_path / "dist"
+        shutil.copytree(synthesis.kubernetes_dir / "staging", rendered / "staging")
+        token = "ghs_" + "0" * 36  # a placeholder in GitHub's installation-token shape
+        monkeypatch.setenv(delivery.PUSH_TOKEN_VARIABLE, token)
+        monkeypatch.setenv("GIT_SSL_CAINFO", str(cert))
+        _RecordingGitServer.seen.clear()
+        with pytest.raises(DeliveryError, match=r"(?s)git push failed: .*403"):
+            delivery.publish(rendered, SPECS["staging"], "origin", "1111111", cwd=repository)
+    finally:
+        server.shutdown()
+    expected = "basic " + base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    assert _RecordingGitServer.seen and all(header == expected for header in _RecordingGitServer.seen)
+    config = (repository / ".git" / "config").read_text()
+    assert token not in config and expected.split()[1] not in config
+
+
+def test_publish_never_sends_the_token_to_a_plain_http_or_local_remote(
+    synthesis: Synthesis, repository: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rendered = tmp_path / "dist"
+    shutil.copytree(synthesis.kubernetes_dir / "staging", rendered / "staging")
+    monkeypatch.setenv(delivery.PUSH_TOKEN_VARIABLE, "ghs_" + "0" * 36)
+    with pytest.raises(DeliveryError, match="not an https URL"):
+        delivery.publish(rendered, SPECS["staging"], "origin", "1111111", cwd=repository)

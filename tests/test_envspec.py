@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import shutil
 from pathlib import Path
 
@@ -39,6 +40,8 @@ def test_defaults_differ_per_environment() -> None:
     assert prod.cluster.node_groups.application.capacity_type == "ON_DEMAND"
     assert prod.workloads.backend.autoscaling.min_replicas == 2
     assert prod.workloads.backend.autoscaling.max_replicas == 10
+    assert (dev.workloads.ai_worker.autoscaling.min_replicas, prod.workloads.ai_worker.autoscaling.min_replicas) == (1, 2)
+    assert (dev.workloads.serve_through_drains, prod.workloads.serve_through_drains) == (False, True)
 
 
 def test_production_api_endpoint_is_not_open_to_the_internet() -> None:
@@ -108,6 +111,13 @@ BAD_INPUTS = {
         '  backend:\n    image: {tag: "v1.4.0"}\n    autoscaling: {min_replicas: 12, max_replicas: 10}',
         "workloads.backend.autoscaling",
         "min_replicas (12) is greater than max_replicas (10)",
+    ),
+    "a single replica where drains must leave one serving": (
+        "production.yaml",
+        '  ai_worker:\n    image: {tag: "v1.4.0"}',
+        '  ai_worker:\n    image: {tag: "v1.4.0"}\n    autoscaling: {min_replicas: 1, max_replicas: 4}',
+        "workloads",
+        "ai_worker.autoscaling.min_replicas is 1: a drain may evict 1 pod at a time",
     ),
     "conflicting storage sizes": (
         "production.yaml",
@@ -208,3 +218,35 @@ def test_a_misplaced_credential_is_never_echoed(environments: Path, previous_out
     assert result.returncode == 2
     assert "alerting.pagerduty.secret_name" in result.stderr
     assert credential not in result.stderr + result.stdout
+
+
+def _line(path: Path, text: str) -> int:
+    return next(number for number, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+@pytest.mark.parametrize("edited", ["staging", "production"])
+def test_an_overlap_names_both_files_and_the_line_of_each(edited: str, environments: Path) -> None:
+    """Whichever file was edited last is the one the problem is reported on; the other file and
+    its line are named in the reason, so the person sees both ends of the conflict."""
+    other = "production" if edited == "staging" else "staging"
+    new = {"staging": "10.0.128.0/17", "production": "10.20.0.0/16"}[edited]
+    old = {"staging": "10.20.0.0/16", "production": "10.0.0.0/16"}[edited]
+    _edit(environments / f"{edited}.yaml", f"vpc_cidr: {old}", f"vpc_cidr: {new}")
+    with pytest.raises(SpecError) as error:
+        load_environments(environments)
+    (problem,) = error.value.problems
+    edited_file, other_file = environments / f"{edited}.yaml", environments / f"{other}.yaml"
+    assert str(problem).startswith(f"{edited_file}:{_line(edited_file, 'vpc_cidr')}: network.vpc_cidr: {new} overlaps")
+    assert f"of environment '{other}' ({other_file}:{_line(other_file, 'vpc_cidr')})" in str(problem)
+
+
+@pytest.mark.parametrize("content", ["", "# nothing yet\n", "- a list\n"])
+def test_an_empty_file_points_to_a_guide_that_exists(content: str, environments: Path) -> None:
+    (environments / "preview.yaml").write_text(content)
+    with pytest.raises(SpecError) as error:
+        load_environments(environments)
+    (problem,) = error.value.problems
+    assert "preview.yaml" in problem.file
+    guide = re.search(r"see (\S+\.md)\)", problem.reason)
+    assert guide and (ROOT / guide.group(1)).is_file(), problem.reason
+    assert "name, profile" in problem.reason

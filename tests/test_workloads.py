@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -100,10 +101,151 @@ def test_probes_give_a_slow_start_time_before_liveness_counts(env: str, synthesi
         assert startup["periodSeconds"] * startup["failureThreshold"] >= 120, component.name
         assert liveness["failureThreshold"] * liveness["periodSeconds"] >= 30
         if component.health_path:
-            for probe in (startup, readiness, liveness):
-                assert probe["httpGet"] == {"path": component.health_path, "port": "http"}
+            assert readiness["httpGet"] == {"path": component.health_path, "port": "http"}
     backend = _container(synthesis, env, BACKEND)
     assert backend["readinessProbe"]["httpGet"]["path"] == "/api/health"
+
+
+def _probe_passes(probe: dict[str, Any], *, listening: bool, dependencies_up: bool) -> bool:
+    """What the kubelet's prober gets: a TCP connect succeeds when the process listens; the health
+    path answers 200 only when the process listens and its database and Redis answer too."""
+    if "tcpSocket" in probe:
+        return listening
+    if "httpGet" in probe:
+        return listening and dependencies_up
+    raise AssertionError(f"unmodelled probe {probe}")
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.name)
+def test_a_dependency_outage_never_restarts_pods(env: str, component: Component, synthesis: Synthesis) -> None:
+    """The kubelet restarts a container whose startup or liveness probe fails and only marks it
+    unready when readiness fails ("Configure Liveness, Readiness and Startup Probes",
+    kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/).
+    The backend's only documented health path, /api/health, reports the database and Redis, so it
+    may decide readiness alone: with RDS failing over, every replica restarting would turn a
+    30-second outage into a crash loop."""
+    container = _container(synthesis, env, component)
+    restarting = [container["startupProbe"], container["livenessProbe"]]
+    for probe in restarting:
+        assert _probe_passes(probe, listening=True, dependencies_up=False), f"{component.name} restarts when a dependency is down"
+        assert not _probe_passes(probe, listening=False, dependencies_up=True), "a process that stopped listening is restarted"
+    if component.health_path:
+        assert not _probe_passes(container["readinessProbe"], listening=True, dependencies_up=False), "readiness checks dependencies"
+    for probe in (*restarting, container["readinessProbe"]):
+        action = probe.get("tcpSocket") or probe["httpGet"]
+        assert action["port"] in {port["name"] for port in container["ports"]}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_service_port_equals_its_container_port(env: str, synthesis: Synthesis) -> None:
+    """ "For any Kubernetes Service, the Service port must be the same as the container port. If
+    you're using named ports, use the same name in the Service spec too." (EKS user guide,
+    "Restrict Pod network traffic with Kubernetes network policies", Considerations): the VPC CNI's
+    network policy agent matches the port the client connects to against the policies."""
+    deployments = {doc["metadata"]["name"]: doc for doc in synthesis.find(env, "Deployment")}
+    services = [doc for doc in synthesis.find(env, "Service") if doc["metadata"]["namespace"] == APP_NAMESPACE]
+    assert services
+    for service in services:
+        (pod,) = [doc for doc in deployments.values() if kube.matches({"matchLabels": service["spec"]["selector"]}, kube.pod_labels(doc))]
+        ports = {port["name"]: port["containerPort"] for container in kube.containers(kube.pod_spec(pod)) for port in container["ports"]}
+        for port in service["spec"]["ports"]:
+            assert port["targetPort"] == port["name"], service["metadata"]["name"]
+            assert port["port"] == ports[port["targetPort"]], f"{service['metadata']['name']} port {port['name']}"
+    frontend_url = synthesis.find(env, "ConfigMap", FRONTEND.config_map)[0]["data"]["API_INTERNAL_URL"]
+    assert frontend_url == f"http://{BACKEND.service_name}.{APP_NAMESPACE}.svc.cluster.local:{BACKEND.http_port}/api"
+
+
+# Kubernetes' default HPA behaviour ("Horizontal Pod Autoscaling", section "Default Behavior",
+# kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/): scale down after a 300 s
+# stabilization window, by up to 100 % every 15 s; scale up at once by 100 % or 4 pods every 15 s.
+DEFAULT_BEHAVIOR = {
+    "scaleDown": {
+        "stabilizationWindowSeconds": 300,
+        "selectPolicy": "Max",
+        "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}],
+    },
+    "scaleUp": {
+        "stabilizationWindowSeconds": 0,
+        "selectPolicy": "Max",
+        "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}, {"type": "Pods", "value": 4, "periodSeconds": 15}],
+    },
+}
+SYNC_PERIOD = 15  # the controller manager's --horizontal-pod-autoscaler-sync-period default
+
+
+def _scale_down_limit(rules: dict[str, Any], replicas: int, events: list[tuple[int, int]], now: int) -> int:
+    """Lowest count the policies allow now (kube-controller-manager, podautoscaler/horizontal.go,
+    calculateScaleDownLimitWithBehaviors): each policy counts from the replicas at its period's start."""
+    limits = []
+    for policy in rules["policies"]:
+        removed = sum(-change for at, change in events if now - at < policy["periodSeconds"] and change < 0)
+        start = replicas + removed
+        if policy["type"] == "Pods":
+            limits.append(start - policy["value"])
+        else:
+            limits.append(math.ceil(start * (1 - policy["value"] / 100)))
+    return min(limits) if rules.get("selectPolicy", "Max") == "Max" else max(limits)
+
+
+def _simulate_scale_down(spec: dict[str, Any], wanted: list[int]) -> list[int]:
+    """Replica count at every sync for a metric whose raw recommendation is `wanted[i]` at sync i.
+
+    Scale-down only (`wanted` never exceeds the start): the stabilized recommendation is the highest
+    raw one of the window (stabilizeRecommendationWithBehaviors), then the policies cap the step.
+    """
+    behavior = {**DEFAULT_BEHAVIOR, **spec.get("behavior", {})}
+    rules = {**DEFAULT_BEHAVIOR["scaleDown"], **behavior["scaleDown"]}
+    # The burst ran at maxReplicas until just before the first sync.
+    replicas, history, events, counts = spec["maxReplicas"], [(-SYNC_PERIOD, spec["maxReplicas"])], [], []
+    for tick, raw in enumerate(wanted):
+        now = tick * SYNC_PERIOD
+        history.append((now, max(raw, spec["minReplicas"])))
+        stabilized = max(value for at, value in history if now - at <= rules["stabilizationWindowSeconds"])
+        target = max(stabilized, _scale_down_limit(rules, replicas, events, now)) if stabilized < replicas else replicas
+        if target != replicas:
+            events.append((now, target - replicas))
+            replicas = target
+        counts.append(replicas)
+    return counts
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.name)
+def test_autoscalers_scale_down_slowly_and_do_not_flap(env: str, component: Component, synthesis: Synthesis) -> None:
+    """After a burst the load falls to nothing: no pod goes for five minutes, then one a minute at
+    most. A load that comes back every four minutes never scales the Deployment down at all."""
+    (hpa,) = synthesis.find(env, "HorizontalPodAutoscaler", component.name)
+    spec = hpa["spec"]
+    assert spec["behavior"]["scaleDown"]["stabilizationWindowSeconds"] >= 300
+    if spec["maxReplicas"] == spec["minReplicas"]:
+        return
+    quiet = _simulate_scale_down(spec, [spec["minReplicas"]] * 80)
+    window = 300 // SYNC_PERIOD
+    assert set(quiet[:window]) == {spec["maxReplicas"]}, "nothing goes within the stabilization window"
+    per_minute = 60 // SYNC_PERIOD
+    for tick in range(per_minute, len(quiet)):
+        assert quiet[tick - per_minute] - quiet[tick] <= 1, f"{component.name} dropped more than one pod within a minute"
+    assert quiet[-1] < spec["maxReplicas"]
+    flapping = [spec["maxReplicas"] if (tick // 8) % 2 == 0 else spec["minReplicas"] for tick in range(80)]
+    assert set(_simulate_scale_down(spec, flapping)) == {spec["maxReplicas"]}
+
+
+def test_the_scale_down_model_reproduces_kubernetes_defaults() -> None:
+    """Without `behavior`, Kubernetes removes every surplus pod in one step once the window passed."""
+    counts = _simulate_scale_down({"minReplicas": 2, "maxReplicas": 10}, [2] * 30)
+    assert counts[19] == 10 and counts[20] == 2
+
+
+def test_production_workloads_keep_a_pod_through_a_node_drain(synthesis: Synthesis) -> None:
+    """A drain evicts through the PodDisruptionBudget (maxUnavailable 1): with one replica the
+    Eviction API lets the only pod go ("Specifying a Disruption Budget for your Application",
+    kubernetes.io/docs/tasks/run-application/configure-pdb/)."""
+    for component in COMPONENTS:
+        (hpa,) = synthesis.find("production", "HorizontalPodAutoscaler", component.name)
+        (budget,) = synthesis.find("production", "PodDisruptionBudget", component.name)
+        assert hpa["spec"]["minReplicas"] - budget["spec"]["maxUnavailable"] >= 1, component.name
+    assert SPECS["production"].workloads.serve_through_drains
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -151,7 +293,7 @@ def test_config_changes_roll_the_pods_and_secret_changes_are_watched(env: str, s
 def test_config_maps_hold_derived_settings_and_no_secret(env: str, synthesis: Synthesis) -> None:
     spec = SPECS[env]
     (frontend,) = synthesis.find(env, "ConfigMap", "frontend-config")
-    assert frontend["data"]["API_INTERNAL_URL"] == "http://ai-subsidy-backend-service.ai-subsidy.svc.cluster.local/api"
+    assert frontend["data"]["API_INTERNAL_URL"] == "http://ai-subsidy-backend-service.ai-subsidy.svc.cluster.local:3001/api"
     assert frontend["data"]["PORT"] == "3000"
     (worker,) = synthesis.find(env, "ConfigMap", "ai-config")
     assert worker["data"]["AWS_REGION"] == spec.aws.region

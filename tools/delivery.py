@@ -16,6 +16,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import subprocess
@@ -180,6 +181,25 @@ def _git(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT, check:
     return result.stdout.strip() if result.returncode == 0 else ""
 
 
+# The deploy workflow's checkout keeps no credentials (`persist-credentials: false`); only the step
+# that pushes gets a token, in this variable, and git receives it the way actions/checkout would
+# configure it (an `http.<url>.extraheader`), but through git's GIT_CONFIG_* environment: never in
+# `.git/config`, never on a command line.
+PUSH_TOKEN_VARIABLE = "GITOPS_PUSH_TOKEN"
+
+
+def remote_auth(remote: str, cwd: Path = ROOT) -> dict[str, str]:
+    """git configuration, as environment variables, that sends $GITOPS_PUSH_TOKEN to `remote` only."""
+    token = os.environ.get(PUSH_TOKEN_VARIABLE)
+    if not token:
+        return {}
+    url = _git("remote", "get-url", remote, cwd=cwd)
+    if not url.startswith("https://"):
+        raise DeliveryError(f"{PUSH_TOKEN_VARIABLE} is set but remote {remote!r} is not an https URL; refusing to send the token")
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    return {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"http.{url}.extraheader", "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}"}
+
+
 def publish(kubernetes_dir: Path, spec: EnvironmentSpec, remote: str, source_sha: str, cwd: Path = ROOT) -> str | None:
     """Commit the rendered `dist/<env>/` onto the environment's GitOps branch and push it.
 
@@ -192,7 +212,8 @@ def publish(kubernetes_dir: Path, spec: EnvironmentSpec, remote: str, source_sha
     if not files:
         raise DeliveryError(f"nothing rendered in {folder}: run `make synth ENV={spec.name}` first")
     branch = names.gitops_branch
-    _git("fetch", "--quiet", remote, f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}", cwd=cwd, check=False)
+    auth = remote_auth(remote, cwd=cwd)
+    _git("fetch", "--quiet", remote, f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}", env=auth, cwd=cwd, check=False)
     parent = _git("rev-parse", "--verify", "--quiet", f"refs/remotes/{remote}/{branch}^{{commit}}", cwd=cwd, check=False)
     with tempfile.TemporaryDirectory() as scratch:
         index = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
@@ -212,7 +233,7 @@ def publish(kubernetes_dir: Path, spec: EnvironmentSpec, remote: str, source_sha
     message = f"Render {spec.name} from {source_sha}\n\nSource: {spec.ci.github_repository}@{source_sha}\n"
     commit = _git("commit-tree", tree, *(["-p", parent] if parent else []), "-m", message, env=identity, cwd=cwd)
     # Not forced: the deploy workflow is the only writer, one run per environment at a time.
-    _git("push", "--quiet", remote, f"{commit}:refs/heads/{branch}", cwd=cwd)
+    _git("push", "--quiet", remote, f"{commit}:refs/heads/{branch}", env=auth, cwd=cwd)
     print(f"{branch}: {commit} (rendered from {source_sha})")
     return commit
 

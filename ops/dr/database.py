@@ -8,13 +8,13 @@ APIs cannot take, verifies the copy against the original's settings and prints t
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ops.arguments import RDS_IDENTIFIER as IDENTIFIER
 from ops.console import duration, fields, say, step
 from ops.context import Target
 from ops.dr.settings import RESTORE_POINT_TAG, RESTORED_FROM_TAG, InstanceSettings, Placement
@@ -22,7 +22,6 @@ from ops.errors import InputError, OpsError
 from ops.timeutil import LATEST, iso, now, parse_time, stamp
 from ops.waiting import Poll, wait_for
 
-IDENTIFIER = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 FAILED_STATES = {
     "failed",
     "incompatible-restore",

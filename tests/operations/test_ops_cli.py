@@ -115,3 +115,73 @@ def test_missing_credentials_are_refused_before_any_call(tmp_path: Path) -> None
 
 def test_the_exit_codes_are_documented() -> None:
     assert "exit codes:" in ops("--help").stdout
+
+
+BAD_ARGUMENTS = {
+    "restore-db --to yesterday": (("dr", "restore-db", "--env", "production", "--to", "yesterday"), "--to: 'yesterday' is not an ISO 8601"),
+    "restore-db --to without a zone": (("dr", "restore-db", "--env", "production", "--to", "2026-05-01T09:30:00"), "has no time zone"),
+    "restore-db bad target name": (
+        ("dr", "restore-db", "--env", "production", "--to", "latest", "--target-identifier", "Prod_Copy"),
+        "--target-identifier: 'Prod_Copy' is not a valid RDS identifier",
+    ),
+    "restore-db bad security group": (
+        ("dr", "restore-db", "--env", "production", "--to", "latest", "--vpc-security-group-id", "default"),
+        "is not a security group ID",
+    ),
+    "restore-db dr without placement": (
+        ("dr", "restore-db", "--env", "production", "--snapshot", "newest", "--region", "dr"),
+        "--region dr: name the placement",
+    ),
+    "restore-db negative timeout": (
+        ("dr", "restore-db", "--env", "production", "--to", "latest", "--timeout-minutes", "-5"),
+        "--timeout-minutes: must be greater than 0",
+    ),
+    "switch-db negative poll": (
+        ("dr", "switch-db", "--env", "production", "--instance", "x", "--poll-seconds", "-1"),
+        "--poll-seconds: must be 0 or more",
+    ),
+    "restore-files --to tomorrow": (("dr", "restore-files", "--env", "production", "--to", "tomorrow"), "is not an ISO 8601 time"),
+    "restore-files failover with execute": (
+        ("dr", "restore-files", "--env", "production", "--failover", "--execute"),
+        "--failover is a read-only check",
+    ),
+    "drill report in a missing folder": (
+        ("dr", "drill", "--env", "production", "--report", "/nonexistent/drill.json"),
+        "--report: the folder of /nonexistent/drill.json does not exist",
+    ),
+    "collect zero minutes": (("incident", "collect", "--env", "production", "--since-minutes", "0"), "--since-minutes: must be greater"),
+    "collect missing keep folder": (
+        ("incident", "collect", "--env", "production", "--keep-local", "/nonexistent"),
+        "--keep-local: /nonexistent is not a folder",
+    ),
+    "notify empty message": (
+        ("incident", "notify", "--env", "production", "--severity", "minor", "--component", "backend", "--message", " "),
+        "--message: must not be empty",
+    ),
+    "notify bad incident id": (
+        ("incident", "notify", "--env", "production", "--severity", "minor", "--component", "db", "--message", "x", "--incident-id", "a b"),
+        "--incident-id: 'a b' may hold only",
+    ),
+    "recover negative timeout": (
+        ("incident", "recover", "--env", "production", "--component", "backend", "--severity", "minor", "--timeout-minutes", "0"),
+        "--timeout-minutes: must be greater than 0",
+    ),
+    "set-image empty tag": (
+        ("deploy", "set-image", "--env", "production", "--component", "backend", "--tag", ""),
+        "--tag: must not be empty",
+    ),
+    "an environment that is no name": (("dr", "status", "--env", "../production"), "--env: '../production' is not an environment name"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_ARGUMENTS, ids=list(BAD_ARGUMENTS))
+def test_bad_arguments_are_refused_before_credentials_are_looked_at(case: str, tmp_path: Path) -> None:
+    """Without any AWS credentials, a command's own bad input is still exit 2 and one line: the
+    arguments are checked first, so the user fixes what they typed rather than logging in for nothing."""
+    argv, reason = BAD_ARGUMENTS[case]
+    result = ops(*argv, env=no_credentials_env(tmp_path))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: ") and reason in result.stderr, result.stderr
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+    assert "credentials" not in result.stderr
+    assert result.stdout == ""
