@@ -53,8 +53,11 @@ READ_ACTIONS = (
     "elasticloadbalancing:DescribeListenerAttributes",
     "elasticloadbalancing:DescribeCapacityReservation",
 )
-# Certificates, WAF and Shield integrations the Ingress annotations may ask for.
+# Certificates, WAF and Shield integrations the Ingress annotations may ask for. ELB's SetWebAcl is
+# permission-only with no resource type (Service Authorization Reference, Elastic Load Balancing
+# V2): only "*" matches it, so it sits here rather than with the listener writes.
 INTEGRATION_ACTIONS = (
+    "elasticloadbalancing:SetWebAcl",
     "cognito-idp:DescribeUserPoolClient",
     "acm:ListCertificates",
     "acm:DescribeCertificate",
@@ -195,7 +198,4 @@ def load_balancer_controller_statements(names: Names, vpc_id: str) -> list[State
             resources=[f"{elb}:targetgroup/*/*"],
         ),
         Statement(sid="ManageListeners", actions=MANAGE_LISTENERS, resources=[*load_balancers[1:], *listeners]),
-        # SetWebAcl is a permission-only action with no resource type (Service Authorization
-        # Reference, Elastic Load Balancing V2): only "*" matches it.
-        Statement(sid="AttachWafToLoadBalancers", actions=["elasticloadbalancing:SetWebAcl"], resources=["*"]),
     ]
