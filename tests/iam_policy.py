@@ -152,21 +152,17 @@ def _principal_matches(statement: PolicyStatement, request: Request) -> bool:
         return True
     for kind, identifiers in statement.principals.items():
         for identifier in identifiers:
-            if identifier == "*":
+            if identifier == "*" or request.principal == _PRINCIPAL_FORMS.get(kind, "{}").format(identifier):
                 return True
-            if kind == "AWS":
-                if identifier == request.principal:
-                    return True
-                if identifier.endswith(":root") and not request.principal.startswith("service:"):
-                    # "arn:aws:iam::<account>:root" (or the bare account id) names the account:
-                    # any principal of it whose own IAM policies allow the request.
-                    if _account_of(identifier) == _account_of(request.principal):
-                        return True
-            elif kind == "Service" and request.principal == f"service:{identifier}":
-                return True
-            elif kind == "Federated" and request.principal == f"federated:{identifier}":
+            # "arn:aws:iam::<account>:root" names the account: any IAM principal of it (whose own
+            # IAM policies must then allow the request).
+            root = kind == "AWS" and identifier.endswith(":root") and not request.principal.startswith("service:")
+            if root and _account_of(identifier) == _account_of(request.principal):
                 return True
     return False
+
+
+_PRINCIPAL_FORMS = {"AWS": "{}", "Service": "service:{}", "Federated": "federated:{}"}
 
 
 _OPERATORS: dict[str, Callable[[str, str], bool]] = {
@@ -209,10 +205,8 @@ def _condition_holds(operator: str, key: str, expected: tuple[str, ...], context
     def matches(value: str) -> bool:
         return any(compare(item, value) for item in expected)
 
-    if qualifier == "ForAllValues":
-        result = all(matches(value) for value in actual)
-    else:  # ForAnyValue, or a single-valued operator (any of the request's values)
-        result = any(matches(value) for value in actual)
+    # ForAllValues: every value of the request; ForAnyValue and single-valued operators: any.
+    result = all(matches(value) for value in actual) if qualifier == "ForAllValues" else any(matches(value) for value in actual)
     return not result if negated else result
 
 
