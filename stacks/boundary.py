@@ -6,9 +6,10 @@ A role's effective permissions are the intersection of its own policies and the 
 (IAM User Guide, "Permissions boundaries for IAM entities"), so attaching AdministratorAccess to a
 bounded role, or assuming or passing one, yields no more than this: every service but IAM,
 AWS Organizations and Account management; IAM reads; service-linked roles (whose permissions AWS
-defines); and passing this environment's bounded roles, never the two CI roles, which carry no
-boundary the deploy role controls. That is what the deploy role itself holds (PowerUserAccess), so
-no path through a bounded role leads beyond it.
+defines); instance profiles (for a node provisioner); and passing this environment's bounded roles,
+never the two CI roles, which carry no boundary the deploy role controls. Beyond what the deploy
+role itself holds (PowerUserAccess) that adds only instance profiles, which confer nothing without
+passing a role, so no path through a bounded role leads beyond the boundary.
 """
 
 from __future__ import annotations
@@ -41,6 +42,21 @@ def boundary_statements(names: Names) -> list[Statement]:
             sid="CreateServiceLinkedRoles",
             actions=["iam:CreateServiceLinkedRole"],
             resources=[f"arn:aws:iam::{account}:role/aws-service-role/*"],
+        ),
+        # Node provisioners (Karpenter) manage the instance profiles of their node role; adding a
+        # role to a profile and launching an instance with it both need iam:PassRole on that role
+        # (IAM API Reference, AddRoleToInstanceProfile), which stops at the CI roles below.
+        Statement(
+            sid="ManageInstanceProfiles",
+            actions=[
+                "iam:CreateInstanceProfile",
+                "iam:DeleteInstanceProfile",
+                "iam:AddRoleToInstanceProfile",
+                "iam:RemoveRoleFromInstanceProfile",
+                "iam:TagInstanceProfile",
+                "iam:UntagInstanceProfile",
+            ],
+            resources=[f"arn:aws:iam::{account}:instance-profile/*"],
         ),
         Statement(sid="PassThisEnvironmentsRoles", actions=["iam:PassRole"], resources=[f"arn:aws:iam::{account}:role/{names.prefix}-*"]),
         Statement(

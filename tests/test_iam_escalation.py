@@ -186,6 +186,9 @@ def test_a_bounded_role_with_administrator_access_escalates_nowhere(account: Acc
     assert account.bounded_admin_may("s3:GetObject", "arn:aws:s3:::bucket/key")
     assert account.bounded_admin_may("iam:PassRole", targets["own"])
     assert account.bounded_admin_may("iam:CreateServiceLinkedRole", f"arn:aws:iam::{account.account}:role/aws-service-role/x/y")
+    # Instance profiles confer a role only with iam:PassRole on it (IAM API Reference,
+    # AddRoleToInstanceProfile; EC2 RunInstances with an instance profile), denied for the CI roles above.
+    assert account.bounded_admin_may("iam:AddRoleToInstanceProfile", f"arn:aws:iam::{account.account}:instance-profile/nodes")
 
 
 def test_every_role_but_the_deploy_role_carries_the_boundary(synthesis: Synthesis) -> None:
