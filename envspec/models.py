@@ -488,6 +488,13 @@ class ContinuousIntegration(Strict):
     github_repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="owner/name of this repository.")
     branch: str = Field(default="main")
     github_environment: str = Field(description="GitHub environment whose jobs may assume the deploy role.")
+    plan_environment: str | None = Field(
+        default=None,
+        description=(
+            "GitHub environment (with required reviewers) whose pull-request jobs alone may assume the plan role; "
+            "null: any pull-request job of the repository may (the role then reads secrets and state no reviewer approved)."
+        ),
+    )
 
 
 class GitOps(Strict):

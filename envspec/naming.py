@@ -361,6 +361,15 @@ class Names:
     def plan_role(self) -> str:
         return f"{self.prefix}-github-plan"
 
+    @property
+    def permissions_boundary(self) -> str:
+        """Managed policy (ci stack) every role the deploy role creates or changes must carry."""
+        return f"{self.prefix}-permissions-boundary"
+
+    @property
+    def permissions_boundary_arn(self) -> str:
+        return f"arn:aws:iam::{self.account}:policy/{self.permissions_boundary}"
+
     @cached_property
     def subnets(self) -> SubnetLayout:
         """The VPC's subnet plan: the network stack builds it, the network policies allow traffic by it."""

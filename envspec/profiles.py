@@ -149,7 +149,11 @@ def _named_defaults(name: str, profile: str) -> dict[str, Any]:
             "slack": {"secret_name": f"ai-subsidy/{name}/alerting/slack-webhook", "channel": "#ai-subsidy-alerts"},
             "pagerduty": {"secret_name": f"ai-subsidy/{name}/alerting/pagerduty-routing-key"},
         },
-        "ci": {"github_environment": "production" if profile == "production" else name},
+        "ci": {
+            "github_environment": "production" if profile == "production" else name,
+            # Production plans read production secrets and state: only after a reviewer's approval.
+            "plan_environment": f"{name}-plan" if profile == "production" else None,
+        },
     }
 
 

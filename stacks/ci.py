@@ -1,13 +1,20 @@
-"""`<env>-ci`: GitHub Actions' OIDC identity provider and the roles the pipelines assume. No static keys.
+"""`<env>-ci`: GitHub Actions' OIDC identity provider, the roles the pipelines assume, and the
+permissions boundary of every role the deploy role manages. No static keys.
 
 - deploy role: assumed only by this repository's workflows on the main branch or in the environment's
   GitHub environment (production: only the `production` environment, which requires approval);
-  applies every stack, so it may manage AWS services but IAM only for this environment's own roles.
-- plan role: assumed by pull-request workflows; reads everything `terraform plan` reads, writes
-  nothing but the state lock file, and is denied the contents of data buckets and logs.
+  applies every stack but `state` and this one, so it may manage AWS services, and IAM only for
+  this environment's roles that carry the permissions boundary (stacks/boundary.py). It can neither
+  change itself, the plan role or the boundary, nor remove a boundary.
+- plan role: assumed by pull-request jobs (where `ci.plan_environment` is set, production: only by
+  jobs of that GitHub environment, which has required reviewers, so no unreviewed code reads the
+  environment's secrets or state); reads everything `terraform plan` reads, writes nothing but the
+  state lock file, and is denied the contents of data buckets and logs.
 
-The stack reads nothing from the other stacks, so it can be applied right after `<env>-state` when an
-environment is bootstrapped: the cluster stack's access entry for the deploy role needs the role to exist.
+An administrator applies this stack (CI never does: the deploy role is denied every change to the
+CI roles and the boundary). It reads nothing from the other stacks and is applied right after
+`<env>-state` when an environment is bootstrapped: every other stack's roles name the boundary, and
+the cluster stack's access entry for the deploy role needs the role to exist.
 """
 
 from __future__ import annotations
@@ -18,10 +25,26 @@ from constructs import Construct
 from envspec import EnvironmentSpec
 from envspec.naming import BUCKET_PURPOSES
 from stacks.base import EnvironmentStack
+from stacks.boundary import PermissionsBoundary
 from stacks.iam import AWS_MANAGED, Role
 from stacks.policy import Condition, Statement
 
 GITHUB_OIDC = "token.actions.githubusercontent.com"
+
+# Role writes that take the `iam:PermissionsBoundary` condition key (the boundary the role has, or
+# for CreateRole/PutRolePermissionsBoundary the one requested): Service Authorization Reference, IAM.
+BOUNDED_ROLE_WRITES = (
+    "iam:CreateRole",
+    "iam:DeleteRole",
+    "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+)
 
 
 class CiStack(EnvironmentStack):
@@ -33,6 +56,7 @@ class CiStack(EnvironmentStack):
         provider = IamOpenidConnectProvider(
             self, "github", url=f"https://{GITHUB_OIDC}", client_id_list=["sts.amazonaws.com"], tags={"Name": f"{names.prefix}-github"}
         )
+        self.boundary = PermissionsBoundary(self, "boundary", names=names)
         deploy_subjects = [f"repo:{ci.github_repository}:environment:{ci.github_environment}"]
         if not spec.is_production:
             deploy_subjects.append(f"repo:{ci.github_repository}:ref:refs/heads/{ci.branch}")
@@ -44,20 +68,30 @@ class CiStack(EnvironmentStack):
             trust=[self._github_trust(provider, deploy_subjects)],
             permissions=self._deploy_permissions(),
             managed_policies=[f"{AWS_MANAGED}PowerUserAccess"],
+            bounded=False,
+        )
+        # GitHub's subject for a pull-request job is `repo:<repo>:pull_request` unless the job names an
+        # environment; then it is `repo:<repo>:environment:<name>` (GitHub Docs, "OpenID Connect reference").
+        plan_subject = (
+            f"repo:{ci.github_repository}:environment:{ci.plan_environment}"
+            if ci.plan_environment
+            else f"repo:{ci.github_repository}:pull_request"
         )
         self.plan = Role(
             self,
             "plan",
             name=names.plan_role,
             description=f"GitHub Actions pull-request plans of {names.prefix} ({ci.github_repository})",
-            trust=[self._github_trust(provider, [f"repo:{ci.github_repository}:pull_request"])],
+            trust=[self._github_trust(provider, [plan_subject])],
             permissions=self._plan_permissions(),
             managed_policies=[f"{AWS_MANAGED}ReadOnlyAccess"],
+            boundary_arn=self.boundary.arn,
         )
 
         self.output("github_oidc_provider_arn", provider.arn, "GitHub Actions OIDC identity provider")
         self.output("deploy_role_arn", self.deploy.arn, "Role the deploy workflow assumes")
         self.output("plan_role_arn", self.plan.arn, "Read-only role the pull-request workflow assumes")
+        self.output("permissions_boundary_arn", self.boundary.arn, "Permissions boundary every role the deploy role manages carries")
 
     @staticmethod
     def _github_trust(provider: IamOpenidConnectProvider, subjects: list[str]) -> Statement:
@@ -72,47 +106,57 @@ class CiStack(EnvironmentStack):
         )
 
     def _deploy_permissions(self) -> list[Statement]:
-        """PowerUserAccess covers every service but IAM; IAM is granted for this environment's names only."""
+        """PowerUserAccess covers every service but IAM. IAM: this environment's roles, and only
+        roles that carry the boundary: every role write is conditioned on `iam:PermissionsBoundary`
+        (the condition key of CreateRole, PutRolePolicy, AttachRolePolicy, UpdateAssumeRolePolicy and
+        the other role writes: Service Authorization Reference, IAM), so a role without it, or the
+        CI roles, cannot be changed, and no role can be created without it. Explicit denials keep
+        the CI roles and the boundary policy out of reach even if a later statement widened this."""
         names = self.names
         own_roles = f"arn:aws:iam::{names.account}:role/{names.prefix}-*"
+        ci_roles = [names.role_arn(names.deploy_role), names.role_arn(names.plan_role)]
         return [
             Statement(
-                sid="ManageOwnRoles",
+                sid="CreateAndChangeOnlyBoundedRoles",
+                actions=list(BOUNDED_ROLE_WRITES),
+                resources=[own_roles],
+                conditions=[Condition("StringEquals", "iam:PermissionsBoundary", [names.permissions_boundary_arn])],
+            ),
+            Statement(
+                sid="ReadAndTagOwnRoles",
                 actions=[
-                    "iam:CreateRole",
-                    "iam:DeleteRole",
                     "iam:GetRole",
-                    "iam:UpdateRole",
-                    "iam:UpdateAssumeRolePolicy",
-                    "iam:TagRole",
-                    "iam:UntagRole",
-                    "iam:PutRolePolicy",
                     "iam:GetRolePolicy",
-                    "iam:DeleteRolePolicy",
                     "iam:ListRolePolicies",
-                    "iam:AttachRolePolicy",
-                    "iam:DetachRolePolicy",
                     "iam:ListAttachedRolePolicies",
                     "iam:ListInstanceProfilesForRole",
-                    "iam:PassRole",
+                    "iam:ListRoleTags",
+                    "iam:TagRole",
+                    "iam:UntagRole",
                 ],
                 resources=[own_roles],
             ),
+            # Every role of the prefix but the two CI roles (denied below) carries the boundary.
+            Statement(sid="PassOwnRoles", actions=["iam:PassRole"], resources=[own_roles]),
+            Statement(sid="NeverRemoveABoundary", effect="Deny", actions=["iam:DeleteRolePermissionsBoundary"], resources=["*"]),
             Statement(
-                sid="ManageGithubOidcProvider",
-                actions=[
-                    "iam:GetOpenIDConnectProvider",
-                    "iam:CreateOpenIDConnectProvider",
-                    "iam:UpdateOpenIDConnectProviderThumbprint",
-                    "iam:TagOpenIDConnectProvider",
-                    "iam:AddClientIDToOpenIDConnectProvider",
-                ],
-                resources=[f"arn:aws:iam::{names.account}:oidc-provider/{GITHUB_OIDC}"],
+                sid="NeverChangeTheCiRoles",
+                effect="Deny",
+                actions=[*BOUNDED_ROLE_WRITES, "iam:TagRole", "iam:UntagRole", "iam:PassRole"],
+                resources=ci_roles,
             ),
             Statement(
-                sid="CreateServiceLinkedRoles",
-                actions=["iam:CreateServiceLinkedRole"],
-                resources=[f"arn:aws:iam::{names.account}:role/aws-service-role/*"],
+                sid="NeverChangeTheBoundary",
+                effect="Deny",
+                actions=[
+                    "iam:CreatePolicyVersion",
+                    "iam:DeletePolicy",
+                    "iam:DeletePolicyVersion",
+                    "iam:SetDefaultPolicyVersion",
+                    "iam:TagPolicy",
+                    "iam:UntagPolicy",
+                ],
+                resources=[names.permissions_boundary_arn],
             ),
         ]
 

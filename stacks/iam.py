@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from cdktf import TerraformStack
 from cdktf_cdktf_provider_aws.eks_pod_identity_association import EksPodIdentityAssociation
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
@@ -34,7 +35,14 @@ def source_account(account: str) -> Condition:
 
 
 class Role(Construct):
-    """An IAM role: trust policy, an optional inline policy, optional AWS managed policies."""
+    """An IAM role: trust policy, an optional inline policy, optional AWS managed policies.
+
+    Every role carries the environment's permissions boundary (`names.permissions_boundary_arn`,
+    created by the ci stack): the deploy role may create and change roles only with it, so no
+    role it manages can do more than the boundary allows. `boundary_arn` overrides the ARN with a
+    reference where the boundary is created in the same stack; `bounded=False` only for the deploy
+    role, which an administrator creates and which must write IAM.
+    """
 
     def __init__(
         self,
@@ -45,10 +53,25 @@ class Role(Construct):
         trust: Sequence[Statement],
         permissions: Sequence[Statement] = (),
         managed_policies: Sequence[str] = (),
+        *,
+        bounded: bool = True,
+        boundary_arn: str | None = None,
     ):
         super().__init__(scope, construct_id)
         trust_document = policy_document(self, "trust", trust)
-        self.role = IamRole(self, "role", name=name, description=description, assume_role_policy=trust_document.json, tags={"Name": name})
+        boundary = None
+        if bounded:
+            stack = TerraformStack.of(self)
+            boundary = boundary_arn or stack.names.permissions_boundary_arn  # type: ignore[attr-defined]
+        self.role = IamRole(
+            self,
+            "role",
+            name=name,
+            description=description,
+            assume_role_policy=trust_document.json,
+            permissions_boundary=boundary,
+            tags={"Name": name},
+        )
         if permissions:
             self.permissions = policy_document(self, "permissions", permissions)
             IamRolePolicy(self, "policy", name=name, role=self.role.id, policy=self.permissions.json)

@@ -29,6 +29,7 @@ class Statement:
     effect: str = "Allow"
     principals: dict[str, Sequence[str]] = field(default_factory=dict)  # type -> identifiers
     conditions: Sequence[Condition] = ()
+    not_actions: Sequence[str] = ()  # with actions=(): every action but these
 
 
 def policy_document(scope: Construct, construct_id: str, statements: Sequence[Statement]) -> DataAwsIamPolicyDocument:
@@ -39,7 +40,8 @@ def policy_document(scope: Construct, construct_id: str, statements: Sequence[St
             DataAwsIamPolicyDocumentStatement(
                 sid=statement.sid,
                 effect=statement.effect,
-                actions=list(statement.actions),
+                actions=list(statement.actions) or None,
+                not_actions=list(statement.not_actions) or None,
                 resources=list(statement.resources) if statement.resources is not None else None,
                 principals=[
                     DataAwsIamPolicyDocumentStatementPrincipals(type=kind, identifiers=list(identifiers))

@@ -50,7 +50,13 @@ def test_production_deploys_only_from_the_production_environment(synthesis: Synt
 def test_plan_role_is_for_pull_requests_and_read_only(env: str, synthesis: Synthesis) -> None:
     names, stack = names_for(SPECS[env]), synthesis.stack(f"{env}-ci")
     (statement,) = _trust(stack, names.plan_role)
-    assert _conditions(statement)["token.actions.githubusercontent.com:sub"] == [f"repo:{SPECS[env].ci.github_repository}:pull_request"]
+    ci = SPECS[env].ci
+    expected = (
+        f"repo:{ci.github_repository}:environment:{ci.plan_environment}"
+        if ci.plan_environment
+        else f"repo:{ci.github_repository}:pull_request"
+    )
+    assert _conditions(statement)["token.actions.githubusercontent.com:sub"] == [expected]
     (role_id,) = [logical for logical, role in resources_of(stack, "aws_iam_role").items() if role["name"] == names.plan_role]
     attached = [a["policy_arn"] for a in resources_of(stack, "aws_iam_role_policy_attachment").values() if ref(a["role"]) == role_id]
     assert attached == ["arn:aws:iam::aws:policy/ReadOnlyAccess"]

@@ -44,11 +44,30 @@ def test_matrix_lists_every_environment_with_its_roles_from_the_spec() -> None:
     assert SPECS["production"].ci.github_environment == "production", "production deploys only from the `production` environment"
 
 
+def test_plans_of_environments_with_a_plan_environment_wait_for_its_reviewers() -> None:
+    outputs = delivery.matrix_outputs(SPECS)
+    reviewed = json.loads(outputs["reviewed_plans"])["include"]
+    automatic = json.loads(outputs["automatic_plans"])["include"]
+    assert [(entry["environment"], entry["plan_environment"]) for entry in reviewed] == [("production", "production-plan")]
+    assert sorted(entry["environment"] for entry in automatic) == ["development", "staging"]
+    assert all(entry["plan_environment"] == "" for entry in automatic)
+    assert json.loads(outputs["has_reviewed_plans"]) is True and json.loads(outputs["has_automatic_plans"]) is True
+
+
 def test_matrix_command_prints_github_outputs() -> None:
     result = subprocess.run(["make", "-s", "ci-matrix"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     keys = [line.split("=", 1)[0] for line in result.stdout.splitlines()]
-    assert keys == ["all", "nonproduction", "production", "has_production"]
+    assert keys == [
+        "all",
+        "nonproduction",
+        "production",
+        "has_production",
+        "automatic_plans",
+        "reviewed_plans",
+        "has_automatic_plans",
+        "has_reviewed_plans",
+    ]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -61,9 +80,13 @@ def test_deploy_order_matches_the_stack_dependencies_and_layers(env: str, synthe
         for dependency in manifest[stack.id]["dependencies"]:
             assert position[dependency] < position[stack.id], f"{stack.id} is applied before its dependency {dependency}"
     order = delivery.deploy_order(synthesis.terraform_dir, env)
-    assert [stack.id for stack in order] == [stack.id for stack in stacks if not stack.local_state]
+    assert [stack.id for stack in order] == [stack.id for stack in stacks if stack.layer not in ("state", "ci")]
     bootstrap = [stack.layer for stack in stacks if stack.local_state]
-    assert bootstrap == ["state"], "only the bootstrap stack keeps local state and is applied by an administrator"
+    assert bootstrap == ["state"], "only the bootstrap stack keeps local state"
+    # The deploy role may not change the CI roles or the boundary: CI plans the ci stack, never applies it.
+    assert [stack.layer for stack in stacks if stack.administered] == ["state", "ci"]
+    planned = delivery.plan_order(synthesis.terraform_dir, env)
+    assert [stack.id for stack in planned] == [stack.id for stack in stacks if not stack.local_state]
 
 
 def _stack(layer: str, *dependencies: str, local: bool = False) -> Stack:
@@ -115,7 +138,7 @@ def test_plan_runs_read_only_and_keeps_only_digests(synthesis: Synthesis, record
     env = "staging"
     out = tmp_path / "plans"
     digests = delivery.plan(synthesis.terraform_dir, env, out)
-    order = delivery.deploy_order(synthesis.terraform_dir, env)
+    order = delivery.plan_order(synthesis.terraform_dir, env)
     assert [path.name for path in digests] == [f"{stack.id}.changes.json" for stack in order]
     calls = recording_terraform.read_text().splitlines()
     expected = []

@@ -269,6 +269,27 @@ def test_pull_request_workflow_runs_every_gate() -> None:
     assert role["with"]["role-to-assume"] == "${{ matrix.plan_role }}", "plans use the read-only plan role"
 
 
+def test_plans_with_a_plan_environment_run_only_in_it() -> None:
+    """A pull-request job that names an environment gets the OIDC subject
+    `repo:<owner>/<repo>:environment:<name>`; one that does not, `repo:<owner>/<repo>:pull_request`
+    (GitHub Docs, "OpenID Connect reference", example subject claims). The plan roles of
+    environments with `ci.plan_environment` trust only the first (stacks/ci.py), so their plans must
+    run in that environment, whose required reviewers approve the run; the other plans run without
+    one. Any job that assumes a plan role takes it from one of the two matrices."""
+    jobs = _load(WORKFLOWS / "pull-request.yml")["jobs"]
+    automatic, reviewed = jobs["plan"], jobs["plan-reviewed"]
+    assert automatic["strategy"]["matrix"] == "${{ fromJSON(needs.environments.outputs.automatic_plans) }}"
+    assert "environment" not in automatic
+    assert reviewed["strategy"]["matrix"] == "${{ fromJSON(needs.environments.outputs.reviewed_plans) }}"
+    assert reviewed["environment"] == {"name": "${{ matrix.plan_environment }}"}
+    assert reviewed["permissions"] == {"contents": "read", "id-token": "write"}
+    for name, job in jobs.items():
+        assumes = [step for step in job.get("steps", []) if _action(step) == "aws-actions/configure-aws-credentials"]
+        if assumes:
+            assert name in ("plan", "plan-reviewed"), f"{name} assumes an AWS role outside the two plan jobs"
+    assert "plan-reviewed" in jobs["summary-reviewed"]["needs"] and "plan-reviewed" not in jobs["summary"]["needs"]
+
+
 def test_deploy_order_and_gates_come_from_the_repository_not_the_workflow() -> None:
     deploy = _load(WORKFLOWS / "deploy.yml")
     assert _triggers(deploy)["push"] == {"branches": ["main"]}

@@ -3,7 +3,9 @@
 Every list here is derived, never typed twice: environments from `environments/`, roles and
 branches from `envspec.naming`, the stacks of an environment and their order from the synthesized
 `cdktf.out/manifest.json` (its `dependencies`, ties broken by `naming.LAYERS`). Stacks whose state
-is local (the bootstrap `state` stack) are applied once by an administrator, never by CI.
+is local (the bootstrap `state` stack) and the `ci` stack (the CI roles and the permissions boundary,
+which the deploy role is denied changing) are applied by an administrator, never by CI; CI plans
+the `ci` stack so a pull request shows its changes.
 
 Usage:
   python -m tools.delivery matrix                     # GitHub Actions outputs: environments to plan/deploy
@@ -33,6 +35,8 @@ from tools.plan_digest import digest_plan
 from tools.terraform_cli import terraform_environment
 
 ROOT = Path(__file__).resolve().parent.parent
+# Layers an administrator applies: the deploy role may not change what they hold (stacks/ci.py).
+ADMINISTERED_LAYERS = ("ci",)
 TERRAFORM_DIR = ROOT / "cdktf.out"
 KUBERNETES_DIR = ROOT / "dist"
 PUBLISHER = {"name": "github-actions[bot]", "email": "41898282+github-actions[bot]@users.noreply.github.com"}
@@ -55,6 +59,7 @@ def matrix_entry(spec: EnvironmentSpec) -> dict[str, Any]:
         "aws_region": spec.aws.region,
         "deploy_role": role_arn(spec, names.deploy_role),
         "plan_role": role_arn(spec, names.plan_role),
+        "plan_environment": spec.ci.plan_environment or "",
         "gitops_branch": names.gitops_branch,
     }
 
@@ -68,11 +73,19 @@ def matrix_outputs(specs: dict[str, EnvironmentSpec]) -> dict[str, str]:
     def include(items: list[dict[str, Any]]) -> str:
         return json.dumps({"include": items}, separators=(",", ":"), sort_keys=True)
 
+    # Plans of environments with a plan environment run only in that (reviewer-gated) GitHub
+    # environment, whose OIDC subject alone the plan role trusts; the others run on every push.
+    reviewed = [entry for entry in entries if entry["plan_environment"]]
+    automatic = [entry for entry in entries if not entry["plan_environment"]]
     return {
         "all": include(entries),
         "nonproduction": include(others),
         "production": include(production),
         "has_production": json.dumps(bool(production)),
+        "automatic_plans": include(automatic),
+        "reviewed_plans": include(reviewed),
+        "has_automatic_plans": json.dumps(bool(automatic)),
+        "has_reviewed_plans": json.dumps(bool(reviewed)),
     }
 
 
@@ -84,6 +97,11 @@ class Stack:
     directory: Path
     dependencies: tuple[str, ...]
     local_state: bool  # bootstrap stack: applied by an administrator, not by CI
+
+    @property
+    def administered(self) -> bool:
+        """Applied by an administrator only: the bootstrap stack and the CI identities' stack."""
+        return self.local_state or self.layer in ADMINISTERED_LAYERS
 
 
 def _layer_of(stack_id: str, env: str) -> str:
@@ -126,13 +144,22 @@ def _topological(stacks: dict[str, Stack]) -> list[Stack]:
     return ordered
 
 
-def deploy_order(terraform_dir: Path, env: str) -> list[Stack]:
-    """The stacks CI plans and applies, in order; refuses an order that contradicts LAYERS."""
+def _ordered(terraform_dir: Path, env: str) -> list[Stack]:
     stacks = environment_stacks(terraform_dir, env)
     layers = [stack.layer for stack in stacks]
     if layers != sorted(layers, key=LAYERS.index):
         raise DeliveryError(f"stack dependencies {layers} contradict envspec.naming.LAYERS {list(LAYERS)}")
-    return [stack for stack in stacks if not stack.local_state]
+    return stacks
+
+
+def deploy_order(terraform_dir: Path, env: str) -> list[Stack]:
+    """The stacks CI applies, in order; refuses an order that contradicts LAYERS."""
+    return [stack for stack in _ordered(terraform_dir, env) if not stack.administered]
+
+
+def plan_order(terraform_dir: Path, env: str) -> list[Stack]:
+    """The stacks CI plans: every stack with remote state, the administered `ci` stack included."""
+    return [stack for stack in _ordered(terraform_dir, env) if not stack.local_state]
 
 
 # --- Terraform --------------------------------------------------------------------------------
@@ -151,7 +178,7 @@ def plan(terraform_dir: Path, env: str, out_dir: Path) -> list[Path]:
     actions only, never values) next to the raw plan files, which stay on the machine."""
     out_dir.mkdir(parents=True, exist_ok=True)
     digests = []
-    for stack in deploy_order(terraform_dir, env):
+    for stack in plan_order(terraform_dir, env):
         plan_file = (out_dir / f"{stack.id}.tfplan").resolve()
         _terraform(stack, "init", "-input=false", "-no-color")
         # -lock=false: the plan role may read the state but not write the lock file.

@@ -38,6 +38,13 @@ RTC_MINUTES = 15
 LOG_REASON = "access-log bucket of the DR region: logs are diagnostics, not data the recovery depends on"
 
 
+def s3_encryption_contexts(bucket_arn: str) -> list[str]:
+    """The `aws:s3:arn` encryption context S3 sends to KMS for a bucket's objects: the bucket's ARN
+    when the object uses an S3 Bucket Key (both buckets enable them), the object's ARN for objects
+    written without one (S3 User Guide, "Reducing the cost of SSE-KMS with Amazon S3 Bucket Keys")."""
+    return [bucket_arn, f"{bucket_arn}/*"]
+
+
 class FilesReplication(Construct):
     def __init__(
         self,
@@ -98,16 +105,18 @@ class FilesReplication(Construct):
                     conditions=[
                         Condition("ForAnyValue:StringEquals", "kms:ResourceAliases", [names.kms_alias("data")]),
                         Condition("StringEquals", "kms:ViaService", [f"s3.{region}.amazonaws.com"]),
-                        Condition("StringLike", "kms:EncryptionContext:aws:s3:arn", [f"{source_arn}/*"]),
+                        Condition("StringLike", "kms:EncryptionContext:aws:s3:arn", s3_encryption_contexts(source_arn)),
                     ],
                 ),
+                # With a Bucket Key on the replica bucket S3 also calls kms:Decrypt on the DR key to
+                # verify the Bucket Key it generated (S3 User Guide, "S3 Bucket Keys and replication").
                 Statement(
                     sid="EncryptReplicasWithTheDrKey",
-                    actions=["kms:Encrypt", "kms:GenerateDataKey"],
+                    actions=["kms:Encrypt", "kms:GenerateDataKey", "kms:Decrypt"],
                     resources=[dr_key.arn],
                     conditions=[
                         Condition("StringEquals", "kms:ViaService", [f"s3.{dr_region}.amazonaws.com"]),
-                        Condition("StringLike", "kms:EncryptionContext:aws:s3:arn", [f"{replica_arn}/*"]),
+                        Condition("StringLike", "kms:EncryptionContext:aws:s3:arn", s3_encryption_contexts(replica_arn)),
                     ],
                 ),
             ],

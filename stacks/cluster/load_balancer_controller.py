@@ -1,6 +1,7 @@
 """Permissions of the AWS Load Balancer Controller: the upstream policy, scoped to this cluster and VPC.
 
-Statement for statement this is the controller's published `docs/install/iam_policy.json` (v2.14),
+Statement for statement this is the controller's published `docs/install/iam_policy.json` (v2.14.1, the same
+actions as v3.4.2, the controller of chart 3.4.2),
 with three kinds of narrowing that the controller's own behaviour allows:
 
 - every `Null` test on the `elbv2.k8s.aws/cluster` tag ("carries the tag of *some* cluster") becomes
@@ -10,7 +11,8 @@ with three kinds of narrowing that the controller's own behaviour allows:
 - security-group ingress changes on groups the controller did not create (the cluster security group,
   to admit the load balancer) are limited to groups in this environment's VPC.
 
-Describe/List/Get reads take no resource and stay on "*", as upstream.
+Describe/List/Get reads take no resource and stay on "*", as upstream; so does SetWebAcl, which has
+no resource type (upstream v3.4.2 grants it on "*" too).
 """
 
 from __future__ import annotations
@@ -51,8 +53,11 @@ READ_ACTIONS = (
     "elasticloadbalancing:DescribeListenerAttributes",
     "elasticloadbalancing:DescribeCapacityReservation",
 )
-# Certificates, WAF and Shield integrations the Ingress annotations may ask for.
+# Certificates, WAF and Shield integrations the Ingress annotations may ask for. ELB's SetWebAcl is
+# permission-only with no resource type (Service Authorization Reference, Elastic Load Balancing
+# V2): only "*" matches it, so it sits here rather than with the listener writes.
 INTEGRATION_ACTIONS = (
+    "elasticloadbalancing:SetWebAcl",
     "cognito-idp:DescribeUserPoolClient",
     "acm:ListCertificates",
     "acm:DescribeCertificate",
@@ -85,7 +90,6 @@ MANAGE_OWN_LOAD_BALANCERS = (
     "elasticloadbalancing:ModifyIpPools",
 )
 MANAGE_LISTENERS = (
-    "elasticloadbalancing:SetWebAcl",
     "elasticloadbalancing:ModifyListener",
     "elasticloadbalancing:AddListenerCertificates",
     "elasticloadbalancing:RemoveListenerCertificates",

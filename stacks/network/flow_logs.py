@@ -38,11 +38,9 @@ class FlowLogs(Construct):
                     actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
                     resources=[self.log_group.arn, f"{self.log_group.arn}:*"],
                 ),
-                Statement(
-                    sid="DescribeLogGroups",
-                    actions=["logs:DescribeLogGroups"],
-                    resources=[f"arn:aws:logs:{region}:{names.account}:log-group:*"],
-                ),
+                # DescribeLogGroups has no resource type (Service Authorization Reference,
+                # CloudWatch Logs): a log-group ARN never matches it, only "*" does.
+                Statement(sid="DescribeLogGroups", actions=["logs:DescribeLogGroups"], resources=["*"]),
             ],
         )
         self.flow_log = FlowLog(
