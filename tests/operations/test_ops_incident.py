@@ -142,7 +142,8 @@ def receiver() -> Iterator[Receiver]:
 def alerting(world: World, names: Names, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> Receiver:
     """The alerting secrets as operators fill them, pointing at the local receiver."""
     secretsmanager = boto3.client("secretsmanager", "ap-northeast-1")
-    slack, pagerduty = names.alerting_secrets
+    slack, pagerduty = names.slack_secret, names.pagerduty_secret
+    assert pagerduty is not None, "production pages"
     secretsmanager.create_secret(Name=slack.remote_name, SecretString=json.dumps({"webhook-url": receiver.url + SLACK_PATH}))
     secretsmanager.create_secret(Name=pagerduty.remote_name, SecretString=json.dumps({"routing-key": ROUTING_KEY}))
     monkeypatch.setenv("OPS_PAGERDUTY_EVENTS_URL", receiver.url + "/v2/enqueue")
@@ -186,7 +187,7 @@ def test_a_failing_webhook_is_reported_without_its_url(alerting: Receiver, run) 
 
 
 def test_an_empty_alerting_secret_is_refused_with_how_to_fill_it(world: World, names: Names, run) -> None:
-    slack, _ = names.alerting_secrets
+    slack = names.slack_secret
     boto3.client("secretsmanager", "ap-northeast-1").create_secret(Name=slack.remote_name, SecretString="{}")
     result = run("incident", "notify", "--env", ENV, "--severity", "minor", "--component", "backend", "--message", "x")
     assert result.code == 3
@@ -194,7 +195,7 @@ def test_an_empty_alerting_secret_is_refused_with_how_to_fill_it(world: World, n
 
 
 def test_a_plain_http_webhook_is_refused_without_echoing_it(world: World, names: Names, run) -> None:
-    slack, _ = names.alerting_secrets
+    slack = names.slack_secret
     value = {"webhook-url": "http://hooks.example.com/services/secret-path"}
     boto3.client("secretsmanager", "ap-northeast-1").create_secret(Name=slack.remote_name, SecretString=json.dumps(value))
     result = run("incident", "notify", "--env", ENV, "--severity", "minor", "--component", "backend", "--message", "x")
