@@ -89,7 +89,14 @@ def test_the_rules_are_the_same_in_every_environment_but_for_links(synthesis: Sy
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_rules_use_only_the_application_exporter_and_recording_metrics(env: str, synthesis: Synthesis) -> None:
-    allowed = {*promql.APPLICATION_METRICS, *promql.NODE_METRICS, *promql.KUBE_STATE_METRICS, promql.UP, *recording_rule_names()}
+    allowed = {
+        *promql.APPLICATION_METRICS,
+        *promql.NODE_METRICS,
+        *promql.KUBE_STATE_METRICS,
+        *promql.MONITORING_METRICS,
+        promql.UP,
+        *recording_rule_names(),
+    }
     used = {
         name
         for group in prometheus_rule(synthesis, env)["spec"]["groups"]
@@ -114,7 +121,7 @@ def _unit_test_file(rule: dict[str, Any], tmp_path: Path, groups: list[dict[str,
     for case in CASES:
         alert = alerts[case.alert]
         assert alert["for"] == f"{case.for_minutes}m", f"{case.alert}: case assumes for {case.for_minutes}m"
-        tests += promtool_tests(case, alert["expr"], alert["annotations"], alert["labels"]["severity"])
+        tests += promtool_tests(case, alert["expr"], alert["annotations"], alert["labels"])
     path = tmp_path / "tests.yaml"
     path.write_text(yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": tests}, sort_keys=False, width=200))
     return path
