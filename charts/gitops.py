@@ -34,6 +34,7 @@ from envspec.naming import (
     ARGOCD_ROOT_APPLICATION,
     GITOPS_CHART,
     MONITORING_NAMESPACE,
+    STORAGE_CHART,
     argocd_application,
 )
 from imports.io.argoproj import (
@@ -58,9 +59,10 @@ from imports.io.argoproj import (
 
 GITOPS_FILE = f"{GITOPS_CHART}.k8s.yaml"
 
-# Cluster-scoped kinds the application manifests may create: their namespace, and the one
-# ClusterSecretStore through which External Secrets reads this environment's Secrets Manager.
-APP_CLUSTER_RESOURCES = (("", "Namespace"), ("external-secrets.io", "ClusterSecretStore"))
+# Cluster-scoped kinds the application manifests may create: their namespace, the one
+# ClusterSecretStore through which External Secrets reads this environment's Secrets Manager, and
+# the StorageClass of the monitoring volumes (chart `storage`).
+APP_CLUSTER_RESOURCES = (("", "Namespace"), ("external-secrets.io", "ClusterSecretStore"), ("storage.k8s.io", "StorageClass"))
 # Namespaces the application manifests write to: the application, and its alerting objects
 # (AlertmanagerConfig and the ExternalSecrets of its receivers) next to Alertmanager.
 APP_NAMESPACES = (APP_NAMESPACE, MONITORING_NAMESPACE)
@@ -85,6 +87,9 @@ RETRY = ApplicationSpecSyncPolicyRetry(limit=10, backoff=ApplicationSpecSyncPoli
 # APPLICATION_CHARTS order, then any other chart (docs/gitops.md: Argo CD waits for each wave to be
 # healthy once Application health is enabled in argocd-cm).
 ADDON_WAVE = -1
+# The StorageClass kube-prometheus-stack's volumes claim exists before that add-on syncs; it needs
+# nothing an earlier wave makes.
+STORAGE_WAVE = ADDON_WAVE - 1
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 
 
@@ -107,8 +112,12 @@ class GitOpsChart(EnvironmentChart):
         self.root = self._git_application(ARGOCD_ROOT_APPLICATION, ARGOCD_GITOPS_PROJECT, ARGOCD_NAMESPACE, GITOPS_CHART, wave=None)
         self.applications = [
             self._git_application(argocd_application(chart), ARGOCD_APP_PROJECT, APP_NAMESPACE, chart, wave=index)
-            for index, chart in enumerate(sync_order(charts))
+            for index, chart in enumerate(sync_order([chart for chart in charts if chart != STORAGE_CHART]))
         ]
+        if STORAGE_CHART in charts:
+            self.applications.insert(
+                0, self._git_application(argocd_application(STORAGE_CHART), ARGOCD_APP_PROJECT, APP_NAMESPACE, STORAGE_CHART, STORAGE_WAVE)
+            )
         self.addon_applications = [self._helm_application(addon) for addon in self.addons]
 
     # --- AppProjects ---

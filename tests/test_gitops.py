@@ -25,6 +25,7 @@ from envspec.naming import (
     ARGOCD_PLATFORM_PROJECT,
     ARGOCD_ROOT_APPLICATION,
     EXTERNAL_SECRETS_RELEASE,
+    GP3_STORAGE_CLASS,
     GRAFANA_DASHBOARD_LABELS,
     KUBE_PROMETHEUS_RELEASE,
     LOAD_BALANCER_CONTROLLER_RELEASE,
@@ -32,6 +33,7 @@ from envspec.naming import (
     MONITORING_NAMESPACE,
     MONITORING_SELECTOR_LABELS,
     RELOADER_RELEASE,
+    STORAGE_CHART,
     argocd_application,
 )
 from tests.conftest import ENVIRONMENTS, ROOT, SPECS, Synthesis, resources_of
@@ -190,7 +192,28 @@ def test_application_charts_sync_in_order_after_the_add_ons(env: str, synthesis:
     assert ordered == sorted(ordered) and len(set(ordered)) == len(ordered)
     assert max(wave[name] for name in ADDONS) < min(ordered), "add-ons (CRDs, controllers) come first"
     charts = [path.name.removesuffix(".k8s.yaml") for path in synthesis.chart_files(env) if path.name != GITOPS_FILE]
-    assert all(wave[argocd_application(chart)] >= ordered[-1] for chart in charts if chart not in APPLICATION_CHARTS)
+    later = [chart for chart in charts if chart not in (*APPLICATION_CHARTS, STORAGE_CHART)]
+    assert all(wave[argocd_application(chart)] >= ordered[-1] for chart in later)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_storage_class_exists_before_the_add_on_that_claims_it(env: str, synthesis: Synthesis) -> None:
+    """kube-prometheus-stack's Prometheus and Alertmanager claim volumes of StorageClass `gp3`; a claim
+    of a class that does not exist stays Pending and the add-on never turns healthy, so the `storage`
+    chart syncs in an earlier wave (it needs nothing itself)."""
+    applications = _by_name(synthesis, env, "Application")
+    wave = {name: int(app["metadata"]["annotations"][SYNC_WAVE]) for name, app in applications.items() if name != ARGOCD_ROOT_APPLICATION}
+    values = applications[KUBE_PROMETHEUS_RELEASE]["spec"]["source"]["helm"]["valuesObject"]
+    claims = {
+        values["prometheus"]["prometheusSpec"]["storageSpec"]["volumeClaimTemplate"]["spec"]["storageClassName"],
+        values["alertmanager"]["alertmanagerSpec"]["storage"]["volumeClaimTemplate"]["spec"]["storageClassName"],
+    }
+    (storage_class,) = synthesis.find(env, "StorageClass")
+    assert claims == {storage_class["metadata"]["name"]} == {GP3_STORAGE_CLASS}
+    assert wave[argocd_application(STORAGE_CHART)] < min(wave[name] for name in ADDONS)
+    project = applications[argocd_application(STORAGE_CHART)]["spec"]["project"]
+    (app_project,) = [item for item in synthesis.find(env, "AppProject") if item["metadata"]["name"] == project]
+    assert {"group": "storage.k8s.io", "kind": "StorageClass"} in app_project["spec"]["clusterResourceWhitelist"]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
