@@ -22,8 +22,9 @@ import boto3
 import pytest
 import yaml
 
-from envspec import Names
-from tests.conftest import ROOT
+from envspec import Names, names_for
+from ops.incident.notify import Incident, receivers
+from tests.conftest import ROOT, SPECS
 from tests.operations.conftest import ENV, World
 from tests.operations.kubernetes_emulator import ClusterState, KubernetesEmulator
 
@@ -209,6 +210,14 @@ def test_notify_dry_run_checks_credentials_and_sends_nothing(alerting: Receiver,
     assert not alerting.received
     assert "would notify slack #ai-subsidy-alerts (credentials present)" in result.out
     assert "would notify pagerduty (credentials present)" in result.out
+
+
+def test_environments_that_never_page_have_no_pagerduty_secret_and_post_critical_incidents_to_slack() -> None:
+    development = names_for(SPECS["development"])
+    assert development.pagerduty_secret is None
+    incident = Incident("development", "critical", "backend", "x", "INC-1")
+    assert receivers(incident, pages=development.pagerduty_secret is not None) == ["slack"]
+    assert receivers(incident, pages=True) == ["slack", "pagerduty"]
 
 
 # --- recover ---------------------------------------------------------------------------------
