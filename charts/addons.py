@@ -152,6 +152,12 @@ def _spread(spec: EnvironmentSpec, name: str, instance: str) -> dict[str, Any]:
     }
 
 
+def _disruption_budget(replicas: int) -> dict[str, Any]:
+    """A node drain evicts one replica at a time (the chart's PDB: minAvailable 1); with a single
+    replica a budget would block every drain, so there is none."""
+    return {"podDisruptionBudget": {"enabled": True, "minAvailable": 1}} if replicas > 1 else {}
+
+
 def kube_prometheus_stack(spec: EnvironmentSpec) -> HelmAddon:
     grafana_admin = names_for(spec).grafana_admin_secret
     user_key, password_key = grafana_admin.keys
@@ -166,6 +172,7 @@ def kube_prometheus_stack(spec: EnvironmentSpec) -> HelmAddon:
             **{component: {"enabled": False} for component in EKS_UNSCRAPEABLE_COMPONENTS},
             "defaultRules": {"rules": dict.fromkeys(EKS_DISABLED_RULE_GROUPS, False)},
             "alertmanager": {
+                **_disruption_budget(monitoring.alertmanager_replicas),
                 "alertmanagerSpec": {
                     # Our AlertmanagerConfig routes match on any alert, not only on their own namespace.
                     "alertmanagerConfigMatcherStrategy": {"type": "None"},
@@ -176,6 +183,7 @@ def kube_prometheus_stack(spec: EnvironmentSpec) -> HelmAddon:
                 },
             },
             "prometheus": {
+                **_disruption_budget(monitoring.prometheus_replicas),
                 "prometheusSpec": {
                     "ruleSelectorNilUsesHelmValues": False,
                     "ruleSelector": selector,

@@ -93,3 +93,14 @@ def test_replicas_spread_over_nodes_and_zones(env: str, synthesis: Synthesis) ->
             "app.kubernetes.io/instance": f"{KUBE_PROMETHEUS_RELEASE}-{name}",
         }
     assert SPECS["production"].workloads.zone_spread == "required"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_a_drain_keeps_one_replica_of_each_running(env: str, synthesis: Synthesis) -> None:
+    """The chart's PodDisruptionBudgets (values `prometheus.podDisruptionBudget`,
+    `alertmanager.podDisruptionBudget`) where there is more than one replica; a budget of one
+    replica with minAvailable 1 would block every node drain."""
+    values, monitoring = _values(synthesis, env), SPECS[env].monitoring
+    for name, replicas in (("prometheus", monitoring.prometheus_replicas), ("alertmanager", monitoring.alertmanager_replicas)):
+        budget = values[name].get("podDisruptionBudget")
+        assert budget == ({"enabled": True, "minAvailable": 1} if replicas > 1 else None), (name, replicas)
