@@ -43,7 +43,8 @@ EKS_JOBS = {
     "kube-controller-manager": ("kube-system", 0, UNDISCOVERED),
     "kube-etcd": ("kube-system", 0, UNDISCOVERED),
 }
-# The chart component (values key, `enabled` true by default) whose Service and ServiceMonitor make each job.
+# The chart component (values key, `enabled` true by default) whose Service and ServiceMonitor make each
+# job; both templates render only if `<component>.enabled` (templates/exporters/<component>/service.yaml).
 COMPONENT_JOBS = {
     "kubeApiServer": "apiserver",
     "kubelet": "kubelet",
