@@ -25,7 +25,7 @@ from charts.addons import EKS_DISABLED_RULE_GROUPS, EKS_UNSCRAPEABLE_COMPONENTS,
 from envspec.naming import KUBE_PROMETHEUS_RELEASE
 from tests.conftest import ENVIRONMENTS, Synthesis, require_binary
 from tests.default_rules import DEFAULT_RULES, alerts, enabled_groups, rule_file_groups
-from tests.prometheus import run, write_rule_file
+from tests.prometheus import metric_names, run, write_rule_file
 
 UP, REFUSED, UNDISCOVERED = "answers", "refused", "undiscovered"
 # Each scrape job the chart can create, as EKS serves it: (namespace, targets, state).
@@ -58,6 +58,22 @@ KUBELET_PATHS = ("/metrics", "/metrics/cadvisor", "/metrics/probes")
 NODES = tuple(f"ip-10-0-{zone}-23.ap-northeast-1.compute.internal" for zone in (1, 2, 3))
 MINUTES = 60
 OTHERS_FIRING = 'ALERTS{alertstate="firing", alertname!="Watchdog"}'
+# The default rule groups our values leave enabled (the chart renders the per-resource
+# `k8s.rules.container_{cpu,memory}_{limits,requests}` and Windows groups only if asked)...
+ENABLED_GROUPS = {
+    "alertmanager.rules", "config-reloaders", "general.rules",
+    "k8s.rules.container_cpu_usage_seconds_total", "k8s.rules.container_memory_cache", "k8s.rules.container_memory_rss",
+    "k8s.rules.container_memory_swap", "k8s.rules.container_memory_working_set_bytes", "k8s.rules.container_resource",
+    "k8s.rules.pod_owner", "kube-apiserver-availability.rules", "kube-apiserver-burnrate.rules", "kube-apiserver-histogram.rules",
+    "kube-apiserver-slos", "kube-prometheus-general.rules", "kube-prometheus-node-recording.rules", "kube-state-metrics",
+    "kubelet.rules", "kubernetes-apps", "kubernetes-resources", "kubernetes-storage", "kubernetes-system",
+    "kubernetes-system-apiserver", "kubernetes-system-kubelet", "node-exporter", "node-exporter.rules", "node-network",
+    "node.rules", "prometheus", "prometheus-operator",
+}  # fmt: skip
+# ...and those they turn off that the chart's defaults render.
+TURNED_OFF = {
+    "etcd", "kube-scheduler.rules", "kubernetes-system-scheduler", "kubernetes-system-controller-manager", "kubernetes-system-kube-proxy",
+}  # fmt: skip
 # The chart's defaults on this cluster, as promtool finds them below.
 FOREVER_WITH_CHART_DEFAULTS = {"KubeSchedulerDown", "KubeControllerManagerDown", "KubeProxyInstanceUnreachable", "TargetDown"}
 
@@ -141,7 +157,8 @@ def test_what_eks_cannot_scrape_is_off_with_its_rule_groups(env: str, synthesis:
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_no_enabled_default_alert_fires_forever_on_eks(env: str, synthesis: Synthesis, promtool: str, tmp_path: Path) -> None:
     groups = enabled_groups(_values(synthesis, env))
-    assert {group["name"] for group in groups} >= {"general.rules", "kubernetes-system-kubelet", "kubernetes-apps", "node-exporter"}
+    assert {group["name"] for group in groups} == ENABLED_GROUPS
+    assert {group["name"] for group in enabled_groups({})} - ENABLED_GROUPS == TURNED_OFF
     assert _firing_forever(_values(synthesis, env), promtool, tmp_path) == set()
 
 
@@ -151,3 +168,17 @@ def test_the_charts_defaults_would_fire_forever(promtool: str, tmp_path: Path) -
     assert firing == FOREVER_WITH_CHART_DEFAULTS
     severities = {alert["alert"]: alert["severity"] for alert in alerts(enabled_groups({}))}
     assert {name for name in firing if severities[name] == "critical"} == {"KubeSchedulerDown", "KubeControllerManagerDown"}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_enabled_rule_reads_recordings_an_enabled_group_makes(env: str, synthesis: Synthesis) -> None:
+    """Turning a group off must not leave another's alert reading a series nobody records (an alert
+    that can never fire). The chart records some series in two files (k8s.rules.container_resource
+    and the per-resource ones its values leave off), so this is checked, not assumed."""
+    groups = enabled_groups(_values(synthesis, env))
+    recorded = {rule["record"] for group in groups for rule in group["rules"] if "record" in rule}
+    for group in groups:
+        for rule in group["rules"]:
+            expr = "\n".join(line for line in rule["expr"].splitlines() if not line.lstrip().startswith("#"))
+            unrecorded = {name for name in metric_names(expr) if ":" in name} - recorded
+            assert not unrecorded, f"{rule.get('alert') or rule.get('record')} reads {unrecorded}"
