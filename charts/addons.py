@@ -27,6 +27,7 @@ from envspec import EnvironmentSpec, names_for
 from envspec.naming import (
     CRITICAL_ADDONS_TAINT,
     EXTERNAL_SECRETS_RELEASE,
+    GP3_STORAGE_CLASS,
     GRAFANA_DASHBOARD_LABELS,
     KUBE_PROMETHEUS_RELEASE,
     KUBE_SYSTEM,
@@ -159,10 +160,68 @@ def external_secrets(spec: EnvironmentSpec) -> HelmAddon:
             **system_node_placement(),
             "webhook": system_node_placement(),
             "certController": system_node_placement(),
+            # Its ExternalSecrets' conditions, for MonitoringSecretNotReady. The chart renders the
+            # ServiceMonitor once the cluster serves its CRD (renderMode skipIfMissing, the default).
+            "serviceMonitor": {"enabled": True, "additionalLabels": dict(MONITORING_SELECTOR_LABELS)},
         },
         namespace_labels=pod_security_labels("restricted", spec.cluster.version),
         crd_groups=("external-secrets.io", "generators.external-secrets.io"),
     )
+
+
+# EKS runs the scheduler, the controller manager and etcd outside the cluster (no pod a Service could
+# select), and its kube-proxy add-on serves metrics on 127.0.0.1:10249 only: the chart's scrape
+# objects for them find nothing or get "connection refused", and their default rules would report
+# them down forever (KubeSchedulerDown, KubeControllerManagerDown: critical). Off, with their rule
+# groups (tests/test_default_rules.py; Windows nodes do not exist here either).
+EKS_UNSCRAPEABLE_COMPONENTS = ("kubeScheduler", "kubeControllerManager", "kubeEtcd", "kubeProxy")
+EKS_DISABLED_RULE_GROUPS = ("etcd", "kubeSchedulerAlerting", "kubeSchedulerRecording", "kubeControllerManager", "kubeProxy", "windows")
+# Prometheus deletes the oldest blocks once its data passes this share of the volume, before the
+# volume fills (KubePersistentVolumeFillingUp) and the TSDB stops writing.
+RETENTION_SIZE_SHARE = 0.85
+PROMETHEUS_NAME = f"{KUBE_PROMETHEUS_RELEASE}-prometheus"
+ALERTMANAGER_NAME = f"{KUBE_PROMETHEUS_RELEASE}-alertmanager"
+
+
+def _volume(size_gib: int) -> dict[str, Any]:
+    """A StatefulSet volume claim template on the encrypted gp3 StorageClass (chart `storage`)."""
+    return {
+        "volumeClaimTemplate": {
+            "spec": {
+                "storageClassName": GP3_STORAGE_CLASS,
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": f"{size_gib}Gi"}},
+            }
+        }
+    }
+
+
+def _spread(spec: EnvironmentSpec, name: str, instance: str) -> dict[str, Any]:
+    """Replicas on different nodes (always) and zones (hard in production, as the workloads).
+
+    The operator labels the pods `app.kubernetes.io/name` and `app.kubernetes.io/instance` (the
+    chart's own anti-affinity selects them so); an EBS volume then keeps each replica in its zone.
+    """
+    labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": instance}
+    return {
+        "podAntiAffinity": "hard",
+        "podAntiAffinityTopologyKey": "kubernetes.io/hostname",
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": "topology.kubernetes.io/zone",
+                "whenUnsatisfiable": "DoNotSchedule" if spec.workloads.zone_spread == "required" else "ScheduleAnyway",
+                "labelSelector": {"matchLabels": labels},
+                "nodeTaintsPolicy": "Honor",
+            }
+        ],
+    }
+
+
+def _disruption_budget(replicas: int) -> dict[str, Any]:
+    """A node drain evicts one replica at a time (the chart's PDB: minAvailable 1); with a single
+    replica a budget would block every drain, so there is none."""
+    return {"podDisruptionBudget": {"enabled": True, "minAvailable": 1}} if replicas > 1 else {}
 
 
 def kube_prometheus_stack(spec: EnvironmentSpec) -> HelmAddon:
@@ -170,19 +229,27 @@ def kube_prometheus_stack(spec: EnvironmentSpec) -> HelmAddon:
     user_key, password_key = grafana_admin.keys
     selector = _selector(MONITORING_SELECTOR_LABELS)
     (dashboard_label, dashboard_value), *_ = GRAFANA_DASHBOARD_LABELS.items()
+    monitoring = spec.monitoring
     return HelmAddon(
         release=KUBE_PROMETHEUS_RELEASE,
         chart=KUBE_PROMETHEUS_CHART,
         namespace=MONITORING_NAMESPACE,
         values={
+            **{component: {"enabled": False} for component in EKS_UNSCRAPEABLE_COMPONENTS},
+            "defaultRules": {"rules": dict.fromkeys(EKS_DISABLED_RULE_GROUPS, False)},
             "alertmanager": {
+                **_disruption_budget(monitoring.alertmanager_replicas),
                 "alertmanagerSpec": {
                     # Our AlertmanagerConfig routes match on any alert, not only on their own namespace.
                     "alertmanagerConfigMatcherStrategy": {"type": "None"},
                     "alertmanagerConfigSelector": selector,
+                    "replicas": monitoring.alertmanager_replicas,
+                    "storage": _volume(monitoring.alertmanager_volume_gib),
+                    **_spread(spec, "alertmanager", ALERTMANAGER_NAME),
                 },
             },
             "prometheus": {
+                **_disruption_budget(monitoring.prometheus_replicas),
                 "prometheusSpec": {
                     "ruleSelectorNilUsesHelmValues": False,
                     "ruleSelector": selector,
@@ -190,6 +257,11 @@ def kube_prometheus_stack(spec: EnvironmentSpec) -> HelmAddon:
                     "serviceMonitorSelector": selector,
                     "podMonitorSelectorNilUsesHelmValues": False,
                     "podMonitorSelector": selector,
+                    "replicas": monitoring.prometheus_replicas,
+                    "retention": f"{monitoring.prometheus_retention_days}d",
+                    "retentionSize": f"{int(monitoring.prometheus_volume_gib * RETENTION_SIZE_SHARE)}GB",
+                    "storageSpec": _volume(monitoring.prometheus_volume_gib),
+                    **_spread(spec, "prometheus", PROMETHEUS_NAME),
                 },
             },
             "grafana": {

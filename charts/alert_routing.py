@@ -1,9 +1,10 @@
-"""The `alert-routing` chart: the AlertmanagerConfig and the ExternalSecrets holding its receivers' credentials.
+"""The `alert-routing` chart: the AlertmanagerConfigs and the ExternalSecrets holding their receivers' credentials.
 
-External Secrets copies the Slack webhook URL and the PagerDuty routing key from Secrets Manager
-(`names.alerting_secrets`, created empty by the data stack, filled by operators) into Secrets in
-`monitoring`; the AlertmanagerConfig names those Secrets and keys, and the Prometheus operator
-reads them when it renders Alertmanager's configuration. No credential is in this repository.
+External Secrets copies the Slack webhook URL, the PagerDuty routing key (where the environment
+pages) and the heartbeat URL from Secrets Manager (`names.alerting_secrets`, created empty by the
+data stack, filled by operators) into Secrets in `monitoring`; the AlertmanagerConfigs name those
+Secrets and keys, and the Prometheus operator reads them when it renders Alertmanager's
+configuration. No credential is in this repository. What goes where: `charts.observability.routing`.
 """
 
 from __future__ import annotations
@@ -15,9 +16,22 @@ from constructs import Construct
 
 from charts.base import EnvironmentChart
 from charts.external_secret import synced_secret
-from charts.observability.routing import ALERTMANAGER_CONFIG, PAGERDUTY, SLACK, Inhibition, Matcher, Route, Routing, routing_for
+from charts.observability.routing import (
+    ALERTMANAGER_CONFIG,
+    HEARTBEAT,
+    HEARTBEAT_CONFIG,
+    PAGERDUTY,
+    SLACK,
+    Heartbeat,
+    Inhibition,
+    Matcher,
+    Route,
+    Routing,
+    heartbeat_for,
+    routing_for,
+)
 from envspec import EnvironmentSpec
-from envspec.naming import MONITORING_NAMESPACE, MONITORING_SELECTOR_LABELS
+from envspec.naming import MONITORING_NAMESPACE, MONITORING_SELECTOR_LABELS, SecretBinding
 from imports.com.coreos import monitoring as prom
 
 REFRESH_INTERVAL = "1h"
@@ -74,21 +88,22 @@ def _inhibit_rule(rule: Inhibition) -> prom.AlertmanagerConfigSpecInhibitRules:
             )
             for m in rule.target
         ],
-        equal=list(rule.equal),
+        equal=list(rule.equal) or None,
     )
 
 
 class AlertRoutingChart(EnvironmentChart):
     def __init__(self, scope: Construct, spec: EnvironmentSpec):
         super().__init__(scope, "alert-routing", spec, namespace=MONITORING_NAMESPACE)
-        routing = routing_for(self.names)
         self.external_secrets = {b.kubernetes_name: synced_secret(self, b, REFRESH_INTERVAL) for b in self.names.alerting_secrets}
-        self.alertmanager_config = self._alertmanager_config(routing)
+        self.alertmanager_config = self._alertmanager_config(routing_for(self.names))
+        self.heartbeat_config = self._heartbeat_config(heartbeat_for(self.names))
 
     def _alertmanager_config(self, routing: Routing) -> prom.AlertmanagerConfig:
-        (slack_key,) = routing.slack.keys
-        (pagerduty_key,) = routing.pagerduty.keys
         route = routing.route
+        receivers = [self._slack(routing)]
+        if routing.pagerduty is not None:
+            receivers.append(self._pagerduty(routing, routing.pagerduty))
         return prom.AlertmanagerConfig(
             self,
             "alertmanager-config",
@@ -103,42 +118,82 @@ class AlertRoutingChart(EnvironmentChart):
                     repeat_interval=route.repeat_interval,
                     routes=[_child_route(child) for child in route.routes],
                 ),
+                receivers=receivers,
+                inhibit_rules=[_inhibit_rule(rule) for rule in routing.inhibitions],
+            ),
+        )
+
+    @staticmethod
+    def _slack(routing: Routing) -> prom.AlertmanagerConfigSpecReceivers:
+        (slack_key,) = routing.slack.keys
+        return prom.AlertmanagerConfigSpecReceivers(
+            name=SLACK,
+            slack_configs=[
+                prom.AlertmanagerConfigSpecReceiversSlackConfigs(
+                    api_url=prom.AlertmanagerConfigSpecReceiversSlackConfigsApiUrl(name=routing.slack.kubernetes_name, key=slack_key),
+                    channel=routing.slack_channel,
+                    send_resolved=True,
+                    title=routing.slack_title,
+                    text=routing.slack_text,
+                    color=routing.slack_color,
+                )
+            ],
+        )
+
+    @staticmethod
+    def _pagerduty(routing: Routing, secret: SecretBinding) -> prom.AlertmanagerConfigSpecReceivers:
+        (pagerduty_key,) = secret.keys
+        return prom.AlertmanagerConfigSpecReceivers(
+            name=PAGERDUTY,
+            pagerduty_configs=[
+                prom.AlertmanagerConfigSpecReceiversPagerdutyConfigs(
+                    routing_key=prom.AlertmanagerConfigSpecReceiversPagerdutyConfigsRoutingKey(
+                        name=secret.kubernetes_name, key=pagerduty_key
+                    ),
+                    send_resolved=True,
+                    severity="critical",
+                    description=routing.pagerduty_description,
+                    client=routing.pagerduty_client,
+                    pager_duty_link_configs=[
+                        prom.AlertmanagerConfigSpecReceiversPagerdutyConfigsPagerDutyLinkConfigs(
+                            href=routing.pagerduty_runbook_link, alt="Runbook"
+                        )
+                    ],
+                )
+            ],
+        )
+
+    def _heartbeat_config(self, heartbeat: Heartbeat) -> prom.AlertmanagerConfig:
+        (url_key,) = heartbeat.secret.keys
+        route = heartbeat.route
+        return prom.AlertmanagerConfig(
+            self,
+            "heartbeat-config",
+            metadata=ApiObjectMetadata(name=HEARTBEAT_CONFIG, labels=dict(MONITORING_SELECTOR_LABELS)),
+            spec=prom.AlertmanagerConfigSpec(
+                route=prom.AlertmanagerConfigSpecRoute(
+                    receiver=route.receiver,
+                    matchers=_route_matchers(route.matchers),
+                    group_wait=heartbeat.group_wait,
+                    group_interval=heartbeat.group_interval,
+                    repeat_interval=route.repeat_interval,
+                ),
                 receivers=[
                     prom.AlertmanagerConfigSpecReceivers(
-                        name=SLACK,
-                        slack_configs=[
-                            prom.AlertmanagerConfigSpecReceiversSlackConfigs(
-                                api_url=prom.AlertmanagerConfigSpecReceiversSlackConfigsApiUrl(
-                                    name=routing.slack.kubernetes_name, key=slack_key
+                        name=HEARTBEAT,
+                        webhook_configs=[
+                            prom.AlertmanagerConfigSpecReceiversWebhookConfigs(
+                                url_secret=prom.AlertmanagerConfigSpecReceiversWebhookConfigsUrlSecret(
+                                    name=heartbeat.secret.kubernetes_name, key=url_key
                                 ),
-                                channel=routing.slack_channel,
-                                send_resolved=True,
-                                title=routing.slack_title,
-                                text=routing.slack_text,
-                                color=routing.slack_color,
+                                # Watchdog resolves only when Prometheus stops sending it: a "resolved"
+                                # call would look like one more heartbeat.
+                                send_resolved=False,
+                                max_alerts=1,
                             )
                         ],
-                    ),
-                    prom.AlertmanagerConfigSpecReceivers(
-                        name=PAGERDUTY,
-                        pagerduty_configs=[
-                            prom.AlertmanagerConfigSpecReceiversPagerdutyConfigs(
-                                routing_key=prom.AlertmanagerConfigSpecReceiversPagerdutyConfigsRoutingKey(
-                                    name=routing.pagerduty.kubernetes_name, key=pagerduty_key
-                                ),
-                                send_resolved=True,
-                                severity="critical",
-                                description=routing.pagerduty_description,
-                                client=routing.pagerduty_client,
-                                pager_duty_link_configs=[
-                                    prom.AlertmanagerConfigSpecReceiversPagerdutyConfigsPagerDutyLinkConfigs(
-                                        href=routing.pagerduty_runbook_link, alt="Runbook"
-                                    )
-                                ],
-                            )
-                        ],
-                    ),
+                    )
                 ],
-                inhibit_rules=[_inhibit_rule(rule) for rule in routing.inhibitions],
+                inhibit_rules=[_inhibit_rule(rule) for rule in heartbeat.inhibitions],
             ),
         )

@@ -15,6 +15,7 @@ from charts.namespaces import NamespacesChart
 from charts.network_policies import NetworkPoliciesChart
 from charts.scrape_targets import ScrapeTargetsChart
 from charts.secrets import SecretsChart
+from charts.storage import StorageChart
 from charts.workloads import WorkloadsChart
 from envspec import EnvironmentSpec
 from envspec.naming import APPLICATION_CHARTS, MONITORING_CHARTS
@@ -27,7 +28,7 @@ def add_environment(app: App, spec: EnvironmentSpec) -> list[EnvironmentChart]:
     monitoring = [ScrapeTargetsChart(app, spec), AlertRulesChart(app, spec), AlertRoutingChart(app, spec), DashboardsChart(app, spec)]
     if tuple(chart.node.id for chart in monitoring) != MONITORING_CHARTS:
         raise RuntimeError("envspec.naming.MONITORING_CHARTS must list the monitoring charts built here, in order")
-    charts = [*application, *monitoring]
+    charts = [StorageChart(app, spec), *application, *monitoring]
     # GitOpsChart last: it describes how every other chart of the folder reaches the cluster.
     return [*charts, GitOpsChart(app, spec, [chart.node.id for chart in charts])]
 

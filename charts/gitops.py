@@ -43,6 +43,7 @@ from envspec.naming import (
     METRICS_SERVER_RELEASE,
     MONITORING_NAMESPACE,
     RELOADER_RELEASE,
+    STORAGE_CHART,
     argocd_application,
 )
 from imports.io.argoproj import (
@@ -68,9 +69,10 @@ from imports.io.argoproj import (
 
 GITOPS_FILE = f"{GITOPS_CHART}.k8s.yaml"
 
-# Cluster-scoped kinds the application manifests may create: their namespace, and the one
-# ClusterSecretStore through which External Secrets reads this environment's Secrets Manager.
-APP_CLUSTER_RESOURCES = (("", "Namespace"), ("external-secrets.io", "ClusterSecretStore"))
+# Cluster-scoped kinds the application manifests may create: their namespace, the one
+# ClusterSecretStore through which External Secrets reads this environment's Secrets Manager, and
+# the StorageClass of the monitoring volumes (chart `storage`).
+APP_CLUSTER_RESOURCES = (("", "Namespace"), ("external-secrets.io", "ClusterSecretStore"), ("storage.k8s.io", "StorageClass"))
 # Namespaced kinds the application manifests render (tests/test_gitops.py derives them from the output).
 APP_NAMESPACED_RESOURCES = (
     ("", "ConfigMap"),
@@ -110,18 +112,19 @@ RETRY = ApplicationSpecSyncPolicyRetry(limit=10, backoff=ApplicationSpecSyncPoli
 
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 # The root Application's waves. The AppProjects carry no annotation (wave 0), so every Application
-# (wave 1 on) finds its project. Then what needs nothing else in the cluster: the controllers and the
-# namespaces; the ClusterSecretStore (External Secrets' CRDs and webhook) with every ExternalSecret
-# (Grafana's login included); kube-prometheus-stack (that login) with the network policies; last the
-# workloads (their Secrets, policies, the `alb` IngressClass, the metrics API) and the monitoring
-# charts (the operator's CRDs). The migration Job, a PreSync hook of `workloads`, so finds its
-# Secrets and its network policy in place.
+# (wave 1 on) finds its project. Then what needs nothing else in the cluster: the controllers, the
+# namespaces and the `gp3` StorageClass (chart `storage`); the ClusterSecretStore (External Secrets'
+# CRDs and webhook) with every ExternalSecret (Grafana's login included); kube-prometheus-stack (that
+# login, volumes of that class) with the network policies; last the workloads (their Secrets,
+# policies, the `alb` IngressClass, the metrics API) and the monitoring charts (the operator's CRDs).
+# The migration Job, a PreSync hook of `workloads`, so finds its Secrets and its network policy in place.
 WAVES: dict[str, int] = {
     LOAD_BALANCER_CONTROLLER_RELEASE: 1,
     EXTERNAL_SECRETS_RELEASE: 1,
     METRICS_SERVER_RELEASE: 1,
     RELOADER_RELEASE: 1,
     argocd_application(APPLICATION_CHARTS[0]): 1,  # namespaces
+    argocd_application(STORAGE_CHART): 1,
     argocd_application(APPLICATION_CHARTS[1]): 2,  # secrets
     KUBE_PROMETHEUS_RELEASE: 3,
     argocd_application(APPLICATION_CHARTS[2]): 3,  # network-policies

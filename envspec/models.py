@@ -396,6 +396,36 @@ class SlackReceiver(AlertReceiver):
 class Alerting(Strict):
     slack: SlackReceiver
     pagerduty: AlertReceiver
+    heartbeat: AlertReceiver = Field(
+        description="Secrets Manager secret holding the URL of the dead man's switch (a heartbeat check outside the cluster, "
+        "e.g. a PagerDuty or Healthchecks.io heartbeat) that Alertmanager calls while the always-firing Watchdog alert arrives."
+    )
+    page_on_call: bool = Field(
+        default=False,
+        description="Page the on-call engineer through PagerDuty for critical alerts that mean users or data are at risk; "
+        "false: every alert goes to Slack only, and no PagerDuty receiver, route or secret is made.",
+    )
+
+
+class Monitoring(Strict):
+    """Prometheus and Alertmanager of kube-prometheus-stack: replicas and their EBS volumes (StorageClass `gp3`)."""
+
+    prometheus_replicas: int = Field(
+        default=1, ge=1, le=3, description="Prometheus replicas; each scrapes everything and keeps its own copy of the data."
+    )
+    prometheus_retention_days: int = Field(default=10, ge=1, le=365, description="Days Prometheus keeps samples.")
+    prometheus_volume_gib: int = Field(
+        default=20,
+        ge=5,
+        le=1000,
+        description="EBS volume per Prometheus replica in GiB; Prometheus also deletes the oldest data before it fills 85% of it.",
+    )
+    alertmanager_replicas: int = Field(
+        default=1, ge=1, le=5, description="Alertmanager replicas; they gossip silences and notification state among themselves."
+    )
+    alertmanager_volume_gib: int = Field(
+        default=1, ge=1, le=100, description="EBS volume per Alertmanager replica in GiB (silences and the notification log)."
+    )
 
 
 class Alarms(Strict):
@@ -521,6 +551,7 @@ class EnvironmentSpec(Strict):
     dns: Dns
     alerting: Alerting
     alarms: Alarms = Field(default_factory=Alarms)
+    monitoring: Monitoring = Field(default_factory=Monitoring, description="Prometheus and Alertmanager replicas and storage.")
     secret_sync: SecretSync = Field(default_factory=SecretSync)
     backup: Backup
     ci: ContinuousIntegration

@@ -84,6 +84,11 @@ PROMETHEUS_RULE = "ai-subsidy-alerts"
 # Charts of the `monitoring` namespace (dist/<env>/<chart>.k8s.yaml). They need kube-prometheus-stack's
 # CRDs and namespace, and the ClusterSecretStore for the alert receivers' credentials.
 MONITORING_CHARTS = ("scrape-targets", "alert-rules", "alert-routing", "dashboards")
+# The Secret holding the dead man's switch URL that Alertmanager calls while Watchdog fires.
+HEARTBEAT_SECRET = "alertmanager-heartbeat"
+# The StorageClass of Prometheus' and Alertmanager's EBS volumes (chart `storage`, synced before the add-ons).
+GP3_STORAGE_CLASS = "gp3"
+STORAGE_CHART = "storage"
 
 # GitOps (Argo CD). Argo CD syncs the rendered `dist/<env>/` from a branch per environment that only
 # the deploy workflow writes (`gitops_branch`). The chart GITOPS_CHART holds the Argo CD objects
@@ -412,13 +417,27 @@ class Names:
             ),
         )
 
+    @property
+    def slack_secret(self) -> SecretBinding:
+        return SecretBinding("alertmanager-slack", MONITORING_NAMESPACE, self.spec.alerting.slack.secret_name, ("webhook-url",))
+
+    @property
+    def pagerduty_secret(self) -> SecretBinding | None:
+        """PagerDuty's routing key, only where the environment pages (`alerting.page_on_call`)."""
+        if not self.spec.alerting.page_on_call:
+            return None
+        return SecretBinding("alertmanager-pagerduty", MONITORING_NAMESPACE, self.spec.alerting.pagerduty.secret_name, ("routing-key",))
+
+    @property
+    def heartbeat_secret(self) -> SecretBinding:
+        """The dead man's switch URL Alertmanager calls while Watchdog fires."""
+        return SecretBinding(HEARTBEAT_SECRET, MONITORING_NAMESPACE, self.spec.alerting.heartbeat.secret_name, ("url",))
+
     @cached_property
     def alerting_secrets(self) -> tuple[SecretBinding, ...]:
-        alerting = self.spec.alerting
-        return (
-            SecretBinding("alertmanager-slack", MONITORING_NAMESPACE, alerting.slack.secret_name, ("webhook-url",)),
-            SecretBinding("alertmanager-pagerduty", MONITORING_NAMESPACE, alerting.pagerduty.secret_name, ("routing-key",)),
-        )
+        """Alertmanager's receiver credentials."""
+        pagerduty = self.pagerduty_secret
+        return (self.slack_secret, *((pagerduty,) if pagerduty else ()), self.heartbeat_secret)
 
     @property
     def grafana_admin_secret(self) -> SecretBinding:

@@ -72,6 +72,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "snapshot_schedule": None,  # the daily snapshot only
         },
         "gitops": {"automated_sync": True},
+        "monitoring": {"prometheus_replicas": 1, "prometheus_retention_days": 7, "prometheus_volume_gib": 20, "alertmanager_replicas": 1},
     },
     "staging": {
         "network": {"nat_gateways": "single", "flow_log_retention_days": 90},
@@ -98,6 +99,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "snapshot_schedule": "cron(0 0/6 * * ? *)",  # every 6 hours
         },
         "gitops": {"automated_sync": True},
+        "monitoring": {"prometheus_replicas": 1, "prometheus_retention_days": 15, "prometheus_volume_gib": 50, "alertmanager_replicas": 2},
     },
     "production": {
         "network": {"nat_gateways": "per_az", "flow_log_retention_days": 365},
@@ -127,6 +129,15 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
         # Production changes reach the cluster only when a person syncs them in Argo CD.
         "gitops": {"automated_sync": False},
+        # Two Prometheus and three Alertmanager replicas in different zones: a drain or a lost zone keeps monitoring up.
+        "monitoring": {
+            "prometheus_replicas": 2,
+            "prometheus_retention_days": 30,
+            "prometheus_volume_gib": 100,
+            "alertmanager_replicas": 3,
+        },
+        # Only production pages; development and staging alerts go to Slack.
+        "alerting": {"page_on_call": True},
     },
 }
 
@@ -148,6 +159,7 @@ def _named_defaults(name: str, profile: str) -> dict[str, Any]:
         "alerting": {
             "slack": {"secret_name": f"ai-subsidy/{name}/alerting/slack-webhook", "channel": "#ai-subsidy-alerts"},
             "pagerduty": {"secret_name": f"ai-subsidy/{name}/alerting/pagerduty-routing-key"},
+            "heartbeat": {"secret_name": f"ai-subsidy/{name}/alerting/heartbeat-url"},
         },
         "ci": {
             "github_environment": "production" if profile == "production" else name,

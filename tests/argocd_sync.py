@@ -159,6 +159,11 @@ def ready_needs(doc: dict[str, Any], cluster: Cluster) -> list[Key]:
     kind = doc["kind"]
     if kind in ("Deployment", "Job", "StatefulSet", "DaemonSet"):
         needs = _pod_needs(doc["spec"]["template"], namespace)
+        # A claim of a StorageClass that does not exist stays Pending, and so does its pod (Kubernetes
+        # docs, "Persistent Volumes": a claim is bound only to a volume of its class).
+        for claim in doc["spec"].get("volumeClaimTemplates", []):
+            if claim["spec"].get("storageClassName"):
+                needs.append(_key("StorageClass", None, claim["spec"]["storageClassName"]))
         key, value = READINESS_GATE_LABEL
         if cluster.namespace_labels.get(namespace, {}).get(key) == value:
             needs.append(_key("Controller", None, LOAD_BALANCER_CONTROLLER_RELEASE))
@@ -212,7 +217,28 @@ def addon_objects(addon: HelmAddon, application: dict[str, Any]) -> list[dict[st
             "spec": {"template": pod},
         }
     )
+    classes = sorted(set(_claimed_storage_classes(addon.values)))
+    if classes:
+        claims = [{"metadata": {"name": name}, "spec": {"storageClassName": name}} for name in classes]
+        docs.append(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "StatefulSet",
+                "metadata": {"name": f"{addon.release}-volumes", "namespace": addon.namespace},
+                "spec": {"template": {"spec": {"containers": [{"name": addon.release}]}}, "volumeClaimTemplates": claims},
+            }
+        )
     return docs
+
+
+def _claimed_storage_classes(values: Any) -> list[str]:
+    """Every `volumeClaimTemplate.spec.storageClassName` in a release's values (Prometheus', Alertmanager's)."""
+    if isinstance(values, dict):
+        found = [values["volumeClaimTemplate"]["spec"].get("storageClassName")] if "volumeClaimTemplate" in values else []
+        return [name for name in found if name] + [c for value in values.values() for c in _claimed_storage_classes(value)]
+    if isinstance(values, list):
+        return [c for value in values for c in _claimed_storage_classes(value)]
+    return []
 
 
 def sync_application(name: str, docs: list[dict[str, Any]], cluster: Cluster, provides: set[Key]) -> tuple[set[Key], list[str]]:

@@ -25,6 +25,9 @@ NODE = 'job="node-exporter", namespace="monitoring", instance="ip-10-0-1-23.ap-n
 BACKEND_POD = "ai-subsidy-backend-7d9c6b5f4-x2x7k"
 FRONTEND_POD = "ai-subsidy-frontend-5c8d7f9b6-q4w2m"
 WORKER_POD = "ai-worker-6f7b8c9d5-k8s2p"
+# External Secrets' controller as Prometheus scrapes it: the ExternalSecret's namespace is `exported_namespace`.
+ESO = 'job="external-secrets-metrics", namespace="external-secrets", condition="Ready"'
+SLACK_SECRET = f'externalsecret_status_condition{{{ESO}, exported_namespace="monitoring", name="alertmanager-slack"'
 
 
 @dataclass(frozen=True)
@@ -59,14 +62,15 @@ def value_check(case: AlertCase, minute: int, value: int | None) -> dict[str, An
     return {"expr": expr, "eval_time": f"{minute}m", "exp_samples": samples}
 
 
-def promtool_tests(case: AlertCase, expression: str, annotations: dict[str, str], severity: str) -> list[dict[str, Any]]:
-    """Two promtool test groups (firing and silent) for one case; `expression` is the alert's expr."""
+def promtool_tests(case: AlertCase, expression: str, annotations: dict[str, str], rule_labels: dict[str, str]) -> list[dict[str, Any]]:
+    """Two promtool test groups (firing and silent) for one case; `expression` is the alert's expr,
+    `rule_labels` the labels the rule adds (severity, impact)."""
     condition = case.condition or expression
     fire_at = case.onset + case.for_minutes
     late = fire_at + 10
     fired = [
         {
-            "exp_labels": {**item.labels, "severity": severity},
+            "exp_labels": {**item.labels, **rule_labels},
             "exp_annotations": {**annotations, "description": item.description},
         }
         for item in case.fired
@@ -410,6 +414,33 @@ CASES: tuple[AlertCase, ...] = (
         ),
         firing_value=0,
         silent_value=-1,
+    ),
+    AlertCase(
+        alert="MonitoringSecretNotReady",
+        # The Slack webhook secret stops syncing at minute 2 (the gauge flips from status True to False).
+        firing={
+            f'{SLACK_SECRET}, status="True"}}': "1 1 0x30",
+            f'{SLACK_SECRET}, status="False"}}': "0 0 1x30",
+            f'externalsecret_status_condition{{{ESO}, exported_namespace="monitoring", name="grafana-admin", status="True"}}': "1x32",
+        },
+        # Every monitoring secret is Ready; an application secret failing is another alert's business.
+        silent={
+            f'{SLACK_SECRET}, status="True"}}': "1x30",
+            f'{SLACK_SECRET}, status="False"}}': "0x30",
+            f'externalsecret_status_condition{{{ESO}, exported_namespace="ai-subsidy", name="redis-secret", status="False"}}': "1x30",
+        },
+        onset=2,
+        for_minutes=10,
+        fired=(
+            Fired(
+                {"exported_namespace": "monitoring", "name": "alertmanager-slack"},
+                "ExternalSecret alertmanager-slack in namespace monitoring has not been Ready for 10 minutes (Ready=False is 1); "
+                "while a receiver's Secret is affected, the heartbeat stops.",
+            ),
+        ),
+        value=f'max(externalsecret_status_condition{{{ESO}, exported_namespace="monitoring", status="False"}})',
+        firing_value=1,
+        silent_value=0,
     ),
     AlertCase(
         alert="MigrationJobFailed",

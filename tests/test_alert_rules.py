@@ -16,7 +16,7 @@ import yaml
 from charts.observability import promql
 from charts.observability.rules import recording_rule_names
 from envspec import names_for
-from envspec.naming import MONITORING_NAMESPACE, MONITORING_SELECTOR_LABELS, PROMETHEUS_RULE
+from envspec.naming import EXTERNAL_SECRETS_RELEASE, MONITORING_NAMESPACE, MONITORING_SELECTOR_LABELS, PROMETHEUS_RULE
 from tests.conftest import ENVIRONMENTS, ROOT, SPECS, Synthesis, require_binary
 from tests.prometheus import metric_names, prometheus_rule, run, write_rule_file
 from tests.promtool_cases import CASES, promtool_tests
@@ -89,7 +89,14 @@ def test_the_rules_are_the_same_in_every_environment_but_for_links(synthesis: Sy
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_rules_use_only_the_application_exporter_and_recording_metrics(env: str, synthesis: Synthesis) -> None:
-    allowed = {*promql.APPLICATION_METRICS, *promql.NODE_METRICS, *promql.KUBE_STATE_METRICS, promql.UP, *recording_rule_names()}
+    allowed = {
+        *promql.APPLICATION_METRICS,
+        *promql.NODE_METRICS,
+        *promql.KUBE_STATE_METRICS,
+        *promql.MONITORING_METRICS,
+        promql.UP,
+        *recording_rule_names(),
+    }
     used = {
         name
         for group in prometheus_rule(synthesis, env)["spec"]["groups"]
@@ -114,7 +121,7 @@ def _unit_test_file(rule: dict[str, Any], tmp_path: Path, groups: list[dict[str,
     for case in CASES:
         alert = alerts[case.alert]
         assert alert["for"] == f"{case.for_minutes}m", f"{case.alert}: case assumes for {case.for_minutes}m"
-        tests += promtool_tests(case, alert["expr"], alert["annotations"], alert["labels"]["severity"])
+        tests += promtool_tests(case, alert["expr"], alert["annotations"], alert["labels"])
     path = tmp_path / "tests.yaml"
     path.write_text(yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": tests}, sort_keys=False, width=200))
     return path
@@ -202,3 +209,17 @@ def test_the_sketchs_error_ratio_was_wrong_and_ours_is_not(synthesis: Synthesis,
     (tmp_path / "tests.yaml").write_text(yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": [test]}))
     result = run(promtool, "test", "rules", str(tmp_path / "tests.yaml"))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_external_secrets_metrics_are_scraped(env: str, synthesis: Synthesis) -> None:
+    """MonitoringSecretNotReady reads what the external-secrets chart's ServiceMonitor scrapes
+    (external-secrets helm-chart-2.9.0, templates/servicemonitor.yaml and service.yaml): it exists only
+    with `serviceMonitor.enabled`, Prometheus selects it only with our selector label, and its job is
+    the metrics Service's name, `<fullname>-metrics` (fullname: the release name)."""
+    (application,) = synthesis.find(env, "Application", EXTERNAL_SECRETS_RELEASE)
+    monitor = application["spec"]["source"]["helm"]["valuesObject"]["serviceMonitor"]
+    assert monitor["enabled"] is True
+    assert MONITORING_SELECTOR_LABELS.items() <= monitor["additionalLabels"].items()
+    assert monitor.get("honorLabels", False) is False  # the ExternalSecret's namespace is `exported_namespace`
+    assert f"{application['spec']['source']['helm']['releaseName']}-metrics" == promql.EXTERNAL_SECRETS_JOB

@@ -64,6 +64,7 @@ def test_the_dashboard_has_the_issue_panels(env: str, synthesis: Synthesis) -> N
     assert {target["expr"] for target in health["targets"]} == {
         'sum(up{namespace="ai-subsidy", job="ai-subsidy-backend"})',
         'sum(up{namespace="ai-subsidy", job="ai-subsidy-frontend"})',
+        'sum(up{namespace="ai-subsidy", job="ai-worker"})',
     }
     response = next(panel for panel in document["panels"] if panel["title"] == "Response time")
     assert [target["legendFormat"] for target in response["targets"]] == ["p50", "p95"]
@@ -109,6 +110,7 @@ APP = 'namespace="ai-subsidy", pod="p"'
 SERIES = {
     f'up{{{APP}, job="ai-subsidy-backend"}}': "1x20",
     f'up{{{APP}, job="ai-subsidy-frontend"}}': "1x20",
+    f'up{{{APP}, job="ai-worker"}}': "1x20",
     **{
         f'http_requests_total{{{APP}, job="{job}", status="{status}"}}': "0+60x20"
         for job in ("ai-subsidy-backend", "ai-subsidy-frontend")
@@ -140,6 +142,32 @@ def test_every_query_returns_data_from_the_application_metrics(env: str, synthes
         for expr in board.expressions(_dashboard(synthesis, env))
     ]
     tests = [{"interval": "1m", "input_series": [{"series": s, "values": v} for s, v in SERIES.items()], "promql_expr_test": checks}]
+    (tmp_path / "tests.yaml").write_text(yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": tests}))
+    result = run(promtool, "test", "rules", str(tmp_path / "tests.yaml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# Targets of each component as Prometheus would see them: pods up (1) and down (0).
+HEALTH = {"ai-subsidy-backend": (1, 1), "ai-subsidy-frontend": (1,), "ai-worker": (1, 0)}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_health_panel_counts_the_targets_up_of_every_component(env: str, synthesis: Synthesis, promtool: str, tmp_path: Path) -> None:
+    """One stat per application component (every job the alerts watch, the AI worker included), each
+    the number of its targets that answer: promtool evaluates the panel's queries."""
+    health = next(panel for panel in _dashboard(synthesis, env)["panels"] if panel["title"] == "Application health")
+    assert len(health["targets"]) == len(promql.APPLICATION_JOBS) == len(HEALTH)
+    series = [
+        {"series": f'up{{namespace="ai-subsidy", job="{job}", pod="{job}-{index}"}}', "values": f"{value}x10"}
+        for job, values in HEALTH.items()
+        for index, value in enumerate(values)
+    ]
+    checks = []
+    for target in health["targets"]:
+        (job,) = [job for job in HEALTH if f'job="{job}"' in target["expr"]]
+        checks.append({"expr": target["expr"], "eval_time": "5m", "exp_samples": [{"labels": "{}", "value": sum(HEALTH[job])}]})
+    write_rule_file(tmp_path / "rules.yaml", [])
+    tests = [{"interval": "1m", "input_series": series, "promql_expr_test": checks}]
     (tmp_path / "tests.yaml").write_text(yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": tests}))
     result = run(promtool, "test", "rules", str(tmp_path / "tests.yaml"))
     assert result.returncode == 0, result.stdout + result.stderr

@@ -25,6 +25,7 @@ from envspec.naming import (
     ARGOCD_PLATFORM_PROJECT,
     ARGOCD_ROOT_APPLICATION,
     EXTERNAL_SECRETS_RELEASE,
+    GP3_STORAGE_CLASS,
     GRAFANA_DASHBOARD_LABELS,
     KUBE_PROMETHEUS_RELEASE,
     LOAD_BALANCER_CONTROLLER_RELEASE,
@@ -32,6 +33,7 @@ from envspec.naming import (
     MONITORING_NAMESPACE,
     MONITORING_SELECTOR_LABELS,
     RELOADER_RELEASE,
+    STORAGE_CHART,
     argocd_application,
 )
 from tests.conftest import ENVIRONMENTS, ROOT, SPECS, Synthesis, resources_of
@@ -204,6 +206,26 @@ def test_application_charts_sync_in_order(env: str, synthesis: Synthesis) -> Non
     assert ordered == sorted(ordered) and len(set(ordered)) == len(ordered)
     assert min(wave.values()) > 0, "the AppProjects (wave 0) come before every Application"
     assert "annotations" not in applications[ARGOCD_ROOT_APPLICATION]["metadata"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_storage_class_exists_before_the_add_on_that_claims_it(env: str, synthesis: Synthesis) -> None:
+    """kube-prometheus-stack's Prometheus and Alertmanager claim volumes of StorageClass `gp3`; a claim
+    of a class that does not exist stays Pending and the add-on never turns healthy, so the `storage`
+    chart syncs in an earlier wave (it needs nothing itself)."""
+    applications = _by_name(synthesis, env, "Application")
+    wave = {name: int(app["metadata"]["annotations"][SYNC_WAVE]) for name, app in applications.items() if name != ARGOCD_ROOT_APPLICATION}
+    values = applications[KUBE_PROMETHEUS_RELEASE]["spec"]["source"]["helm"]["valuesObject"]
+    claims = {
+        values["prometheus"]["prometheusSpec"]["storageSpec"]["volumeClaimTemplate"]["spec"]["storageClassName"],
+        values["alertmanager"]["alertmanagerSpec"]["storage"]["volumeClaimTemplate"]["spec"]["storageClassName"],
+    }
+    (storage_class,) = synthesis.find(env, "StorageClass")
+    assert claims == {storage_class["metadata"]["name"]} == {GP3_STORAGE_CLASS}
+    assert wave[argocd_application(STORAGE_CHART)] < wave[KUBE_PROMETHEUS_RELEASE]
+    project = applications[argocd_application(STORAGE_CHART)]["spec"]["project"]
+    (app_project,) = [item for item in synthesis.find(env, "AppProject") if item["metadata"]["name"] == project]
+    assert {"group": "storage.k8s.io", "kind": "StorageClass"} in app_project["spec"]["clusterResourceWhitelist"]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

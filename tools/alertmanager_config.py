@@ -9,7 +9,8 @@ operator's custom resource, so this reproduces the operator's conversion (promet
   configuration's own routes; no namespace matcher is added (strategy `None`);
 - inhibit rules are copied without a namespace matcher;
 - credentials read from Secrets become `*_file` paths here (placeholders under `secret_dir`, never
-  values); the operator inlines the Secret's value instead.
+  values); the operator inlines the Secret's value instead. A webhook's `urlSecret` becomes a
+  placeholder `url` naming the Secret and key (amtool 0.25 knows no `url_file`).
 
 The base configuration is kube-prometheus-stack's default: everything to a `null` receiver, and
 its always-firing `Watchdog` alert explicitly there too.
@@ -28,6 +29,7 @@ import yaml
 
 NULL_RECEIVER = "null"
 SECRET_DIR = "/etc/alertmanager/secrets"
+WEBHOOK_PLACEHOLDER = "https://secret.invalid"
 BASE_CONFIG: dict[str, Any] = {
     "global": {"resolve_timeout": "5m"},
     "route": {
@@ -99,8 +101,17 @@ def _pagerduty(config: dict[str, Any], secret_dir: str) -> dict[str, Any]:
     return out
 
 
+def _webhook(config: dict[str, Any]) -> dict[str, Any]:
+    selector = config["urlSecret"]
+    out: dict[str, Any] = {"url": f"{WEBHOOK_PLACEHOLDER}/{selector['name']}/{selector['key']}"}
+    if "maxAlerts" in config:
+        out["max_alerts"] = config["maxAlerts"]
+    out.update({snake: config[camel] for camel, snake in CAMEL_TO_SNAKE.items() if camel in config})
+    return out
+
+
 def _receiver(receiver: dict[str, Any], prefix: str, secret_dir: str) -> dict[str, Any]:
-    unsupported = set(receiver) - {"name", "slackConfigs", "pagerdutyConfigs"}
+    unsupported = set(receiver) - {"name", "slackConfigs", "pagerdutyConfigs", "webhookConfigs"}
     if unsupported:
         raise ValueError(f"receiver {receiver['name']}: rendering of {sorted(unsupported)} is not implemented")
     out: dict[str, Any] = {"name": prefix + receiver["name"]}
@@ -108,6 +119,8 @@ def _receiver(receiver: dict[str, Any], prefix: str, secret_dir: str) -> dict[st
         out["slack_configs"] = [_slack(config, secret_dir) for config in receiver["slackConfigs"]]
     if "pagerdutyConfigs" in receiver:
         out["pagerduty_configs"] = [_pagerduty(config, secret_dir) for config in receiver["pagerdutyConfigs"]]
+    if "webhookConfigs" in receiver:
+        out["webhook_configs"] = [_webhook(config) for config in receiver["webhookConfigs"]]
     return out
 
 

@@ -48,10 +48,7 @@ PANELS = (
     Panel(
         "Application health",
         "Scrape targets up per component (0 means Prometheus reaches no pod: ApplicationDown/ApplicationTargetsMissing).",
-        (
-            Target(f"sum({q.app(q.UP, job=q.BACKEND_JOB)})", "Backend targets up"),
-            Target(f"sum({q.app(q.UP, job=q.FRONTEND_JOB)})", "Frontend targets up"),
-        ),
+        tuple(Target(f"sum({q.app(q.UP, job=job)})", f"{job} targets up") for job in q.APPLICATION_JOBS),
         unit="none",
         kind="stat",
         threshold=1,

@@ -11,7 +11,16 @@ rates gives one quantile per pod, not the service's).
 
 from __future__ import annotations
 
-from envspec.naming import AI_WORKER, APP_NAMESPACE, BACKEND, FRONTEND, KUBE_STATE_METRICS_JOB, NODE_EXPORTER_JOB
+from envspec.naming import (
+    AI_WORKER,
+    APP_NAMESPACE,
+    BACKEND,
+    EXTERNAL_SECRETS_RELEASE,
+    FRONTEND,
+    KUBE_STATE_METRICS_JOB,
+    MONITORING_NAMESPACE,
+    NODE_EXPORTER_JOB,
+)
 
 # --- Metric names the application exports (the issue's list) ---
 HTTP_REQUESTS = "http_requests_total"  # counter, label `status` (HTTP status code)
@@ -109,3 +118,23 @@ ERRORS_RATE_EXPR = (
 # --- Node usage, percent (kube-prometheus-stack relabels node-exporter's `instance` to the node name) ---
 NODE_CPU_PERCENT = f"100 * (1 - avg by (instance) (rate({node(NODE_CPU, mode='idle')}[{RATE_WINDOW}])))"
 NODE_MEMORY_PERCENT = f"100 * (1 - sum by (instance) ({node(NODE_MEMORY_AVAILABLE)}) / sum by (instance) ({node(NODE_MEMORY_TOTAL)}))"
+
+# --- External Secrets' controller, scraped through its chart's ServiceMonitor (external-secrets v2.9.0,
+# pkg/controllers/externalsecret/esmetrics): gauge `externalsecret_status_condition{name, namespace,
+# condition, status}`, 1 for the ExternalSecret's current condition. The ServiceMonitor keeps
+# `honorLabels: false`, so Prometheus renames the ExternalSecret's `namespace` to `exported_namespace`
+# (its own `namespace` is the controller's), and the job is the metrics Service's name.
+EXTERNAL_SECRETS_JOB = f"{EXTERNAL_SECRETS_RELEASE}-metrics"
+EXTERNALSECRET_CONDITION = "externalsecret_status_condition"
+MONITORING_METRICS = (EXTERNALSECRET_CONDITION,)
+MONITORING_SECRET_NOT_READY_EXPR = (
+    "max by (exported_namespace, name) ("
+    + selector(
+        EXTERNALSECRET_CONDITION,
+        job=EXTERNAL_SECRETS_JOB,
+        exported_namespace=MONITORING_NAMESPACE,
+        condition="Ready",
+        status="False",
+    )
+    + ") == 1"
+)

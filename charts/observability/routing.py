@@ -1,11 +1,22 @@
-"""Where alerts go: critical to PagerDuty and Slack, warning to Slack only.
+"""Where alerts go: Slack always; PagerDuty only where the environment pages, and only for critical
+alerts that mean users or data are at risk; the always-firing Watchdog to a dead man's switch.
 
 kube-prometheus-stack runs the operator with `alertmanagerConfigMatcherStrategy: {type: None}`, so
-this AlertmanagerConfig (in `monitoring`) routes alerts from every namespace: the application's and
-the cluster's own (kube-prometheus-stack's default rules). Alerts without a `critical` or `warning`
-severity (Watchdog, InfoInhibitor, `info`) do not match the top route and stay with the base
-configuration's `null` receiver. Notifications are grouped by alert name and namespace; a warning
-is held back while a critical alert of the same name fires in the same namespace.
+these AlertmanagerConfigs (in `monitoring`) route alerts from every namespace: the application's and
+the cluster's own (kube-prometheus-stack's default rules).
+
+- `ai-subsidy`: `critical` and `warning` alerts to Slack. Where `alerting.page_on_call` (production),
+  a critical alert also pages if its rule says what is at risk (label `impact`: users or data); the
+  default rules set no `impact`, so a cluster component's critical alert is a Slack post, not a page.
+  Other severities (InfoInhibitor, `info`) stay with the base configuration's `null` receiver.
+  Notifications are grouped by alert name and namespace; a warning is held back while a critical
+  alert of the same name fires in the same namespace.
+- `ai-subsidy-heartbeat`: Watchdog to a heartbeat check outside the cluster, which raises its own
+  alarm when the calls stop. The prometheus-operator drops an AlertmanagerConfig whose Secrets are
+  missing or invalid (pkg/alertmanager/operator.go, `checkAlertmanagerConfigResource`, v0.93.0) with
+  only an event: so this one is separate from the Slack and PagerDuty one, and it mutes Watchdog
+  (the calls stop, the check raises the alarm) while a receiver's ExternalSecret is not Ready or the
+  operator reports a rejected AlertmanagerConfig. See docs/runbooks/monitoring-secret-not-ready.md.
 
 Receiver credentials are never here: the operator reads them from the Secrets named below, which
 External Secrets produces from Secrets Manager (`names.alerting_secrets`).
@@ -19,12 +30,27 @@ from envspec import Names
 from envspec.naming import SecretBinding
 
 ALERTMANAGER_CONFIG = "ai-subsidy"
+HEARTBEAT_CONFIG = "ai-subsidy-heartbeat"
 GROUP_BY = ("alertname", "namespace")
 SEVERITY = "severity"
 CRITICAL = "critical"
 WARNING = "warning"
 SLACK = "slack"
 PAGERDUTY = "pagerduty"
+HEARTBEAT = "heartbeat"
+# The label an alert rule sets when its alert means users or data are at risk; only those page.
+IMPACT = "impact"
+USERS = "users"
+DATA = "data"
+WATCHDOG = "Watchdog"
+# Our alert on the monitoring namespace's ExternalSecrets, and kube-prometheus-stack's on rejected objects.
+MONITORING_SECRET_NOT_READY = "MonitoringSecretNotReady"
+OPERATOR_REJECTED_RESOURCES = "PrometheusOperatorRejectedResources"
+# A heartbeat: called soon after Watchdog arrives, then every HEARTBEAT_INTERVAL; the check outside
+# expects a call at least that often (set its period to it, its grace to twice it).
+HEARTBEAT_WAIT = "10s"
+HEARTBEAT_GROUP_INTERVAL = "1m"
+HEARTBEAT_INTERVAL = "5m"
 
 
 @dataclass(frozen=True)
@@ -58,7 +84,7 @@ class Routing:
     group_interval: str
     inhibitions: tuple[Inhibition, ...]
     slack: SecretBinding
-    pagerduty: SecretBinding
+    pagerduty: SecretBinding | None  # None: the environment never pages
     slack_channel: str
     environment: str
 
@@ -97,16 +123,16 @@ def severity_is(value: str) -> Matcher:
 
 
 def routing_for(names: Names) -> Routing:
-    slack, pagerduty = (
-        next(b for b in names.alerting_secrets if b.kubernetes_name == f"alertmanager-{kind}") for kind in (SLACK, PAGERDUTY)
-    )
+    """The `ai-subsidy` AlertmanagerConfig: Slack, and PagerDuty where the environment pages."""
+    pagerduty = names.pagerduty_secret
+    paging = (Route(PAGERDUTY, (severity_is(CRITICAL), Matcher(IMPACT, f"{USERS}|{DATA}", "=~")), continue_=True, repeat_interval="4h"),)
     return Routing(
         route=Route(
             receiver=SLACK,
             matchers=(Matcher(SEVERITY, f"{CRITICAL}|{WARNING}", "=~"),),
             repeat_interval="12h",
             routes=(
-                Route(PAGERDUTY, (severity_is(CRITICAL),), continue_=True, repeat_interval="4h"),
+                *(paging if pagerduty else ()),
                 Route(SLACK, (severity_is(CRITICAL),), repeat_interval="4h"),
                 Route(SLACK, (severity_is(WARNING),), repeat_interval="12h"),
             ),
@@ -115,8 +141,44 @@ def routing_for(names: Names) -> Routing:
         group_wait="30s",
         group_interval="5m",
         inhibitions=(Inhibition(source=(severity_is(CRITICAL),), target=(severity_is(WARNING),), equal=GROUP_BY),),
-        slack=slack,
+        slack=names.slack_secret,
         pagerduty=pagerduty,
         slack_channel=names.spec.alerting.slack.channel,
         environment=names.env,
+    )
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """The `ai-subsidy-heartbeat` AlertmanagerConfig: Watchdog to the dead man's switch."""
+
+    route: Route
+    group_wait: str
+    group_interval: str
+    inhibitions: tuple[Inhibition, ...]
+    secret: SecretBinding
+
+
+def heartbeat_for(names: Names) -> Heartbeat:
+    receiver_secrets = "|".join(binding.kubernetes_name for binding in names.alerting_secrets)
+    watchdog = (Matcher("alertname", WATCHDOG),)
+    return Heartbeat(
+        route=Route(HEARTBEAT, watchdog, repeat_interval=HEARTBEAT_INTERVAL),
+        group_wait=HEARTBEAT_WAIT,
+        group_interval=HEARTBEAT_GROUP_INTERVAL,
+        inhibitions=(
+            # A receiver's Secret is missing or stale: its AlertmanagerConfig may be dropped, so stop the heartbeat.
+            Inhibition(
+                source=(Matcher("alertname", MONITORING_SECRET_NOT_READY), Matcher("name", receiver_secrets, "=~")),
+                target=watchdog,
+                equal=(),
+            ),
+            # The operator dropped an AlertmanagerConfig (ours or anyone's): some alerts reach nobody.
+            Inhibition(
+                source=(Matcher("alertname", OPERATOR_REJECTED_RESOURCES), Matcher("resource", "AlertmanagerConfig")),
+                target=watchdog,
+                equal=(),
+            ),
+        ),
+        secret=names.heartbeat_secret,
     )

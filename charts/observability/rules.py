@@ -1,10 +1,12 @@
 """The application's recording and alerting rules (PrometheusRule `ai-subsidy-alerts`).
 
 Rules of a group run in order at the same evaluation, so each group records first and alerts on the
-fresh result after. Every alert has a `severity` label (`critical` pages, `warning` goes to Slack; see
-`routing`), a summary, a description naming the affected thing and its value, and a runbook under
-docs/runbooks/. Thresholds and `for` durations are the issue's; `tests/test_alert_rules.py` proves
-each alert with promtool just above and just below its threshold and before and after its `for`.
+fresh result after. Every alert has a `severity` label (`critical` or `warning`) and, when users or
+data are at risk, an `impact` label: in an environment that pages, a critical alert with an impact
+pages (see `routing`); everything goes to Slack. Every alert has a summary, a description naming
+the affected thing and its value, and a runbook under docs/runbooks/. Thresholds and `for`
+durations are the issue's; `tests/test_alert_rules.py` proves each alert with promtool just above
+and just below its threshold and before and after its `for`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from charts.observability import promql as q
+from charts.observability.routing import DATA, IMPACT, MONITORING_SECRET_NOT_READY, USERS
 from envspec import Names
 from envspec.naming import MIGRATION_JOB
 
@@ -43,6 +46,8 @@ class Alert:
     summary: str
     description: str
     meaning: str  # one line for the runbook index: what the alert says
+    # What is at risk when it fires (`users`, `data`): only such critical alerts page (routing.IMPACT).
+    impact: str | None = None
 
     @property
     def runbook(self) -> str:
@@ -54,7 +59,7 @@ class Alert:
             "alert": self.name,
             "expr": self.expr,
             "for": self.for_,
-            "labels": {"severity": self.severity},
+            "labels": {"severity": self.severity, **({IMPACT: self.impact} if self.impact else {})},
             "annotations": {
                 "summary": self.summary,
                 "description": self.description,
@@ -93,6 +98,7 @@ HTTP = RuleGroup(
             "Prometheus has failed to scrape backend target {{ $labels.instance }} (pod {{ $labels.pod }}) for 5 minutes "
             "(up = {{ $value }}).",
             "a backend scrape target has been down for 5 minutes",
+            impact=USERS,
         ),
         Alert(
             "ApplicationComponentDown",
@@ -103,6 +109,7 @@ HTTP = RuleGroup(
             "Prometheus has failed to scrape {{ $labels.job }} target {{ $labels.instance }} (pod {{ $labels.pod }}) for 5 minutes "
             "(up = {{ $value }}).",
             "a frontend or AI worker scrape target has been down for 5 minutes",
+            impact=USERS,
         ),
         Alert(
             "ApplicationTargetsMissing",
@@ -113,6 +120,7 @@ HTTP = RuleGroup(
             "No target of job {{ $labels.job }} in namespace {{ $labels.namespace }} has been discovered for 10 minutes "
             "(absent = {{ $value }}): its pods, Service or monitor are gone.",
             "Prometheus has discovered no target of a component for 10 minutes",
+            impact=USERS,
         ),
         Alert(
             "HighResponseTime",
@@ -133,6 +141,7 @@ HTTP = RuleGroup(
             "{{ $value | humanizePercentage }} of {{ $labels.job }} requests have been answered with a 5xx status "
             "(threshold 10%) for 5 minutes.",
             "more than 10% of backend requests answered 5xx for 5 minutes",
+            impact=USERS,
         ),
     ),
 )
@@ -174,6 +183,7 @@ DATABASE = RuleGroup(
             "{{ $labels.job }} failed to open {{ $value | humanize }} database connections in the last 5 minutes "
             "(threshold 5), for 2 minutes.",
             "more than 5 failed database connections in 5 minutes, for 2 minutes",
+            impact=DATA,
         ),
     ),
 )
@@ -256,7 +266,23 @@ KUBERNETES = RuleGroup(
     ),
 )
 
-GROUPS = (HTTP, AI, DATABASE, NODES, KUBERNETES)
+MONITORING = RuleGroup(
+    "ai-subsidy.monitoring",
+    (
+        Alert(
+            MONITORING_SECRET_NOT_READY,
+            q.MONITORING_SECRET_NOT_READY_EXPR,
+            "10m",
+            WARNING,
+            "A Secret the monitoring stack needs is not synced from Secrets Manager",
+            "ExternalSecret {{ $labels.name }} in namespace {{ $labels.exported_namespace }} has not been Ready for 10 minutes "
+            "(Ready=False is {{ $value }}); while a receiver's Secret is affected, the heartbeat stops.",
+            "an ExternalSecret in `monitoring` (receiver credentials, Grafana login) has not been Ready for 10 minutes",
+        ),
+    ),
+)
+
+GROUPS = (HTTP, AI, DATABASE, NODES, KUBERNETES, MONITORING)
 
 
 def alerts() -> list[Alert]:

@@ -1,4 +1,5 @@
-"""`ops incident notify`: Slack for every incident, PagerDuty as well for critical ones.
+"""`ops incident notify`: Slack for every incident, PagerDuty as well for critical ones where the
+environment pages (`alerting.page_on_call`: production).
 
 The webhook URL and the routing key are read from Secrets Manager (envspec.naming's
 `alerting_secrets`, the same secrets Alertmanager uses) at the moment of sending; they are never
@@ -127,8 +128,9 @@ def pagerduty_payload(incident: Incident, routing_key: str) -> dict[str, Any]:
     }
 
 
-def receivers(incident: Incident) -> list[str]:
-    return ["slack", "pagerduty"] if incident.severity == "critical" else ["slack"]
+def receivers(incident: Incident, pages: bool = True) -> list[str]:
+    """Critical incidents also page, where the environment pages at all (`alerting.page_on_call`)."""
+    return ["slack", "pagerduty"] if incident.severity == "critical" and pages else ["slack"]
 
 
 def notify(target: Target, incident: Incident, dry_run: bool) -> list[str]:
@@ -137,13 +139,13 @@ def notify(target: Target, incident: Incident, dry_run: bool) -> list[str]:
     A dry run still reads and checks the credentials (never printing them), so it proves the
     configuration without sending anything.
     """
-    slack_binding, pagerduty_binding = target.names.alerting_secrets
+    slack_binding, pagerduty_binding = target.names.slack_secret, target.names.pagerduty_secret
     channel = target.spec.alerting.slack.channel
     sent = []
-    for receiver in receivers(incident):
+    for receiver in receivers(incident, pages=pagerduty_binding is not None):
         if receiver == "slack":
             url, payload, what = secret_value(target, slack_binding), slack_payload(incident, channel), "Slack webhook"
-        else:
+        elif pagerduty_binding is not None:
             url = os.environ.get(PAGERDUTY_URL_ENV, PAGERDUTY_EVENTS_URL)
             payload, what = pagerduty_payload(incident, secret_value(target, pagerduty_binding)), "PagerDuty Events API"
         _check_url(url, what)

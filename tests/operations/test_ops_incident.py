@@ -22,8 +22,9 @@ import boto3
 import pytest
 import yaml
 
-from envspec import Names
-from tests.conftest import ROOT
+from envspec import Names, names_for
+from ops.incident.notify import Incident, receivers
+from tests.conftest import ROOT, SPECS
 from tests.operations.conftest import ENV, World
 from tests.operations.kubernetes_emulator import ClusterState, KubernetesEmulator
 
@@ -142,7 +143,8 @@ def receiver() -> Iterator[Receiver]:
 def alerting(world: World, names: Names, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> Receiver:
     """The alerting secrets as operators fill them, pointing at the local receiver."""
     secretsmanager = boto3.client("secretsmanager", "ap-northeast-1")
-    slack, pagerduty = names.alerting_secrets
+    slack, pagerduty = names.slack_secret, names.pagerduty_secret
+    assert pagerduty is not None, "production pages"
     secretsmanager.create_secret(Name=slack.remote_name, SecretString=json.dumps({"webhook-url": receiver.url + SLACK_PATH}))
     secretsmanager.create_secret(Name=pagerduty.remote_name, SecretString=json.dumps({"routing-key": ROUTING_KEY}))
     monkeypatch.setenv("OPS_PAGERDUTY_EVENTS_URL", receiver.url + "/v2/enqueue")
@@ -186,7 +188,7 @@ def test_a_failing_webhook_is_reported_without_its_url(alerting: Receiver, run) 
 
 
 def test_an_empty_alerting_secret_is_refused_with_how_to_fill_it(world: World, names: Names, run) -> None:
-    slack, _ = names.alerting_secrets
+    slack = names.slack_secret
     boto3.client("secretsmanager", "ap-northeast-1").create_secret(Name=slack.remote_name, SecretString="{}")
     result = run("incident", "notify", "--env", ENV, "--severity", "minor", "--component", "backend", "--message", "x")
     assert result.code == 3
@@ -194,7 +196,7 @@ def test_an_empty_alerting_secret_is_refused_with_how_to_fill_it(world: World, n
 
 
 def test_a_plain_http_webhook_is_refused_without_echoing_it(world: World, names: Names, run) -> None:
-    slack, _ = names.alerting_secrets
+    slack = names.slack_secret
     value = {"webhook-url": "http://hooks.example.com/services/secret-path"}
     boto3.client("secretsmanager", "ap-northeast-1").create_secret(Name=slack.remote_name, SecretString=json.dumps(value))
     result = run("incident", "notify", "--env", ENV, "--severity", "minor", "--component", "backend", "--message", "x")
@@ -208,6 +210,14 @@ def test_notify_dry_run_checks_credentials_and_sends_nothing(alerting: Receiver,
     assert not alerting.received
     assert "would notify slack #ai-subsidy-alerts (credentials present)" in result.out
     assert "would notify pagerduty (credentials present)" in result.out
+
+
+def test_environments_that_never_page_have_no_pagerduty_secret_and_post_critical_incidents_to_slack() -> None:
+    development = names_for(SPECS["development"])
+    assert development.pagerduty_secret is None
+    incident = Incident("development", "critical", "backend", "x", "INC-1")
+    assert receivers(incident, pages=development.pagerduty_secret is not None) == ["slack"]
+    assert receivers(incident, pages=True) == ["slack", "pagerduty"]
 
 
 # --- recover ---------------------------------------------------------------------------------
