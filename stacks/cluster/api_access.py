@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from cdktf_cdktf_provider_aws.iam_instance_profile import IamInstanceProfile
 from cdktf_cdktf_provider_aws.instance import Instance, InstanceLaunchTemplate, InstanceMetadataOptions, InstanceRootBlockDevice
-from cdktf_cdktf_provider_aws.launch_template import LaunchTemplate
+from cdktf_cdktf_provider_aws.launch_template import LaunchTemplate, LaunchTemplateMetadataOptions
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
@@ -83,8 +83,15 @@ class ApiAccessHost(Construct):
             to_port=HTTPS,
             referenced_security_group_id=self.security_group.id,
         )
+        metadata = {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1}
         template = LaunchTemplate(
-            self, "image", name=name, description=f"{name}: current Amazon Linux 2023 image", image_id=AMI_PARAMETER, tags={"Name": name}
+            self,
+            "image",
+            name=name,
+            description=f"{name}: current Amazon Linux 2023 image, IMDSv2 only",
+            image_id=AMI_PARAMETER,
+            metadata_options=LaunchTemplateMetadataOptions(**metadata),
+            tags={"Name": name},
         )
         self.instance = Instance(
             self,
@@ -97,7 +104,7 @@ class ApiAccessHost(Construct):
             associate_public_ip_address=False,
             monitoring=True,
             ebs_optimized=True,
-            metadata_options=InstanceMetadataOptions(http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1),
+            metadata_options=InstanceMetadataOptions(**metadata),
             root_block_device=InstanceRootBlockDevice(encrypted=True, volume_type="gp3", volume_size=8, delete_on_termination=True),
             tags={"Name": name},
         )

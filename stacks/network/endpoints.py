@@ -14,6 +14,7 @@ from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurity
 from constructs import Construct
 
 from envspec import EnvironmentSpec, Names
+from stacks.checkov import skip_check
 from stacks.network.endpoint_policies import gateway_statements, interface_statements
 from stacks.policy import policy_document
 
@@ -52,6 +53,14 @@ class VpcEndpoints(Construct):
             to_port=443,
             cidr_ipv4=str(spec.network.vpc_cidr),
         )
+        s3_policy = policy_document(self, "s3_policy", gateway_statements(names))
+        skip_check(
+            s3_policy,
+            "CKV_AWS_283",
+            "a VPC endpoint policy, which only narrows requests leaving this VPC; its one statement without a principal "
+            "condition reads objects of named AWS-owned buckets (ECR layers through URLs ECR presigns, Amazon Linux and "
+            "SSM Agent packages), requests that carry no principal of this account",
+        )
         self.gateway = VpcEndpoint(
             self,
             "s3",
@@ -59,7 +68,7 @@ class VpcEndpoints(Construct):
             service_name=f"com.amazonaws.{region}.s3",
             vpc_endpoint_type="Gateway",
             route_table_ids=list(route_table_ids),
-            policy=policy_document(self, "s3_policy", gateway_statements(names)).json,
+            policy=s3_policy.json,
             tags={"Name": f"{names.prefix}-s3"},
         )
         self.interfaces = {

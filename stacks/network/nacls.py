@@ -30,6 +30,7 @@ from constructs import Construct
 
 from envspec import Names
 from envspec.naming import POSTGRES_PORT, REDIS_PORT
+from stacks.checkov import skip_check
 
 EPHEMERAL_PORTS = (1024, 65535)
 ANYWHERE = "0.0.0.0/0"
@@ -90,6 +91,14 @@ class NetworkAcls(Construct):
             )
             for tier in ("public", "private")
         }
+        for acl in self.acls.values():
+            for check_id in ("CKV_AWS_229", "CKV_AWS_230", "CKV_AWS_231", "CKV_AWS_232"):
+                skip_check(
+                    acl,
+                    check_id,
+                    "explicit pass-all ACL so no subnet falls back to the default ACL; the stateful security groups of the "
+                    "load balancer, nodes and endpoints admit no FTP, SSH or RDP",
+                )
         ingress, egress = isolated_rules(private_cidrs, isolated_cidrs)
         self.acls["isolated"] = NetworkAcl(
             self,
