@@ -29,6 +29,7 @@ import pytest
 from envspec import names_for
 from stacks.observability.events import BACKUP_FAILED_STATES
 from tests.conftest import ENVIRONMENTS, SPECS, Synthesis, data_of, ref, resources_of
+from tests.iam_eval import allowed
 
 # RDS User Guide, "Amazon RDS event categories and event messages", DB instance events.
 RDS_INSTANCE_CATEGORIES = {
@@ -66,33 +67,8 @@ def _stack(synthesis: Synthesis, env: str) -> dict[str, Any]:
     return synthesis.stack(f"{env}-observability")
 
 
-def _condition_holds(condition: dict[str, Any], context: dict[str, str]) -> bool:
-    """IAM condition operators used here; a key absent from the request fails the condition."""
-    value = context.get(condition["variable"])
-    if value is None:
-        return False
-    if condition["test"] == "StringEquals":
-        return value in condition["values"]
-    if condition["test"] in ("ArnLike", "StringLike"):
-        return any(fnmatch.fnmatchcase(value, pattern) for pattern in condition["values"])
-    if condition["test"] == "Bool":
-        return value in condition["values"]
-    raise AssertionError(f"operator {condition['test']} not evaluated by this test")
-
-
 def _allowed(statements: list[dict[str, Any]], service: str, action: str, resource: str, context: dict[str, str]) -> bool:
-    def applies(statement: dict[str, Any]) -> bool:
-        principals = {i for p in statement.get("principals", []) for i in p["identifiers"]}
-        return (
-            (service in principals or "*" in principals)
-            and any(fnmatch.fnmatchcase(action, a) for a in statement["actions"])
-            and any(r == "*" or fnmatch.fnmatchcase(resource, r) for r in statement["resources"])
-            and all(_condition_holds(c, context) for c in statement.get("condition", []))
-        )
-
-    if any(s.get("effect") == "Deny" and applies(s) for s in statements):
-        return False
-    return any(s.get("effect", "Allow") == "Allow" and applies(s) for s in statements)
+    return allowed(statements, service, action, resource, context)
 
 
 def _topics(synthesis: Synthesis, env: str) -> dict[str, tuple[str, list[dict[str, Any]]]]:
