@@ -434,8 +434,8 @@ class Alarms(Strict):
     notification_emails: tuple[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")], ...] = Field(
         default=(),
         description=(
-            "Addresses subscribed to the alarm topic (each confirms by mail). Endpoints that embed a credential, such as a "
-            "PagerDuty CloudWatch integration URL, are subscribed by operators instead (README, 'Infrastructure alarms')."
+            "Addresses subscribed to the alarm topic (each confirms by mail), besides the forwarder to PagerDuty and Slack; "
+            "they also hear of notifications the forwarder could not deliver (README, 'Infrastructure alarms')."
         ),
     )
 

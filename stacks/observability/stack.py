@@ -34,16 +34,24 @@ class ObservabilityStack(EnvironmentStack):
             "alarm_topic",
             names=names,
             name=names.alarm_topic,
+            display_name=f"{names.prefix} alarms",
             publishers=list(services.values()),
             key_topics=[names.alarm_topic, names.notice_topic],
         )
         self.notice_topic = EncryptedTopic(
-            self, "notice_topic", names=names, name=names.notice_topic, publishers=[services["rds"]], key=self.topic.key
+            self,
+            "notice_topic",
+            names=names,
+            name=names.notice_topic,
+            display_name=f"{names.prefix} notices",
+            publishers=[services["rds"]],
+            key=self.topic.key,
         )
         # Email subscriptions stay pending until the address confirms: a second path that does not
-        # depend on the forwarder (its dead-letter alarm reaches them).
+        # depend on the forwarder (its dead-letter alarm reaches them). Kept in the topic's scope so
+        # their addresses (logical ids) stay those of the confirmed subscriptions.
         self.subscriptions = [
-            SnsTopicSubscription(self, f"email_{index}", topic_arn=self.topic.arn, protocol="email", endpoint=address)
+            SnsTopicSubscription(self.topic, f"email_{index}", topic_arn=self.topic.arn, protocol="email", endpoint=address)
             for index, address in enumerate(spec.alarms.notification_emails)
         ]
         self.forwarder = OnCallForwarder(

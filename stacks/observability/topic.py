@@ -99,6 +99,7 @@ class EncryptedTopic(Construct):
         *,
         names: Names,
         name: str,
+        display_name: str,
         publishers: Sequence[Publisher],
         key: CustomerManagedKey | None = None,
         key_topics: Sequence[str] = (),
@@ -106,7 +107,7 @@ class EncryptedTopic(Construct):
         super().__init__(scope, construct_id)
         self.key = key or topic_key(self, names, key_topics)
         key = self.key
-        self.topic = SnsTopic(self, "topic", name=name, display_name=name[:100], kms_master_key_id=key.arn, tags={"Name": name})
+        self.topic = SnsTopic(self, "topic", name=name, display_name=display_name[:100], kms_master_key_id=key.arn, tags={"Name": name})
         policy = policy_document(
             self,
             "policy",
