@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from envspec.eks_versions import addon_problems, release_version_problem
 from envspec.quantities import parse_cpu, parse_memory
 
 ENVIRONMENT_NAME = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
@@ -148,7 +149,16 @@ class Cluster(Strict):
         description="IAM role granted cluster admin through an access entry.",
     )
     log_retention_days: RetentionDays = 365
+    api_access_host: bool = Field(
+        default=False,
+        description="Run the Session Manager host through which operators port-forward to a private-only API endpoint "
+        "(README, 'Reaching a private API endpoint').",
+    )
     node_groups: NodeGroups
+    node_ami_release_version: str = Field(
+        description="EKS-optimized AL2023 AMI release of every managed node group, `<Kubernetes patch>-<YYYYMMDD>` "
+        "(e.g. 1.35.6-20260714); its minor must be `version`. Raising it rolls the nodes (docs/upgrades.md)."
+    )
     addons: dict[str, str] = Field(description="EKS add-on name to pinned version.")
 
     @field_validator("public_access_cidrs", mode="before")
@@ -177,12 +187,13 @@ class Cluster(Strict):
         return value
 
     @model_validator(mode="after")
-    def _kube_proxy_matches_version(self) -> Cluster:
-        kube_proxy = self.addons["kube-proxy"]
-        if not kube_proxy.startswith(f"v{self.version}."):
-            raise ValueError(
-                f"addons: kube-proxy {kube_proxy} does not match the cluster version {self.version} (use a v{self.version}.x build)"
-            )
+    def _versions_belong_to_the_cluster_version(self) -> Cluster:
+        problems = addon_problems(self.version, self.addons)
+        if problems:
+            raise ValueError(f"addons: {problems[0]}")
+        problem = release_version_problem(self.version, self.node_ami_release_version)
+        if problem:
+            raise ValueError(f"node_ami_release_version: {problem}")
         return self
 
 
@@ -474,8 +485,8 @@ class Alarms(Strict):
     notification_emails: tuple[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")], ...] = Field(
         default=(),
         description=(
-            "Addresses subscribed to the alarm topic (each confirms by mail). Endpoints that embed a credential, such as a "
-            "PagerDuty CloudWatch integration URL, are subscribed by operators instead (README, 'Infrastructure alarms')."
+            "Addresses subscribed to the alarm topic (each confirms by mail), besides the forwarder to PagerDuty and Slack; "
+            "they also hear of notifications the forwarder could not deliver (README, 'Infrastructure alarms')."
         ),
     )
 

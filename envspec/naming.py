@@ -335,6 +335,19 @@ class Names:
     def alarm_topic(self) -> str:
         return f"{self.prefix}-infrastructure-alarms"
 
+    @property
+    def notice_topic(self) -> str:
+        """SNS topic of infrastructure events that warn (Slack) rather than page (the alarm topic)."""
+        return f"{self.prefix}-infrastructure-notices"
+
+    def topic_arn(self, name: str) -> str:
+        return f"arn:aws:sns:{self.spec.aws.region}:{self.account}:{name}"
+
+    @property
+    def oncall_forwarder(self) -> str:
+        """Lambda function forwarding the infrastructure topics to PagerDuty and Slack."""
+        return f"{self.prefix}-oncall-forwarder"
+
     def alarm_name(self, purpose: str) -> str:
         """CloudWatch alarm name; every alarm of the environment starts with the prefix."""
         return f"{self.prefix}-{purpose}"

@@ -19,9 +19,14 @@ EKS_ADDONS_1_35 = {
     "eks-pod-identity-agent": "v1.3.10-eksbuild.3",
 }
 
+# EKS-optimized AL2023 AMI release the managed node groups run (awslabs/amazon-eks-ami, AMI Release
+# v20260714). Newer releases: `aws ssm get-parameter --name
+# /aws/service/eks/optimized-ami/1.35/amazon-linux-2023/x86_64/standard/recommended/release_version`.
+EKS_AL2023_RELEASE_1_35 = "1.35.6-20260714"
+
 _SHARED: dict[str, Any] = {
     "aws": {"region": "ap-northeast-1", "dr_region": "ap-northeast-3"},
-    "cluster": {"version": "1.35", "addons": EKS_ADDONS_1_35},
+    "cluster": {"version": "1.35", "addons": EKS_ADDONS_1_35, "node_ami_release_version": EKS_AL2023_RELEASE_1_35},
     "workloads": {
         "backend": {
             "image": {"repository": "ghcr.io/ai-subsidy/backend"},
@@ -105,6 +110,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "network": {"nat_gateways": "per_az", "flow_log_retention_days": 365},
         "cluster": {
             "log_retention_days": 365,
+            "api_access_host": True,  # the API endpoint is private only
             "node_groups": {
                 "system": {"instance_types": ["m6i.large"], "min_size": 3, "desired_size": 3, "max_size": 4},
                 "application": {

@@ -177,3 +177,67 @@ def test_outputs_later_stacks_need(env: str, synthesis: Synthesis) -> None:
     }
     assert expected <= set(outputs)
     assert all(outputs[name]["description"] for name in expected)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_node_groups_follow_the_cluster_version_and_a_pinned_ami_release(env: str, synthesis: Synthesis) -> None:
+    """EKS rolls a managed node group only when its `version` or `release_version` changes (EKS API
+    UpdateNodegroupVersion; a node group without them stays on the AMI it was created with). Every
+    group names the cluster's version by reference, so a version change upgrades the nodes after the
+    control plane, and the spec's AMI release, whose minor is the cluster's (AMI release versions read
+    `<Kubernetes patch>-<date>`, awslabs/amazon-eks-ami CHANGELOG.md, AMI Release v20260714). A release
+    version only applies to EKS's own AMI: the launch template must not name an image
+    (EKS User Guide, "Customize managed nodes with launch templates")."""
+    spec, stack = SPECS[env], _cluster_stack(synthesis, env)
+    cluster_id = next(iter(resources_of(stack, "aws_eks_cluster")))
+    for group in resources_of(stack, "aws_eks_node_group").values():
+        assert group["version"] == f"${{aws_eks_cluster.{cluster_id}.version}}"
+        assert group["release_version"] == spec.cluster.node_ami_release_version
+        assert group["release_version"].startswith(f"{spec.cluster.version}.")
+        assert group["node_repair_config"] == {"enabled": True}
+        template = resources_of(stack, "aws_launch_template")[ref(group["launch_template"]["id"])]
+        assert "image_id" not in template
+        assert "version" not in group.get("lifecycle", {}).get("ignore_changes", [])
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_zonal_shift_is_enabled(env: str, synthesis: Synthesis) -> None:
+    """ARC zonal shift (EKS User Guide, "Learn about Amazon Application Recovery Controller's zonal
+    shift in Amazon EKS") moves traffic off an impaired zone only on clusters that enable it."""
+    cluster = only(resources_of(_cluster_stack(synthesis, env), "aws_eks_cluster"))
+    assert cluster["zonal_shift_config"] == {"enabled": True}
+
+
+def test_operators_reach_the_private_api_through_session_manager_only(synthesis: Synthesis) -> None:
+    """Production's API endpoint is private (EKS User Guide, "Cluster API server endpoint": then only a
+    connected network or a host in the VPC reaches it). The path is Session Manager port forwarding
+    (`AWS-StartPortForwardingSessionToRemoteHost`) through a host that opens nothing: no inbound rule,
+    HTTPS out to the VPC only, IMDSv2, AmazonSSMManagedInstanceCore and no other permission, in a
+    private subnet; the cluster security group admits it on 443; the VPC has the interface endpoints
+    Session Manager needs (Systems Manager User Guide, "Create VPC endpoints": ssm, ssmmessages,
+    ec2messages) with private DNS."""
+    stack, network = _cluster_stack(synthesis, "production"), synthesis.stack("production-network")
+    instance = only(resources_of(stack, "aws_instance"))
+    assert "private" in instance["subnet_id"] and instance["associate_public_ip_address"] is False
+    assert instance["metadata_options"]["http_tokens"] == "required"
+    assert instance["root_block_device"]["encrypted"] is True
+    (group_id,) = [ref(g) for g in instance["vpc_security_group_ids"]]
+    group = resources_of(stack, "aws_security_group")[group_id]
+    assert "ingress" not in group and "egress" not in group
+    rules = resources_of(stack, "aws_vpc_security_group_ingress_rule").values()
+    assert not [r for r in rules if group_id in r["security_group_id"]], "the host admits nothing"
+    (api,) = [r for r in rules if group_id in r.get("referenced_security_group_id", "")]
+    assert (api["from_port"], api["to_port"]) == (443, 443) and "cluster_security_group_id" in api["security_group_id"]
+    (egress,) = resources_of(stack, "aws_vpc_security_group_egress_rule").values()
+    assert (egress["from_port"], egress["to_port"], egress["cidr_ipv4"]) == (443, 443, str(SPECS["production"].network.vpc_cidr))
+    profile = only(resources_of(stack, "aws_iam_instance_profile"))
+    role_id = ref(profile["role"])
+    attached = [a["policy_arn"] for a in resources_of(stack, "aws_iam_role_policy_attachment").values() if ref(a["role"]) == role_id]
+    assert attached == ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]
+    assert not [p for p in resources_of(stack, "aws_iam_role_policy").values() if ref(p["role"]) == role_id]
+    endpoints = {e["service_name"].rsplit(".", 1)[-1]: e for e in resources_of(network, "aws_vpc_endpoint").values()}
+    for service in ("ssm", "ssmmessages", "ec2messages"):
+        assert endpoints[service]["vpc_endpoint_type"] == "Interface" and endpoints[service]["private_dns_enabled"] is True
+    assert "api_access_instance_id" in stack["output"]
+    for env in ("development", "staging"):  # their endpoints are public, limited to the spec's CIDRs
+        assert not resources_of(_cluster_stack(synthesis, env), "aws_instance")

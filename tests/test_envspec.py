@@ -138,7 +138,29 @@ BAD_INPUTS = {
         "cluster:\n",
         "cluster:\n  version: '1.34'\n",
         "cluster",
-        "kube-proxy v1.35.0-eksbuild.2 does not match the cluster version 1.34",
+        "kube-proxy v1.35.0-eksbuild.2 is not a build for Kubernetes 1.34 (use a v1.34.x build)",
+    ),
+    "CoreDNS of another Kubernetes version": (
+        "staging.yaml",
+        "cluster:\n",
+        "cluster:\n  addons: {vpc-cni: v1.21.1-eksbuild.3, coredns: v1.12.4-eksbuild.1, kube-proxy: v1.35.0-eksbuild.2, "
+        "aws-ebs-csi-driver: v1.57.1-eksbuild.1, eks-pod-identity-agent: v1.3.10-eksbuild.3}\n",
+        "cluster",
+        "coredns v1.12.4-eksbuild.1 is not a build for Kubernetes 1.35 (use a v1.13.x build)",
+    ),
+    "Kubernetes version without add-on table": (
+        "staging.yaml",
+        "cluster:\n",
+        "cluster:\n  version: '1.36'\n",
+        "cluster",
+        "no add-on compatibility entry for Kubernetes 1.36",
+    ),
+    "node AMI of another Kubernetes version": (
+        "staging.yaml",
+        "cluster:\n",
+        "cluster:\n  node_ami_release_version: 1.34.2-20260120\n",
+        "cluster",
+        "AMI release 1.34.2-20260120 is for Kubernetes 1.34, not the cluster version 1.35",
     ),
     "floating image tag": (
         "staging.yaml",

@@ -7,8 +7,9 @@ import ipaddress
 import pytest
 
 from envspec import names_for
-from envspec.naming import MANAGED_BY, PROJECT_TAG
-from tests.conftest import ENVIRONMENTS, SPECS, STACK_IDS, Synthesis, data_of, resources_of
+from envspec.layout import layout_for
+from envspec.naming import MANAGED_BY, POSTGRES_PORT, PROJECT_TAG, REDIS_PORT
+from tests.conftest import ENVIRONMENTS, SPECS, STACK_IDS, Synthesis, data_of, ref, resources_of
 
 
 def _network(synthesis: Synthesis, env: str) -> dict:
@@ -105,10 +106,11 @@ def test_flow_logs_go_to_an_encrypted_log_group_with_retention(env: str, synthes
 def test_vpc_endpoints(env: str, synthesis: Synthesis) -> None:
     endpoints = resources_of(_network(synthesis, env), "aws_vpc_endpoint").values()
     by_service = {endpoint["service_name"].removeprefix("com.amazonaws.ap-northeast-1."): endpoint for endpoint in endpoints}
-    assert set(by_service) == {"s3", "ecr.api", "ecr.dkr", "sts", "secretsmanager", "logs"}
+    interfaces = ("ecr.api", "ecr.dkr", "sts", "secretsmanager", "logs", "ssm", "ssmmessages", "ec2messages")
+    assert set(by_service) == {"s3", *interfaces}
     assert by_service["s3"]["vpc_endpoint_type"] == "Gateway"
     assert len(by_service["s3"]["route_table_ids"]) == 3
-    for service in ("ecr.api", "ecr.dkr", "sts", "secretsmanager", "logs"):
+    for service in interfaces:
         assert by_service[service]["vpc_endpoint_type"] == "Interface"
         assert by_service[service]["private_dns_enabled"] is True
         assert len(by_service[service]["subnet_ids"]) == 3
@@ -142,3 +144,56 @@ def test_consistent_tags(stack_id: str, synthesis: Synthesis) -> None:
     ):
         for logical_id, resource in resources_of(stack, resource_type).items():
             assert resource["tags"]["Name"].startswith(f"ai-subsidy-{env}"), f"{resource_type}.{logical_id}"
+
+
+def _acls(synthesis: Synthesis, env: str) -> dict[str, dict]:
+    return {acl["tags"]["Name"].rsplit("-", 1)[1]: acl for acl in resources_of(_network(synthesis, env), "aws_network_acl").values()}
+
+
+def _acl_allows(rules: list[dict], peer: str, port: int) -> bool:
+    """A network ACL's decision for a TCP packet: rules in ascending number, the first that matches
+    decides, no match is the implicit deny (VPC User Guide, "Network ACL rules")."""
+    for rule in sorted(rules, key=lambda r: r["rule_no"]):
+        protocol_matches = rule["protocol"] in ("-1", "tcp", "6")
+        port_matches = rule["protocol"] == "-1" or rule["from_port"] <= port <= rule["to_port"]
+        if protocol_matches and port_matches and ipaddress.IPv4Address(peer) in ipaddress.IPv4Network(rule["cidr_block"]):
+            return rule["action"] == "allow"
+    return False
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_default_acl_denies_and_every_subnet_has_its_own(env: str, synthesis: Synthesis) -> None:
+    """A subnet without an explicit ACL association uses the default ACL (VPC User Guide, "Control
+    subnet traffic with network access control lists"); adopted with no rules it denies all, so every
+    subnet must be associated with one of the explicit ACLs, and the default ACL with none."""
+    stack = _network(synthesis, env)
+    (default,) = resources_of(stack, "aws_default_network_acl").values()
+    assert "ingress" not in default and "egress" not in default and "subnet_ids" not in default
+    assert default["default_network_acl_id"].endswith(".default_network_acl_id}")
+    associated = [subnet for acl in resources_of(stack, "aws_network_acl").values() for subnet in acl["subnet_ids"]]
+    subnets = {f"${{aws_subnet.{logical_id}.id}}" for logical_id in resources_of(stack, "aws_subnet")}
+    assert sorted(associated) == sorted(subnets), "each subnet in exactly one explicit ACL"
+    for tier, acl in _acls(synthesis, env).items():
+        tiers = {resources_of(stack, "aws_subnet")[ref(subnet)]["tags"]["Tier"] for subnet in acl["subnet_ids"]}
+        assert tiers == {tier}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_isolated_acl_admits_only_the_private_tier_and_its_answers(env: str, synthesis: Synthesis) -> None:
+    """ACLs are stateless: the database's answers leave towards the client's ephemeral port, which the
+    outbound rules must allow (VPC User Guide, "Ephemeral ports": Linux clients use 32768-60999, NAT
+    gateways and load balancers 1024-65535; allow 1024-65535 to cover them)."""
+    layout = layout_for(SPECS[env])
+    acl = _acls(synthesis, env)["isolated"]
+    pod, public, isolated_peer = (str(next(net.hosts())) for net in (layout.private[1], layout.public[0], layout.isolated[2]))
+    assert _acl_allows(acl["ingress"], pod, POSTGRES_PORT) and _acl_allows(acl["ingress"], pod, REDIS_PORT)
+    for port in (22, 443, 3306, 11211):
+        assert not _acl_allows(acl["ingress"], pod, port), port
+    assert not _acl_allows(acl["ingress"], public, POSTGRES_PORT), "the load balancer tier has no business with the database"
+    assert not _acl_allows(acl["ingress"], "203.0.113.10", POSTGRES_PORT)
+    for client_port in (1024, 32768, 60999, 65535):
+        assert _acl_allows(acl["egress"], pod, client_port), f"answer to ephemeral port {client_port} dropped"
+    assert not _acl_allows(acl["egress"], pod, 443) and not _acl_allows(acl["egress"], "8.8.8.8", 40000)
+    assert _acl_allows(acl["ingress"], isolated_peer, REDIS_PORT) and _acl_allows(acl["egress"], isolated_peer, REDIS_PORT)
+    for tier in ("public", "private"):  # filtered by their (stateful) security groups
+        assert _acl_allows(_acls(synthesis, env)[tier]["ingress"], "203.0.113.10", 443)

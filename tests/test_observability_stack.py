@@ -38,11 +38,11 @@ def _policy(stack: dict[str, Any], sid: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_the_topic_is_encrypted_with_the_stacks_own_key(env: str, synthesis: Synthesis) -> None:
-    stack = _stack(synthesis, env)
-    (topic,) = resources_of(stack, "aws_sns_topic").values()
-    assert topic["name"] == names_for(SPECS[env]).alarm_topic
-    assert topic["kms_master_key_id"] == _ref(stack, "aws_kms_key")
+def test_the_topics_are_encrypted_with_the_stacks_own_key(env: str, synthesis: Synthesis) -> None:
+    stack, names = _stack(synthesis, env), names_for(SPECS[env])
+    topics = resources_of(stack, "aws_sns_topic").values()
+    assert sorted(topic["name"] for topic in topics) == sorted([names.alarm_topic, names.notice_topic])
+    assert {topic["kms_master_key_id"] for topic in topics} == {_ref(stack, "aws_kms_key")}
     (key,) = resources_of(stack, "aws_kms_key").values()
     assert key["enable_key_rotation"] is True
 
@@ -52,26 +52,33 @@ def test_only_this_environments_alarms_may_use_the_key_and_publish(env: str, syn
     stack = _stack(synthesis, env)
     names = names_for(SPECS[env])
     for sid, actions in (
-        ("CloudWatchAlarmsPublishToTheEncryptedTopic", ["kms:Decrypt", "kms:GenerateDataKey*"]),
+        ("CloudWatchAlarmsPublishToTheEncryptedTopics", ["kms:Decrypt", "kms:GenerateDataKey*"]),
         ("CloudWatchAlarmsPublish", ["sns:Publish"]),
     ):
         statement = _policy(stack, sid)
         assert statement["actions"] == actions
         assert statement["principals"] == [{"type": "Service", "identifiers": ["cloudwatch.amazonaws.com"]}]
         conditions = {(c["test"], c["variable"]): c["values"] for c in statement["condition"]}
+        assert conditions.pop(("StringEquals", "kms:EncryptionContext:aws:sns:topicArn"), None) in (
+            None,
+            [names.topic_arn(names.alarm_topic), names.topic_arn(names.notice_topic)],
+        )
         assert conditions == {
             ("StringEquals", "aws:SourceAccount"): [SPECS[env].aws.account_id],
             ("ArnLike", "aws:SourceArn"): [f"arn:aws:cloudwatch:ap-northeast-1:{SPECS[env].aws.account_id}:alarm:{names.prefix}-*"],
         }
     deny = _policy(stack, "DenyPublishWithoutTls")
     assert deny["effect"] == "Deny" and deny["condition"][0]["variable"] == "aws:SecureTransport"
-    (topic_policy,) = resources_of(stack, "aws_sns_topic_policy").values()
-    assert topic_policy["arn"] == _ref(stack, "aws_sns_topic")
+    assert {policy["arn"] for policy in resources_of(stack, "aws_sns_topic_policy").values()} == {
+        f"${{aws_sns_topic.{logical_id}.arn}}" for logical_id in resources_of(stack, "aws_sns_topic")
+    }
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_every_alarm_notifies_the_topic_on_alarm_and_recovery(env: str, synthesis: Synthesis) -> None:
-    topic = _ref(_stack(synthesis, env), "aws_sns_topic")
+    stack = _stack(synthesis, env)
+    (topic_id,) = [k for k, t in resources_of(stack, "aws_sns_topic").items() if t["name"] == names_for(SPECS[env]).alarm_topic]
+    topic = f"${{aws_sns_topic.{topic_id}.arn}}"
     for name, alarm in _alarms(synthesis, env).items():
         assert alarm["alarm_actions"] == [topic] and alarm["ok_actions"] == [topic], name
         assert alarm["actions_enabled"] is True
@@ -176,8 +183,9 @@ def test_alarm_descriptions_link_an_existing_runbook_section(env: str, synthesis
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_notification_emails_are_subscribed(env: str, synthesis: Synthesis) -> None:
     subscriptions = resources_of(_stack(synthesis, env), "aws_sns_topic_subscription").values()
-    assert sorted(s["endpoint"] for s in subscriptions) == sorted(SPECS[env].alarms.notification_emails)
-    assert {s["protocol"] for s in subscriptions} <= {"email"}
+    emails = [s for s in subscriptions if s["protocol"] == "email"]
+    assert sorted(s["endpoint"] for s in emails) == sorted(SPECS[env].alarms.notification_emails)
+    assert {s["protocol"] for s in subscriptions} <= {"email", "lambda"}, "an http(s) subscription would keep its URL in state"
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -186,7 +194,7 @@ def test_consistent_tags_and_state(env: str, synthesis: Synthesis) -> None:
     (provider,) = stack["provider"]["aws"]
     assert provider["default_tags"] == [{"tags": names.tags()}]
     assert provider["allowed_account_ids"] == [SPECS[env].aws.account_id]
-    for resource_type in ("aws_kms_key", "aws_sns_topic", "aws_cloudwatch_metric_alarm"):
+    for resource_type in ("aws_kms_key", "aws_sns_topic", "aws_cloudwatch_metric_alarm", "aws_lambda_function", "aws_sqs_queue"):
         for logical_id, resource in resources_of(stack, resource_type).items():
             assert resource["tags"]["Name"].startswith(names.prefix), f"{resource_type}.{logical_id}"
     backend = stack["terraform"]["backend"]["s3"]

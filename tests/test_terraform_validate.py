@@ -48,6 +48,9 @@ def test_stacks_require_the_pinned_provider(synthesis: Synthesis) -> None:
 @pytest.mark.parametrize("stack_id", STACK_IDS)
 def test_terraform_validate(stack_id: str, synthesis: Synthesis, terraform: str, provider_install: Path, tmp_path: Path) -> None:
     shutil.copy(synthesis.stack_file(stack_id), tmp_path / "cdk.tf.json")
+    assets = synthesis.stack_file(stack_id).parent / "assets"  # files the configuration reads (Lambda packages)
+    if assets.is_dir():
+        shutil.copytree(assets, tmp_path / "assets")
     (tmp_path / ".terraform").symlink_to(provider_install / ".terraform")
     shutil.copy(provider_install / ".terraform.lock.hcl", tmp_path / ".terraform.lock.hcl")
     result = subprocess.run(

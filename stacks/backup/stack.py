@@ -21,6 +21,7 @@ from cdktf_cdktf_provider_aws.db_instance_automated_backups_replication import D
 from constructs import Construct
 
 from envspec import EnvironmentSpec
+from stacks.backup.notifications import VaultFailureNotifications
 from stacks.backup.replication import FilesReplication
 from stacks.backup.vaults import BackupService, Vault, VaultProps
 from stacks.base import EnvironmentStack
@@ -71,6 +72,8 @@ class BackupStack(EnvironmentStack):
             )
             self.files = FilesReplication(self, "files", spec, names, self.dr_key, self.dr_provider)
         self.service = BackupService(self, "service", spec, names, self.vault, self.dr_vault, self.frequent_vault)
+        primary_vaults = [vault.vault for vault in (self.vault, self.frequent_vault) if vault is not None]
+        VaultFailureNotifications(self, "notifications", names=names, vaults=primary_vaults)
 
         self.output("backup_vault_arn", self.vault.vault.arn, f"AWS Backup vault in {region} (daily recovery points)")
         self.output("backup_plan_id", self.service.plan.id, "AWS Backup plan for resources tagged with the plan's selection tag")

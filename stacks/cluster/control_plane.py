@@ -16,6 +16,7 @@ from cdktf_cdktf_provider_aws.eks_cluster import (
     EksClusterEncryptionConfigProvider,
     EksClusterUpgradePolicy,
     EksClusterVpcConfig,
+    EksClusterZonalShiftConfig,
 )
 from constructs import Construct
 
@@ -84,6 +85,8 @@ class ControlPlane(Construct):
             enabled_cluster_log_types=list(CONTROL_PLANE_LOGS),
             access_config=EksClusterAccessConfig(authentication_mode="API", bootstrap_cluster_creator_admin_permissions=False),
             upgrade_policy=EksClusterUpgradePolicy(support_type="STANDARD"),
+            # ARC zonal shift: an impaired zone's nodes stop receiving traffic (EKS User Guide, "zonal shift").
+            zonal_shift_config=EksClusterZonalShiftConfig(enabled=True),
             tags={"Name": names.cluster_name},
             depends_on=[self.log_group],
         )

@@ -1,4 +1,10 @@
-"""Managed node groups with launch templates: IMDSv2 only (hop limit 1), encrypted gp3 root volumes."""
+"""Managed node groups with launch templates: IMDSv2 only (hop limit 1), encrypted gp3 root volumes.
+
+Every group runs the cluster's Kubernetes version and the spec's pinned AMI release
+(`cluster.node_ami_release_version`): raising either rolls the nodes, `update_config` at a time
+(docs/upgrades.md). The launch templates name no image, so EKS picks the AMI of that release.
+EKS node auto repair replaces nodes whose kubelet or node monitoring agent reports them unhealthy.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from cdktf_cdktf_provider_aws.eks_cluster import EksCluster
 from cdktf_cdktf_provider_aws.eks_node_group import (
     EksNodeGroup,
     EksNodeGroupLaunchTemplate,
+    EksNodeGroupNodeRepairConfig,
     EksNodeGroupScalingConfig,
     EksNodeGroupTaint,
     EksNodeGroupUpdateConfig,
@@ -46,8 +53,10 @@ class ManagedNodeGroups(Construct):
         groups: NodeGroups,
         subnet_ids: Sequence[str],
         depends_on: Sequence[ITerraformDependable],
+        release_version: str,
     ):
         super().__init__(scope, construct_id)
+        self.release_version = release_version
         self.role = Role(
             self,
             "role",
@@ -110,6 +119,10 @@ class ManagedNodeGroups(Construct):
             node_role_arn=self.role.arn,
             subnet_ids=list(subnet_ids),
             ami_type=AMI_TYPE,
+            # Follow the control plane: a version change upgrades the nodes after the cluster.
+            version=cluster.version,
+            release_version=self.release_version,
+            node_repair_config=EksNodeGroupNodeRepairConfig(enabled=True),
             capacity_type=group.capacity_type,
             instance_types=list(group.instance_types),
             scaling_config=EksNodeGroupScalingConfig(min_size=group.min_size, desired_size=group.desired_size, max_size=group.max_size),

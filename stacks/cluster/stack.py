@@ -8,6 +8,7 @@ from envspec import EnvironmentSpec
 from stacks.base import EnvironmentStack
 from stacks.checkov import skip_check
 from stacks.cluster.addons import ClusterAddons
+from stacks.cluster.api_access import ApiAccessHost
 from stacks.cluster.control_plane import ControlPlane
 from stacks.cluster.load_balancer_controller import load_balancer_controller_statements
 from stacks.cluster.nodes import ManagedNodeGroups
@@ -36,7 +37,14 @@ class ClusterStack(EnvironmentStack):
         cluster = self.control_plane.cluster
         addons = ClusterAddons(self, "addons", spec, names, cluster)
         self.nodes = ManagedNodeGroups(
-            self, "nodes", names, cluster, spec.cluster.node_groups, private_subnet_ids, depends_on=addons.before_nodes
+            self,
+            "nodes",
+            names,
+            cluster,
+            spec.cluster.node_groups,
+            private_subnet_ids,
+            depends_on=addons.before_nodes,
+            release_version=spec.cluster.node_ami_release_version,
         )
         addons.add_after_nodes(self.nodes.groups)
         controller = PodIdentity(
@@ -60,6 +68,21 @@ class ClusterStack(EnvironmentStack):
             "the upstream controller policy associates WAF web ACLs and Shield protections with the load balancers it "
             "creates, whose ARNs are not known in advance; all other writes are pinned to this cluster's tag or VPC",
         )
+        if spec.cluster.api_access_host:
+            self.api_access = ApiAccessHost(
+                self,
+                "api_access",
+                names=names,
+                vpc_id=network.network.vpc.id,
+                vpc_cidr=str(spec.network.vpc_cidr),
+                subnet_ids=private_subnet_ids,
+                cluster_security_group_id=self.control_plane.security_group_id,
+            )
+            self.output(
+                "api_access_instance_id",
+                self.api_access.instance_id,
+                "Session Manager target for port forwarding to the private Kubernetes API (README)",
+            )
 
         self.output("cluster_name", cluster.name, "Name of the EKS cluster")
         self.output("cluster_arn", cluster.arn, "ARN of the EKS cluster")

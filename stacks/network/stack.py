@@ -5,11 +5,13 @@ from __future__ import annotations
 from constructs import Construct
 
 from envspec import EnvironmentSpec
+from envspec.layout import layout_for
 from stacks.base import EnvironmentStack
 from stacks.kms import CustomerManagedKey
 from stacks.logs import log_service_statement
 from stacks.network.endpoints import VpcEndpoints
 from stacks.network.flow_logs import FlowLogs
+from stacks.network.nacls import NetworkAcls
 from stacks.network.vpc import VpcNetwork
 
 
@@ -29,6 +31,16 @@ class NetworkStack(EnvironmentStack):
         )
         self.network = VpcNetwork(self, "vpc", spec, names)
         FlowLogs(self, "flow_logs", spec, names, self.network.vpc, self.key)
+        layout = layout_for(spec)
+        self.acls = NetworkAcls(
+            self,
+            "acls",
+            names=names,
+            vpc=self.network.vpc,
+            subnets=self.network.subnets,
+            private_cidrs=layout.private,
+            isolated_cidrs=layout.isolated,
+        )
         self.endpoints = VpcEndpoints(
             self,
             "endpoints",

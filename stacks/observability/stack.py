@@ -1,5 +1,7 @@
 """`<env>-observability`: CloudWatch alarms on RDS, ElastiCache, the NAT gateways and the load
-balancer's certificate, all notifying one KMS-encrypted SNS topic.
+balancer's certificate, AWS Backup job failures and RDS events, sent to two KMS-encrypted SNS topics
+(alarms page, notices warn) that a Lambda function forwards to the cluster's PagerDuty and Slack
+receivers.
 
 RDS and ElastiCache are watched by their deterministic names (CloudWatch dimensions take names, so
 this stack does not depend on the data stack's state); the NAT gateways by the network stack's
@@ -8,13 +10,16 @@ attributes (a cross-stack reference: cdktf adds the output and the remote-state 
 
 from __future__ import annotations
 
+from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
 from envspec import EnvironmentSpec
 from stacks.base import EnvironmentStack
 from stacks.network.stack import NetworkStack
 from stacks.observability.alarms import cache_alarms, certificate_alarm, create_alarm, database_alarms, nat_alarms
-from stacks.observability.topic import AlarmTopic
+from stacks.observability.events import FailureEvents
+from stacks.observability.oncall import OnCallForwarder, dead_letter_alarm
+from stacks.observability.topic import EncryptedTopic, publishers
 
 
 class ObservabilityStack(EnvironmentStack):
@@ -23,14 +28,46 @@ class ObservabilityStack(EnvironmentStack):
     def __init__(self, scope: Construct, spec: EnvironmentSpec, network: NetworkStack):
         super().__init__(scope, spec)
         names = self.names
-        self.topic = AlarmTopic(self, "alarm_topic", spec, names)
+        services = publishers(names)
+        self.topic = EncryptedTopic(
+            self,
+            "alarm_topic",
+            names=names,
+            name=names.alarm_topic,
+            display_name=f"{names.prefix} alarms",
+            publishers=list(services.values()),
+            key_topics=[names.alarm_topic, names.notice_topic],
+        )
+        self.notice_topic = EncryptedTopic(
+            self,
+            "notice_topic",
+            names=names,
+            name=names.notice_topic,
+            display_name=f"{names.prefix} notices",
+            publishers=[services["rds"]],
+            key=self.topic.key,
+        )
+        # Email subscriptions stay pending until the address confirms: a second path that does not
+        # depend on the forwarder (its dead-letter alarm reaches them). Kept in the topic's scope so
+        # their addresses (logical ids) stay those of the confirmed subscriptions.
+        self.subscriptions = [
+            SnsTopicSubscription(self.topic, f"email_{index}", topic_arn=self.topic.arn, protocol="email", endpoint=address)
+            for index, address in enumerate(spec.alarms.notification_emails)
+        ]
+        self.forwarder = OnCallForwarder(
+            self, "oncall", spec=spec, names=names, key=self.topic.key, critical=self.topic, warning=[self.notice_topic]
+        )
+        self.events = FailureEvents(self, "failure_events", names=names, alarms=self.topic, notices=self.notice_topic)
         self.definitions = [
             *database_alarms(spec, names),
             *cache_alarms(spec, names),
             *nat_alarms(spec, network.network.nat_gateways),
             certificate_alarm(spec, names),
+            dead_letter_alarm(names),
         ]
         self.alarms = [create_alarm(self, names, definition, self.topic.arn) for definition in self.definitions]
 
-        self.output("alarm_topic_arn", self.topic.arn, "SNS topic every infrastructure alarm notifies (subscribe on-call endpoints here)")
+        self.output("alarm_topic_arn", self.topic.arn, "SNS topic of everything that pages on-call (alarms, backup and RDS failures)")
+        self.output("notice_topic_arn", self.notice_topic.arn, "SNS topic of RDS maintenance and notification events (Slack)")
+        self.output("oncall_forwarder_name", self.forwarder.function.function_name, "Lambda function forwarding both topics to on-call")
         self.output("alarm_names", [alarm.alarm_name for alarm in self.alarms], "Names of the CloudWatch alarms")

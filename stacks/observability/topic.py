@@ -1,59 +1,113 @@
-"""The SNS topic every infrastructure alarm notifies, encrypted with the stack's own KMS key.
+"""The SNS topics infrastructure failures are sent to, encrypted with the stack's own KMS key.
 
-CloudWatch alarms can only publish to an encrypted topic whose key lets the CloudWatch service use
-it (the AWS-managed `alias/aws/sns` key does not), so the topic gets its own customer-managed key.
-Both the key policy and the topic policy admit CloudWatch only on behalf of this environment's
-alarms (`aws:SourceAccount` and `aws:SourceArn`), against the confused-deputy problem.
+Two topics, routed like the cluster's alerts: the alarm topic pages (PagerDuty and Slack), the notice
+topic warns (Slack). Each names the AWS services that may publish to it, and only on behalf of this
+environment (`aws:SourceAccount`, and `aws:SourceArn` where the service documents that it sends it),
+against the confused-deputy problem:
+
+- CloudWatch alarms (`cloudwatch.amazonaws.com`, SourceArn: this environment's alarms; CloudWatch User
+  Guide, "Using Amazon CloudWatch alarms", SNS topic access policy);
+- EventBridge rules (`events.amazonaws.com`, SourceArn: this environment's rules; EventBridge User
+  Guide, "Using resource-based policies for Amazon EventBridge", Amazon SNS permissions);
+- RDS event notifications (`events.rds.amazonaws.com`, SourceArn: the database instance; RDS User Guide,
+  "Granting permissions to publish notifications to an Amazon SNS topic");
+- AWS Backup vault notifications (`backup.amazonaws.com`; AWS Backup Developer Guide, "Notification
+  options with AWS Backup", whose policy names no source condition, so only SourceAccount here).
+
+A publisher of an encrypted topic must also be allowed `kms:GenerateDataKey*` and `kms:Decrypt` on the
+topic's key (SNS Developer Guide, "Enable compatibility between event sources from AWS services and
+encrypted topics"; the AWS-managed `alias/aws/sns` key cannot be shared, hence a customer-managed
+key). The key policy repeats each publisher's conditions and requires the encryption context SNS
+sends, `aws:sns:topicArn`, to name one of these topics.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
-from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
-from envspec import EnvironmentSpec, Names
+from envspec import Names
 from stacks.kms import CustomerManagedKey
+from stacks.logs import log_service_statement
 from stacks.policy import Condition, Statement, policy_document
 
-CLOUDWATCH = "cloudwatch.amazonaws.com"
+
+@dataclass(frozen=True)
+class Publisher:
+    """An AWS service that publishes to a topic, and the conditions that pin it to this environment."""
+
+    sid: str
+    service: str
+    conditions: tuple[Condition, ...]
 
 
-def _from_this_environments_alarms(names: Names) -> list[Condition]:
-    return [
-        Condition("StringEquals", "aws:SourceAccount", [names.account]),
-        Condition("ArnLike", "aws:SourceArn", [names.alarm_arn_pattern]),
-    ]
+def publishers(names: Names) -> dict[str, Publisher]:
+    account = Condition("StringEquals", "aws:SourceAccount", [names.account])
+    region = names.region
+    return {
+        "cloudwatch": Publisher(
+            "CloudWatchAlarms", "cloudwatch.amazonaws.com", (account, Condition("ArnLike", "aws:SourceArn", [names.alarm_arn_pattern]))
+        ),
+        "events": Publisher(
+            "EventBridgeRules",
+            "events.amazonaws.com",
+            (account, Condition("ArnLike", "aws:SourceArn", [f"arn:aws:events:{region}:{names.account}:rule/{names.prefix}-*"])),
+        ),
+        "rds": Publisher(
+            "RdsEventNotifications", "events.rds.amazonaws.com", (account, Condition("ArnLike", "aws:SourceArn", [names.database_arn]))
+        ),
+        "backup": Publisher("BackupVaultNotifications", "backup.amazonaws.com", (account,)),
+    }
 
 
-class AlarmTopic(Construct):
-    def __init__(self, scope: Construct, construct_id: str, spec: EnvironmentSpec, names: Names):
-        super().__init__(scope, construct_id)
-        self.key = CustomerManagedKey(
-            self,
-            "key",
-            names,
-            "alarms",
-            f"{names.prefix} infrastructure alarm notifications",
-            statements=[
+def topic_key(scope: Construct, names: Names, topic_names: Sequence[str]) -> CustomerManagedKey:
+    """The KMS key of the topics: every publisher may use it for exactly these topics."""
+    topic_arns = [names.topic_arn(name) for name in topic_names]
+    return CustomerManagedKey(
+        scope,
+        "key",
+        names,
+        "alarms",
+        f"{names.prefix} infrastructure alarm notifications",
+        statements=[
+            *(
                 Statement(
-                    sid="CloudWatchAlarmsPublishToTheEncryptedTopic",
+                    sid=f"{publisher.sid}PublishToTheEncryptedTopics",
                     actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                     resources=["*"],  # in a key policy, "*" is this key
-                    principals={"Service": [CLOUDWATCH]},
-                    conditions=_from_this_environments_alarms(names),
+                    principals={"Service": [publisher.service]},
+                    conditions=[*publisher.conditions, Condition("StringEquals", "kms:EncryptionContext:aws:sns:topicArn", topic_arns)],
                 )
-            ],
-        )
-        self.topic = SnsTopic(
-            self,
-            "topic",
-            name=names.alarm_topic,
-            display_name=f"{names.prefix} alarms"[:100],
-            kms_master_key_id=self.key.arn,
-            tags={"Name": names.alarm_topic},
-        )
+                for publisher in publishers(names).values()
+            ),
+            log_service_statement(names),  # the forwarder's log group
+        ],
+    )
+
+
+class EncryptedTopic(Construct):
+    """A topic, its policy, and (unless given one) the key of all the stack's topics."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        names: Names,
+        name: str,
+        display_name: str,
+        publishers: Sequence[Publisher],
+        key: CustomerManagedKey | None = None,
+        key_topics: Sequence[str] = (),
+    ):
+        super().__init__(scope, construct_id)
+        self.key = key or topic_key(self, names, key_topics)
+        key = self.key
+        self.topic = SnsTopic(self, "topic", name=name, display_name=display_name[:100], kms_master_key_id=key.arn, tags={"Name": name})
         policy = policy_document(
             self,
             "policy",
@@ -73,12 +127,15 @@ class AlarmTopic(Construct):
                     resources=[self.topic.arn],
                     principals={"AWS": [f"arn:aws:iam::{names.account}:root"]},
                 ),
-                Statement(
-                    sid="CloudWatchAlarmsPublish",
-                    actions=["sns:Publish"],
-                    resources=[self.topic.arn],
-                    principals={"Service": [CLOUDWATCH]},
-                    conditions=_from_this_environments_alarms(names),
+                *(
+                    Statement(
+                        sid=f"{publisher.sid}Publish",
+                        actions=["sns:Publish"],
+                        resources=[self.topic.arn],
+                        principals={"Service": [publisher.service]},
+                        conditions=list(publisher.conditions),
+                    )
+                    for publisher in publishers
                 ),
                 Statement(
                     sid="DenyPublishWithoutTls",
@@ -91,12 +148,6 @@ class AlarmTopic(Construct):
             ],
         )
         SnsTopicPolicy(self, "topic_policy", arn=self.topic.arn, policy=policy.json)
-        # Email subscriptions stay pending until the address confirms; endpoints that embed a
-        # credential (a PagerDuty integration URL) are subscribed by operators, not from code.
-        self.subscriptions = [
-            SnsTopicSubscription(self, f"email_{index}", topic_arn=self.topic.arn, protocol="email", endpoint=address)
-            for index, address in enumerate(spec.alarms.notification_emails)
-        ]
 
     @property
     def arn(self) -> str:

@@ -1,0 +1,194 @@
+"""The Lambda function that delivers the infrastructure topics to on-call (oncall_forwarder.py).
+
+Why a function and not an SNS subscription of the receivers: PagerDuty's CloudWatch integration
+takes SNS as an HTTPS subscription whose URL embeds the integration key, so the key would sit in the
+Terraform state (and in every plan of the subscription); Slack has no SNS integration at all but AWS
+Chatbot, whose workspace must be authorised by hand in the console. The function instead reads the
+Alertmanager's own credentials from Secrets Manager when it runs: the same receivers as the cluster's
+alerts, no credential in code, plan or state, and SNS confirms a Lambda subscription by itself.
+
+The function runs outside the VPC (it calls PagerDuty and Slack on the internet and Secrets Manager's
+regional endpoint, and touches no VPC resource). Deliveries that still fail after Lambda's retries go
+to an encrypted dead-letter queue; an alarm on that queue notifies the alarm topic, whose e-mail
+subscribers hear of it even when the forwarder cannot deliver.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from cdktf import AssetType, Fn, TerraformAsset
+from cdktf_cdktf_provider_aws.lambda_function import (
+    LambdaFunction,
+    LambdaFunctionDeadLetterConfig,
+    LambdaFunctionEnvironment,
+    LambdaFunctionTracingConfig,
+)
+from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
+from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
+from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
+from constructs import Construct
+
+from envspec import EnvironmentSpec, Names
+from stacks.checkov import skip_check
+from stacks.iam import Role, service_trust
+from stacks.kms import CustomerManagedKey
+from stacks.logs import encrypted_log_group
+from stacks.observability.alarms import AlarmDefinition, Metric, MissingData
+from stacks.observability.topic import EncryptedTopic
+from stacks.policy import Condition, Statement
+
+HANDLER_SOURCE = Path(__file__).with_name("oncall_forwarder.py")
+RUNTIME = "python3.13"
+TIMEOUT_SECONDS = 30
+# A burst of alarms queues in Lambda's asynchronous invocation queue rather than fanning out.
+RESERVED_CONCURRENCY = 5
+LOG_RETENTION_DAYS = 365
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+
+
+def package() -> tuple[Path, str]:
+    """A byte-for-byte reproducible zip of the handler (stored, not compressed: readable by the output
+    checks), and its base64 SHA-256, Lambda's code hash."""
+    source = HANDLER_SOURCE.read_bytes()
+    digest = hashlib.sha256(source).hexdigest()[:16]
+    target = Path(tempfile.gettempdir()) / f"ai-subsidy-oncall-forwarder-{digest}.zip"
+    if not target.exists():
+        info = zipfile.ZipInfo(HANDLER_SOURCE.name, date_time=(1980, 1, 1, 0, 0, 0))
+        info.external_attr = 0o644 << 16
+        partial = target.with_suffix(".partial")
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as archive:
+            archive.writestr(info, source)
+        partial.replace(target)
+    return target, base64.b64encode(hashlib.sha256(target.read_bytes()).digest()).decode()
+
+
+def dead_letter_queue_name(names: Names) -> str:
+    return f"{names.oncall_forwarder}-dead-letters"
+
+
+def dead_letter_alarm(names: Names) -> AlarmDefinition:
+    """Anything on the forwarder's dead-letter queue is a notification on-call never received."""
+    return AlarmDefinition(
+        "oncall-forwarder-dead-letters",
+        "Notifications the on-call forwarder could not deliver to PagerDuty or Slack wait in its dead-letter queue.",
+        "GreaterThanThreshold",
+        0,
+        300,
+        1,
+        1,
+        MissingData("notBreaching", "SQS publishes no datapoint for an idle empty queue"),
+        ("aws-oncall-forwarder", "dead-letters"),
+        metric=Metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": dead_letter_queue_name(names)}, "Maximum"),
+    )
+
+
+class OnCallForwarder(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        spec: EnvironmentSpec,
+        names: Names,
+        key: CustomerManagedKey,
+        critical: EncryptedTopic,
+        warning: Sequence[EncryptedTopic],
+    ):
+        super().__init__(scope, construct_id)
+        name = names.oncall_forwarder
+        region = names.region
+        receivers = [spec.alerting.pagerduty.secret_name, spec.alerting.slack.secret_name]
+        log_group = encrypted_log_group(self, "log_group", f"/aws/lambda/{name}", LOG_RETENTION_DAYS, key)
+        self.dead_letters = SqsQueue(
+            self,
+            "dead_letters",
+            name=dead_letter_queue_name(names),
+            kms_master_key_id=key.arn,
+            message_retention_seconds=DLQ_RETENTION_SECONDS,
+            tags={"Name": dead_letter_queue_name(names)},
+        )
+        self.role = Role(
+            self,
+            "role",
+            name=name,
+            description=f"{name}: reads the alert receivers' credentials, writes its log, dead-letters what it cannot deliver",
+            trust=[service_trust("lambda.amazonaws.com")],
+            permissions=[
+                Statement(sid="WriteOwnLog", actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[f"{log_group.arn}:*"]),
+                Statement(
+                    sid="ReadReceiverCredentials",
+                    actions=["secretsmanager:GetSecretValue"],
+                    resources=[names.secret_arn(secret) for secret in receivers],
+                ),
+                Statement(
+                    sid="DecryptReceiverCredentialsThroughSecretsManager",
+                    actions=["kms:Decrypt"],
+                    resources=[f"arn:aws:kms:{region}:{names.account}:key/*"],
+                    conditions=[
+                        Condition("StringEquals", "kms:ViaService", [f"secretsmanager.{region}.amazonaws.com"]),
+                        Condition("StringLike", "kms:EncryptionContext:SecretARN", [names.secret_arn(secret) for secret in receivers]),
+                    ],
+                ),
+                Statement(sid="DeadLetter", actions=["sqs:SendMessage"], resources=[self.dead_letters.arn]),
+                Statement(sid="EncryptDeadLetters", actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.arn]),
+            ],
+        )
+        archive, _ = package()
+        asset = TerraformAsset(self, "code", path=str(archive), type=AssetType.FILE)
+        self.function = LambdaFunction(
+            self,
+            "function",
+            function_name=name,
+            description="Forwards the infrastructure alarm and notice topics to PagerDuty and Slack",
+            role=self.role.arn,
+            runtime=RUNTIME,
+            handler=f"{HANDLER_SOURCE.stem}.handler",
+            filename=asset.path,
+            # Terraform hashes the packaged file itself: a change of the handler is a change of the function.
+            source_code_hash=Fn.filebase64sha256(asset.path),
+            timeout=TIMEOUT_SECONDS,
+            memory_size=128,
+            reserved_concurrent_executions=RESERVED_CONCURRENCY,
+            kms_key_arn=key.arn,
+            environment=LambdaFunctionEnvironment(
+                variables={
+                    "ENVIRONMENT": spec.name,
+                    "CRITICAL_TOPIC_ARNS": critical.arn,
+                    "PAGERDUTY_SECRET_ID": spec.alerting.pagerduty.secret_name,
+                    "SLACK_SECRET_ID": spec.alerting.slack.secret_name,
+                }
+            ),
+            dead_letter_config=LambdaFunctionDeadLetterConfig(target_arn=self.dead_letters.arn),
+            tracing_config=LambdaFunctionTracingConfig(mode="PassThrough"),
+            tags={"Name": name},
+            depends_on=[log_group],
+        )
+        for check_id, reason in (
+            ("CKV_AWS_117", "calls PagerDuty and Slack on the internet and Secrets Manager; no VPC resource, so no NAT path or endpoint"),
+            ("CKV_AWS_272", "deployed only by Terraform from this repository's reviewed code; the account has no signing profile"),
+        ):
+            skip_check(self.function, check_id, reason)
+        for label, topic in (("critical", critical), *((f"warning_{i}", t) for i, t in enumerate(warning))):
+            permission = LambdaPermission(
+                self,
+                f"{label}_invoke",
+                statement_id=f"{label}-topic",
+                action="lambda:InvokeFunction",
+                function_name=self.function.function_name,
+                principal="sns.amazonaws.com",
+                source_arn=topic.arn,
+            )
+            SnsTopicSubscription(
+                self,
+                f"{label}_subscription",
+                topic_arn=topic.arn,
+                protocol="lambda",
+                endpoint=self.function.arn,
+                depends_on=[permission],
+            )
