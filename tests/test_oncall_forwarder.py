@@ -31,8 +31,8 @@ from stacks.observability import oncall, oncall_forwarder
 from tests.conftest import SPECS, Synthesis, resources_of
 
 ROUTING_KEY = "R0UT1NGKEYFORTESTSONLY00000000000"  # a test value for moto, never a real key
-ALARM_TOPIC = "arn:aws:sns:ap-northeast-1:222222222222:ai-subsidy-staging-infrastructure-alarms"
-NOTICE_TOPIC = "arn:aws:sns:ap-northeast-1:222222222222:ai-subsidy-staging-infrastructure-notices"
+ALARM_TOPIC = "arn:aws:sns:ap-northeast-1:333333333333:ai-subsidy-production-infrastructure-alarms"
+NOTICE_TOPIC = "arn:aws:sns:ap-northeast-1:333333333333:ai-subsidy-production-infrastructure-notices"
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -49,30 +49,39 @@ class Receiver(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def receivers(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+def _receivers(env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """The forwarder's world for one environment: moto holds exactly the receiver secrets the
+    environment's stack lets the function read (no PagerDuty key where the environment does not page)."""
     server = HTTPServer(("127.0.0.1", 0), Receiver)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{server.server_port}"
     Receiver.received, Receiver.status = [], 202
-    names = names_for(SPECS["staging"])
+    names = names_for(SPECS[env])
     with mock_aws():
         monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-northeast-1")
         client = boto3.client("secretsmanager", region_name="ap-northeast-1")
-        client.create_secret(Name=names.spec.alerting.pagerduty.secret_name, SecretString=json.dumps({"routing-key": ROUTING_KEY}))
-        client.create_secret(Name=names.spec.alerting.slack.secret_name, SecretString=json.dumps({"webhook-url": f"{base}/slack"}))
+        if names.pagerduty_secret:
+            client.create_secret(Name=names.pagerduty_secret.remote_name, SecretString=json.dumps({"routing-key": ROUTING_KEY}))
+        client.create_secret(Name=names.slack_secret.remote_name, SecretString=json.dumps({"webhook-url": f"{base}/slack"}))
         monkeypatch.setattr(oncall_forwarder, "PAGERDUTY_EVENTS_URL", f"{base}/pagerduty")
         monkeypatch.setattr(oncall_forwarder, "_secrets", {})
-        for variable, value in {
-            "ENVIRONMENT": "staging",
-            "CRITICAL_TOPIC_ARNS": ALARM_TOPIC,
-            "PAGERDUTY_SECRET_ID": names.spec.alerting.pagerduty.secret_name,
-            "SLACK_SECRET_ID": names.spec.alerting.slack.secret_name,
-        }.items():
+        for variable in ("PAGERDUTY_SECRET_ID",):
+            monkeypatch.delenv(variable, raising=False)
+        for variable, value in oncall.function_environment(SPECS[env], names, critical_topic_arns=ALARM_TOPIC).items():
             monkeypatch.setenv(variable, value)
         yield Receiver.received
     server.shutdown()
+
+
+@pytest.fixture
+def receivers(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    yield from _receivers("production", monkeypatch)
+
+
+@pytest.fixture
+def staging_receivers(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    yield from _receivers("staging", monkeypatch)
 
 
 def _sns_event(topic: str, message: dict[str, Any] | str, subject: str | None = None) -> dict[str, Any]:
@@ -82,8 +91,8 @@ def _sns_event(topic: str, message: dict[str, Any] | str, subject: str | None = 
 
 def _alarm(state: str) -> dict[str, Any]:
     return {
-        "AlarmName": "ai-subsidy-staging-rds-cpu",
-        "AlarmArn": "arn:aws:cloudwatch:ap-northeast-1:222222222222:alarm:ai-subsidy-staging-rds-cpu",
+        "AlarmName": "ai-subsidy-production-rds-cpu",
+        "AlarmArn": "arn:aws:cloudwatch:ap-northeast-1:333333333333:alarm:ai-subsidy-production-rds-cpu",
         "AlarmDescription": "CPU",
         "NewStateValue": state,
         "NewStateReason": "Threshold Crossed: 3 datapoints were greater than the threshold (80.0).",
@@ -100,8 +109,9 @@ def test_an_alarm_pages_and_its_recovery_resolves(receivers: list, caplog: pytes
     assert trigger["routing_key"] == resolve["routing_key"] == ROUTING_KEY
     assert (trigger["event_action"], resolve["event_action"]) == ("trigger", "resolve")
     assert trigger["dedup_key"] == resolve["dedup_key"] == _alarm("OK")["AlarmArn"]
-    assert trigger["payload"]["severity"] == "critical" and trigger["payload"]["summary"].startswith("ai-subsidy-staging-rds-cpu is ALARM")
-    assert slack[0].startswith("[CRITICAL] staging: ai-subsidy-staging-rds-cpu") and slack[1].startswith("[RESOLVED]")
+    assert trigger["payload"]["severity"] == "critical"
+    assert trigger["payload"]["summary"].startswith("ai-subsidy-production-rds-cpu is ALARM")
+    assert slack[0].startswith("[CRITICAL] production: ai-subsidy-production-rds-cpu") and slack[1].startswith("[RESOLVED]")
     assert ROUTING_KEY not in caplog.text and "/slack" not in caplog.text, "a credential reached the log"
 
 
@@ -111,12 +121,12 @@ def test_a_failed_backup_job_pages(receivers: list) -> None:
         "id": "e-1",
         "detail-type": "Backup Job State Change",
         "source": "aws.backup",
-        "resources": ["arn:aws:rds:ap-northeast-1:222222222222:db:ai-subsidy-staging"],
+        "resources": ["arn:aws:rds:ap-northeast-1:333333333333:db:ai-subsidy-production"],
         "detail": {
             "backupJobId": "4a3e2f10-0000-4000-8000-000000000001",
             "state": "FAILED",
             "resourceType": "RDS",
-            "resourceArn": "arn:aws:rds:ap-northeast-1:222222222222:db:ai-subsidy-staging",
+            "resourceArn": "arn:aws:rds:ap-northeast-1:333333333333:db:ai-subsidy-production",
             "statusMessage": "Insufficient privileges to perform this action.",
         },
     }
@@ -130,15 +140,16 @@ def test_rds_maintenance_on_the_notice_topic_only_warns_in_slack(receivers: list
     message = {
         "Event Source": "db-instance",
         "Event Time": "2026-12-01 03:00:00.000",
-        "Identifier Link": "https://console.aws.amazon.com/rds/home?region=ap-northeast-1#dbinstance:id=ai-subsidy-staging",
-        "Source ID": "ai-subsidy-staging",
-        "Source ARN": "arn:aws:rds:ap-northeast-1:222222222222:db:ai-subsidy-staging",
+        "Identifier Link": "https://console.aws.amazon.com/rds/home?region=ap-northeast-1#dbinstance:id=ai-subsidy-production",
+        "Source ID": "ai-subsidy-production",
+        "Source ARN": "arn:aws:rds:ap-northeast-1:333333333333:db:ai-subsidy-production",
         "Event ID": "http://docs.amazonwebservices.com/AmazonRDS/latest/UserGuide/USER_Events.html#RDS-EVENT-0026",
         "Event Message": "Applying off-line patches to DB instance",
     }
     oncall_forwarder.handler(_sns_event(NOTICE_TOPIC, message, "RDS Notification Message"), None)
     assert [path for path, _ in receivers] == ["/slack"]
-    assert receivers[0][1]["text"] == "[WARNING] staging: RDS ai-subsidy-staging RDS-EVENT-0026: Applying off-line patches to DB instance"
+    expected = "[WARNING] production: RDS ai-subsidy-production RDS-EVENT-0026: Applying off-line patches to DB instance"
+    assert receivers[0][1]["text"] == expected
 
 
 def test_a_vault_notification_in_text_still_pages(receivers: list) -> None:
@@ -150,6 +161,33 @@ def test_a_receiver_failure_raises_so_lambda_retries(receivers: list) -> None:
     Receiver.status = 500
     with pytest.raises(Exception, match=r"HTTP|500"):
         oncall_forwarder.handler(_sns_event(ALARM_TOPIC, _alarm("ALARM")), None)
+
+
+def test_where_the_environment_does_not_page_a_critical_alarm_goes_to_slack_only(staging_receivers: list) -> None:
+    """Development and staging never page (`alerting.page_on_call`; they have no PagerDuty key at all):
+    the forwarder, like Alertmanager there, posts critical notifications to Slack only, and its role
+    reads no PagerDuty secret."""
+    oncall_forwarder.handler(_sns_event(ALARM_TOPIC, _alarm("ALARM")), None)
+    assert [path for path, _ in staging_receivers] == ["/slack"]
+    assert staging_receivers[0][1]["text"].startswith("[CRITICAL] staging: ai-subsidy-production-rds-cpu")
+
+
+@pytest.mark.parametrize("env", sorted(SPECS))
+def test_the_function_reads_exactly_the_receivers_its_environment_has(env: str, synthesis: Synthesis) -> None:
+    names = names_for(SPECS[env])
+    expected = {binding.remote_name for binding in (names.slack_secret, names.pagerduty_secret) if binding}
+    stack = synthesis.stack(f"{env}-observability")
+    (function,) = resources_of(stack, "aws_lambda_function").values()
+    variables = function["environment"]["variables"]
+    assert {variables.get("PAGERDUTY_SECRET_ID"), variables["SLACK_SECRET_ID"]} - {None} == expected
+    reads = [
+        resource
+        for document in stack["data"]["aws_iam_policy_document"].values()
+        for statement in document.get("statement", [])
+        if statement.get("sid") == "ReadReceiverCredentials"
+        for resource in statement["resources"]
+    ]
+    assert sorted(reads) == sorted(names.secret_arn(secret) for secret in expected)
 
 
 def test_the_package_is_reproducible_and_is_what_the_stack_deploys(synthesis: Synthesis) -> None:

@@ -88,6 +88,15 @@ def dead_letter_alarm(names: Names) -> AlarmDefinition:
     )
 
 
+def function_environment(spec: EnvironmentSpec, names: Names, *, critical_topic_arns: str) -> dict[str, str]:
+    """The forwarder's settings: no PagerDuty secret where the environment does not page, so there
+    critical notifications go to Slack only, as Alertmanager routes them."""
+    variables = {"ENVIRONMENT": spec.name, "CRITICAL_TOPIC_ARNS": critical_topic_arns, "SLACK_SECRET_ID": names.slack_secret.remote_name}
+    if names.pagerduty_secret:
+        variables["PAGERDUTY_SECRET_ID"] = names.pagerduty_secret.remote_name
+    return variables
+
+
 class OnCallForwarder(Construct):
     def __init__(
         self,
@@ -103,7 +112,8 @@ class OnCallForwarder(Construct):
         super().__init__(scope, construct_id)
         name = names.oncall_forwarder
         region = names.region
-        receivers = [spec.alerting.pagerduty.secret_name, spec.alerting.slack.secret_name]
+        # PagerDuty's key exists only where the environment pages (`alerting.page_on_call`).
+        receivers = [binding.remote_name for binding in (names.pagerduty_secret, names.slack_secret) if binding]
         log_group = encrypted_log_group(self, "log_group", f"/aws/lambda/{name}", LOG_RETENTION_DAYS, key)
         self.dead_letters = SqsQueue(
             self,
@@ -156,14 +166,7 @@ class OnCallForwarder(Construct):
             memory_size=128,
             reserved_concurrent_executions=RESERVED_CONCURRENCY,
             kms_key_arn=key.arn,
-            environment=LambdaFunctionEnvironment(
-                variables={
-                    "ENVIRONMENT": spec.name,
-                    "CRITICAL_TOPIC_ARNS": critical.arn,
-                    "PAGERDUTY_SECRET_ID": spec.alerting.pagerduty.secret_name,
-                    "SLACK_SECRET_ID": spec.alerting.slack.secret_name,
-                }
-            ),
+            environment=LambdaFunctionEnvironment(variables=function_environment(spec, names, critical_topic_arns=critical.arn)),
             dead_letter_config=LambdaFunctionDeadLetterConfig(target_arn=self.dead_letters.arn),
             tracing_config=LambdaFunctionTracingConfig(mode="PassThrough"),
             tags={"Name": name},

@@ -137,7 +137,8 @@ def _post(url: str, document: dict[str, Any], what: str) -> None:
 
 def deliver(notification: Notification, severity: str) -> None:
     environment = os.environ["ENVIRONMENT"]
-    if severity == "critical":
+    # No PAGERDUTY_SECRET_ID where the environment does not page: critical goes to Slack only.
+    if severity == "critical" and os.environ.get("PAGERDUTY_SECRET_ID"):
         routing_key = _secret(os.environ["PAGERDUTY_SECRET_ID"])["routing-key"]
         _post(PAGERDUTY_EVENTS_URL, pagerduty_event(notification, routing_key), "PagerDuty")
     webhook = _secret(os.environ["SLACK_SECRET_ID"])["webhook-url"]
