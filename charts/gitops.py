@@ -58,9 +58,17 @@ from imports.io.argoproj import (
 
 GITOPS_FILE = f"{GITOPS_CHART}.k8s.yaml"
 
-# Cluster-scoped kinds the application manifests may create: their namespace, and the one
-# ClusterSecretStore through which External Secrets reads this environment's Secrets Manager.
-APP_CLUSTER_RESOURCES = (("", "Namespace"), ("external-secrets.io", "ClusterSecretStore"))
+# Cluster-scoped kinds the application manifests may create: their namespace, the one
+# ClusterSecretStore through which External Secrets reads this environment's Secrets Manager, and
+# what decides where their pods run.
+APP_CLUSTER_RESOURCES = (
+    ("", "Namespace"),
+    ("external-secrets.io", "ClusterSecretStore"),
+    # The `scheduling` chart: Karpenter's NodePool and EC2NodeClass, the PriorityClasses.
+    ("karpenter.sh", "NodePool"),
+    ("karpenter.k8s.aws", "EC2NodeClass"),
+    ("scheduling.k8s.io", "PriorityClass"),
+)
 # Namespaces the application manifests write to: the application, and its alerting objects
 # (AlertmanagerConfig and the ExternalSecrets of its receivers) next to Alertmanager.
 APP_NAMESPACES = (APP_NAMESPACE, MONITORING_NAMESPACE)

@@ -19,6 +19,11 @@ EKS_ADDONS_1_35 = {
     "eks-pod-identity-agent": "v1.3.10-eksbuild.3",
 }
 
+# EKS-optimized AL2023 AMI release the nodes boot (EC2NodeClass alias al2023@<version>). Bump it deliberately,
+# after `aws ssm get-parameters-by-path --path /aws/service/eks/optimized-ami/1.35/amazon-linux-2023/x86_64/standard`
+# shows the release for 1.35; dev and staging take it first.
+NODE_IMAGE = "al2023@v20260815"
+
 _SHARED: dict[str, Any] = {
     "aws": {"region": "ap-northeast-1", "dr_region": "ap-northeast-3"},
     "cluster": {"version": "1.35", "addons": EKS_ADDONS_1_35},
@@ -48,13 +53,6 @@ PROFILES: dict[str, dict[str, Any]] = {
             "log_retention_days": 30,
             "node_groups": {
                 "system": {"instance_types": ["m6i.large"], "min_size": 2, "desired_size": 2, "max_size": 3},
-                "application": {
-                    "instance_types": ["m6i.large", "m6a.large", "m5.large"],
-                    "capacity_type": "SPOT",
-                    "min_size": 1,
-                    "desired_size": 2,
-                    "max_size": 4,
-                },
             },
         },
         "database": {"multi_az": False, "deletion_protection": False, "log_retention_days": 30},
@@ -72,6 +70,14 @@ PROFILES: dict[str, dict[str, Any]] = {
             "snapshot_schedule": None,  # the daily snapshot only
         },
         "gitops": {"automated_sync": True},
+        "node_autoscaling": {
+            "image_alias": NODE_IMAGE,
+            "instance_families": ["m6i", "m6a", "m5"],
+            "instance_sizes": ["large", "xlarge"],
+            "capacity_types": ["spot", "on-demand"],
+            "cpu_limit": 8,
+            "memory_limit_gib": 32,
+        },
     },
     "staging": {
         "network": {"nat_gateways": "single", "flow_log_retention_days": 90},
@@ -79,13 +85,6 @@ PROFILES: dict[str, dict[str, Any]] = {
             "log_retention_days": 90,
             "node_groups": {
                 "system": {"instance_types": ["m6i.large"], "min_size": 2, "desired_size": 2, "max_size": 3},
-                "application": {
-                    "instance_types": ["m6i.xlarge", "m6a.xlarge", "m5.xlarge"],
-                    "capacity_type": "SPOT",
-                    "min_size": 2,
-                    "desired_size": 2,
-                    "max_size": 6,
-                },
             },
         },
         "database": {"multi_az": False, "deletion_protection": False, "log_retention_days": 90},
@@ -98,6 +97,14 @@ PROFILES: dict[str, dict[str, Any]] = {
             "snapshot_schedule": "cron(0 0/6 * * ? *)",  # every 6 hours
         },
         "gitops": {"automated_sync": True},
+        "node_autoscaling": {
+            "image_alias": NODE_IMAGE,
+            "instance_families": ["m6i", "m6a", "m5"],
+            "instance_sizes": ["large", "xlarge", "2xlarge"],
+            "capacity_types": ["spot", "on-demand"],
+            "cpu_limit": 24,
+            "memory_limit_gib": 96,
+        },
     },
     "production": {
         "network": {"nat_gateways": "per_az", "flow_log_retention_days": 365},
@@ -105,13 +112,6 @@ PROFILES: dict[str, dict[str, Any]] = {
             "log_retention_days": 365,
             "node_groups": {
                 "system": {"instance_types": ["m6i.large"], "min_size": 3, "desired_size": 3, "max_size": 4},
-                "application": {
-                    "instance_types": ["m6i.xlarge"],
-                    "capacity_type": "ON_DEMAND",
-                    "min_size": 3,
-                    "desired_size": 3,
-                    "max_size": 12,
-                },
             },
         },
         "database": {"multi_az": True, "deletion_protection": True, "log_retention_days": 365},
@@ -126,6 +126,18 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
         # Production changes reach the cluster only when a person syncs them in Argo CD.
         "gitops": {"automated_sync": False},
+        # On-demand only: a spot reclaim of a user-facing replica is an outage risk production does not take.
+        # No voluntary disruption of non-empty nodes in the Tokyo business day; empty nodes still go.
+        "node_autoscaling": {
+            "image_alias": NODE_IMAGE,
+            "instance_families": ["m6i", "m6a"],
+            "instance_sizes": ["xlarge", "2xlarge"],
+            "capacity_types": ["on-demand"],
+            "cpu_limit": 48,
+            "memory_limit_gib": 192,
+            "consolidate_after": "30m",
+            "business_hours": {"timezone_offset_hours": 9, "start_hour": 9, "end_hour": 18, "weekdays_only": True},
+        },
     },
 }
 
