@@ -15,7 +15,14 @@ from constructs import Construct
 
 from charts.observability.rules import CRITICAL, WARNING, Alert, RuleGroup
 from envspec import EnvironmentSpec, Names
-from envspec.naming import KARPENTER_RELEASE, KUBE_STATE_METRICS_JOB, KUBE_SYSTEM, METRICS_PATH, MONITORING_NAMESPACE, MONITORING_SELECTOR_LABELS
+from envspec.naming import (
+    KARPENTER_RELEASE,
+    KUBE_STATE_METRICS_JOB,
+    KUBE_SYSTEM,
+    METRICS_PATH,
+    MONITORING_NAMESPACE,
+    MONITORING_SELECTOR_LABELS,
+)
 from imports.com.coreos import monitoring as prom
 
 KARPENTER_RULE = "karpenter-alerts"
@@ -43,8 +50,8 @@ def karpenter_alerts(spec: EnvironmentSpec) -> tuple[Alert, ...]:
         ),
         Alert(
             "KarpenterNodePoolLimitNear",
-            f"max by (nodepool, resource_type) (karpenter_nodepools_usage{{job=\"{JOB}\"}})"
-            f" / max by (nodepool, resource_type) (karpenter_nodepools_limit{{job=\"{JOB}\"}}) >= {ratio}",
+            f'max by (nodepool, resource_type) (karpenter_nodepools_usage{{job="{JOB}"}})'
+            f' / max by (nodepool, resource_type) (karpenter_nodepools_limit{{job="{JOB}"}}) >= {ratio}',
             "15m",
             WARNING,
             "A NodePool is close to its limit",

@@ -114,7 +114,9 @@ def node_pool(scope: Construct, spec: EnvironmentSpec) -> sh.NodePool:
                 "memory": sh.NodePoolSpecLimits.from_string(f"{settings.memory_limit_gib}Gi"),
             },
             disruption=sh.NodePoolSpecDisruption(
-                consolidation_policy=policy.WHEN_EMPTY if settings.consolidation_policy == "WhenEmpty" else policy.WHEN_EMPTY_OR_UNDERUTILIZED,
+                consolidation_policy=policy.WHEN_EMPTY
+                if settings.consolidation_policy == "WhenEmpty"
+                else policy.WHEN_EMPTY_OR_UNDERUTILIZED,
                 consolidate_after=settings.consolidate_after,
                 budgets=disruption_budgets(spec),
             ),

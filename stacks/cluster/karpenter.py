@@ -41,7 +41,9 @@ NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnl
 
 
 class KarpenterResources(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, names: Names, cluster: EksCluster, key_arn: str, node_security_group_id: str):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, names: Names, cluster: EksCluster, key_arn: str, node_security_group_id: str
+    ):
         super().__init__(scope, construct_id)
         # Same managed policies as the managed node groups: vpc-cni has its own Pod Identity, so the
         # nodes need no CNI permissions (upstream also attaches AmazonEKS_CNI_Policy and SSM; neither is used here).
@@ -130,4 +132,10 @@ class KarpenterResources(Construct):
             "is conditioned on this cluster's ownership tag (kubernetes.io/cluster/<name>=owned) as upstream's policy does",
         )
         # EKS creates the cluster security group, which the nodes carry; the EC2NodeClass finds it by this tag.
-        Ec2Tag(self, "node_security_group_discovery_tag", resource_id=node_security_group_id, key=KARPENTER_DISCOVERY_TAG, value=names.cluster_name)
+        Ec2Tag(
+            self,
+            "node_security_group_discovery_tag",
+            resource_id=node_security_group_id,
+            key=KARPENTER_DISCOVERY_TAG,
+            value=names.cluster_name,
+        )

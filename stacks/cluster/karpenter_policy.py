@@ -46,7 +46,9 @@ def karpenter_controller_statements(names: Names, node_role_arn: str, queue_arn:
     ec2 = f"arn:aws:ec2:{region}:{account}"
     profiles = f"arn:aws:iam::{account}:instance-profile/*"
     cluster_tag = CLUSTER_TAG.format(cluster=cluster)
-    created = [f"{ec2}:{kind}/*" for kind in ("fleet", "instance", "volume", "network-interface", "launch-template", "spot-instances-request")]
+    created = [
+        f"{ec2}:{kind}/*" for kind in ("fleet", "instance", "volume", "network-interface", "launch-template", "spot-instances-request")
+    ]
     owned = Condition("StringEquals", f"aws:ResourceTag/{cluster_tag}", ["owned"])
     of_a_nodepool = Condition("StringLike", f"aws:ResourceTag/{NODEPOOL_TAG}", ["*"])
     tagging_owned = Condition("StringEquals", f"aws:RequestTag/{cluster_tag}", ["owned"])

@@ -62,7 +62,12 @@ class ClusterStack(EnvironmentStack):
             "creates, whose ARNs are not known in advance; all other writes are pinned to this cluster's tag or VPC",
         )
         self.karpenter = KarpenterResources(
-            self, "karpenter", names=names, cluster=cluster, key_arn=self.key.arn, node_security_group_id=self.control_plane.security_group_id
+            self,
+            "karpenter",
+            names=names,
+            cluster=cluster,
+            key_arn=self.key.arn,
+            node_security_group_id=self.control_plane.security_group_id,
         )
 
         self.output("cluster_name", cluster.name, "Name of the EKS cluster")
