@@ -13,8 +13,8 @@ from charts.dashboards import DashboardsChart
 from charts.gitops import GitOpsChart
 from charts.namespaces import NamespacesChart
 from charts.network_policies import NetworkPoliciesChart
-from charts.scrape_targets import ScrapeTargetsChart
 from charts.scheduling import SchedulingChart
+from charts.scrape_targets import ScrapeTargetsChart
 from charts.secrets import SecretsChart
 from charts.workloads import WorkloadsChart
 from envspec import EnvironmentSpec
