@@ -21,7 +21,6 @@ from constructs import Construct
 
 from envspec import Names
 from envspec.naming import KARPENTER_DISCOVERY_TAG
-from stacks.checkov import skip_check
 from stacks.cluster.karpenter_policy import karpenter_controller_statements
 from stacks.iam import AWS_MANAGED, PodIdentity, Role, service_trust
 from stacks.policy import Condition, Statement, policy_document
@@ -118,18 +117,6 @@ class KarpenterResources(Construct):
             names.karpenter_service_account,
             "karpenter-controller",
             permissions=karpenter_controller_statements(names, self.node_role.arn, self.queue.arn, key_arn),
-        )
-        skip_check(
-            self.controller.role.permissions,
-            "CKV_AWS_356",
-            "on '*' only upstream's region-conditioned Describe reads, pricing:GetProducts, iam:ListInstanceProfiles and the "
-            "zonal-shift read conditioned on this cluster's ARN: none of them takes a resource ARN",
-        )
-        skip_check(
-            self.controller.role.permissions,
-            "CKV_AWS_111",
-            "instances, fleets, launch templates and instance profiles Karpenter creates have no ARN in advance; every write "
-            "is conditioned on this cluster's ownership tag (kubernetes.io/cluster/<name>=owned) as upstream's policy does",
         )
         # EKS creates the cluster security group, which the nodes carry; the EC2NodeClass finds it by this tag.
         Ec2Tag(
