@@ -129,9 +129,8 @@ def test_load_balancer_controller_policy_is_upstream_scoped_to_this_cluster(env:
     """The upstream controller policy's actions, every tag test pinned to this cluster's name and every
     write to this region, account and VPC."""
     names, stack = names_for(SPECS[env]), _cluster_stack(synthesis, env)
-    (association,) = [
-        a for a in resources_of(stack, "aws_eks_pod_identity_association").values() if a["service_account"] == "aws-load-balancer-controller"
-    ]
+    associations = resources_of(stack, "aws_eks_pod_identity_association").values()
+    (association,) = [a for a in associations if a["service_account"] == "aws-load-balancer-controller"]
     assert association["namespace"] == "kube-system"
     role_id = ref(association["role_arn"])
     (policy,) = [p for p in resources_of(stack, "aws_iam_role_policy").values() if ref(p["role"]) == role_id]

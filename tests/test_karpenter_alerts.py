@@ -100,7 +100,8 @@ def cases(pending_minutes: int) -> tuple[AlertCase, ...]:
             fired=(
                 Fired(
                     {},
-                    "The 99th percentile wait of interruption messages is 1m 59s (over 60s): nodes may be reclaimed before they are drained.",
+                    "The 99th percentile wait of interruption messages is 1m 59s (over 60s): "
+                    "nodes may be reclaimed before they are drained.",
                 ),
             ),
             value=f"histogram_quantile(0.99, sum by (le) (rate({QUEUE}[10m])))",
@@ -152,7 +153,8 @@ def test_karpenter_is_scraped_where_its_chart_serves_metrics(env: str, synthesis
     (monitor,) = synthesis.find(env, "ServiceMonitor", "karpenter")
     assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
     assert monitor["spec"]["namespaceSelector"] == {"matchNames": ["kube-system"]}
-    assert monitor["spec"]["selector"] == {"matchLabels": {"app.kubernetes.io/name": "karpenter", "app.kubernetes.io/instance": "karpenter"}}
+    selector = {"app.kubernetes.io/name": "karpenter", "app.kubernetes.io/instance": "karpenter"}
+    assert monitor["spec"]["selector"] == {"matchLabels": selector}
     assert [endpoint["port"] for endpoint in monitor["spec"]["endpoints"]] == ["http-metrics"]
     assert _rule(synthesis, env)["metadata"]["labels"]["release"] == "kube-prometheus-stack"
 
