@@ -91,8 +91,7 @@ def cases(pending_minutes: int) -> tuple[AlertCase, ...]:
             alert="KarpenterInterruptionHandlingSlow",
             # Every message waits between 60 and 120 s (p99 about 119 s); silent: all within 10 s.
             firing={
-                k: "_x3 " + v
-                for k, v in _buckets(QUEUE, 'job="karpenter"', {"10": 0, "60": 0, "120": 10, "+Inf": 10}, minutes=40).items()
+                k: "_x3 " + v for k, v in _buckets(QUEUE, 'job="karpenter"', {"10": 0, "60": 0, "120": 10, "+Inf": 10}, minutes=40).items()
             },
             silent=_buckets(QUEUE, 'job="karpenter"', {"10": 10, "60": 10, "120": 10, "+Inf": 10}, minutes=40),
             onset=4,
