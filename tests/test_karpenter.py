@@ -407,3 +407,16 @@ def test_a_spec_whose_limits_cannot_hold_its_maxima_is_refused(tmp_path: Path) -
     assert "node_autoscaling.cpu_limit" in message and "4 vCPUs cannot hold the HPA maxima" in message and "= 8 vCPUs" in message
     assert "node_autoscaling.memory_limit_gib" in message and "8 GiB" in message
     assert re.search(r"staging\.yaml:\d+: node_autoscaling\.cpu_limit", message), message
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_unconsumed_interruption_messages_raise_an_alarm(env: str, synthesis: Synthesis) -> None:
+    """AWS/SQS ApproximateAgeOfOldestMessage of exactly the queue the cluster stack creates, above two
+    minutes (a spot warning's notice) and below the queue's 300 s retention, notifying the alarm topic."""
+    queue = only(resources_of(synthesis.stack(f"{env}-cluster"), "aws_sqs_queue"))
+    observability = synthesis.stack(f"{env}-observability")
+    (alarm,) = [a for a in resources_of(observability, "aws_cloudwatch_metric_alarm").values() if a.get("namespace") == "AWS/SQS"]
+    assert (alarm["metric_name"], alarm["dimensions"]) == ("ApproximateAgeOfOldestMessage", {"QueueName": queue["name"]})
+    assert alarm["statistic"] == "Maximum" and 120 <= alarm["threshold"] < queue["message_retention_seconds"]
+    (action,) = alarm["alarm_actions"]
+    assert ref(action) in resources_of(observability, "aws_sns_topic") and alarm["ok_actions"] == [action]

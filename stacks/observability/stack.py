@@ -14,6 +14,7 @@ from envspec import EnvironmentSpec
 from stacks.base import EnvironmentStack
 from stacks.network.stack import NetworkStack
 from stacks.observability.alarms import cache_alarms, certificate_alarm, create_alarm, database_alarms, nat_alarms
+from stacks.observability.karpenter_alarm import interruption_queue_alarm
 from stacks.observability.topic import AlarmTopic
 
 
@@ -29,6 +30,7 @@ class ObservabilityStack(EnvironmentStack):
             *cache_alarms(spec, names),
             *nat_alarms(spec, network.network.nat_gateways),
             certificate_alarm(spec, names),
+            interruption_queue_alarm(names),
         ]
         self.alarms = [create_alarm(self, names, definition, self.topic.arn) for definition in self.definitions]
 
