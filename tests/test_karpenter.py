@@ -420,3 +420,22 @@ def test_unconsumed_interruption_messages_raise_an_alarm(env: str, synthesis: Sy
     assert alarm["statistic"] == "Maximum" and 120 <= alarm["threshold"] < queue["message_retention_seconds"]
     (action,) = alarm["alarm_actions"]
     assert ref(action) in resources_of(observability, "aws_sns_topic") and alarm["ok_actions"] == [action]
+
+
+@pytest.mark.parametrize(
+    ("addition", "field", "reason"),
+    [
+        ("  instance_families: [c7g]\n", "node_autoscaling.instance_families", "c7g not in the capacity table"),
+        ("  instance_sizes: [medium]\n", "node_autoscaling.instance_sizes", "is not in the capacity table"),
+        ("  consolidate_after: ''\n", "node_autoscaling.consolidate_after", "should match pattern"),
+        ("  image_alias: bottlerocket@v1.20.0\n", "node_autoscaling.image_alias", "should match pattern"),
+    ],
+)
+def test_bad_node_autoscaling_settings_get_one_clear_error(addition: str, field: str, reason: str, tmp_path: Path) -> None:
+    source = (ROOT / "environments" / "staging.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "staging.yaml"
+    path.write_text(source + "node_autoscaling:\n" + addition, encoding="utf-8")
+    with pytest.raises(SpecError) as raised:
+        load_file(path)
+    (problem,) = raised.value.problems
+    assert problem.field == field and reason in problem.reason and problem.line, problem
