@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from charts.karpenter_addon import karpenter_values
 from charts.namespaces import pod_security_labels
 from envspec import EnvironmentSpec, names_for
 from envspec.naming import (
@@ -29,6 +30,7 @@ from envspec.naming import (
     EXTERNAL_SECRETS_RELEASE,
     GP3_STORAGE_CLASS,
     GRAFANA_DASHBOARD_LABELS,
+    KARPENTER_RELEASE,
     KUBE_PROMETHEUS_RELEASE,
     KUBE_SYSTEM,
     LOAD_BALANCER_CONTROLLER_RELEASE,
@@ -53,7 +55,18 @@ EXTERNAL_SECRETS_CHART = HelmChart("https://charts.external-secrets.io", "extern
 KUBE_PROMETHEUS_CHART = HelmChart("https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", "88.2.0")
 METRICS_SERVER_CHART = HelmChart("https://kubernetes-sigs.github.io/metrics-server/", "metrics-server", "3.13.1")
 RELOADER_CHART = HelmChart("https://stakater.github.io/stakater-charts", "reloader", "2.2.9")
-HELM_CHARTS = (LOAD_BALANCER_CONTROLLER_CHART, EXTERNAL_SECRETS_CHART, KUBE_PROMETHEUS_CHART, METRICS_SERVER_CHART, RELOADER_CHART)
+# An OCI registry: Argo CD takes a repoURL without a scheme as an OCI Helm repository by itself
+# (argo-cd reposerver/repository/repository.go: `repo.EnableOCI || helm.IsHelmOciRepo(repo.Repo)`),
+# so a public registry needs no repository Secret.
+KARPENTER_CHART = HelmChart("public.ecr.aws/karpenter", "karpenter", "1.14.1")
+HELM_CHARTS = (
+    LOAD_BALANCER_CONTROLLER_CHART,
+    EXTERNAL_SECRETS_CHART,
+    KUBE_PROMETHEUS_CHART,
+    METRICS_SERVER_CHART,
+    RELOADER_CHART,
+    KARPENTER_CHART,
+)
 
 
 @dataclass(frozen=True)
@@ -315,5 +328,24 @@ def reloader(spec: EnvironmentSpec) -> HelmAddon:
     )
 
 
+def karpenter(spec: EnvironmentSpec) -> HelmAddon:
+    """Karpenter on the system node group, never on a node it manages (charts/karpenter_addon.py)."""
+    return HelmAddon(
+        release=KARPENTER_RELEASE,
+        chart=KARPENTER_CHART,
+        namespace=KUBE_SYSTEM,
+        values=karpenter_values(spec),
+        # The chart's crds/ (NodePool, NodeClaim, EC2NodeClass; ~39 kB each, under the annotation limit).
+        crd_groups=("karpenter.sh", "karpenter.k8s.aws"),
+    )
+
+
 def addons_for(spec: EnvironmentSpec) -> tuple[HelmAddon, ...]:
-    return (load_balancer_controller(spec), external_secrets(spec), kube_prometheus_stack(spec), metrics_server(spec), reloader(spec))
+    return (
+        load_balancer_controller(spec),
+        external_secrets(spec),
+        kube_prometheus_stack(spec),
+        metrics_server(spec),
+        reloader(spec),
+        karpenter(spec),
+    )

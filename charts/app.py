@@ -13,6 +13,7 @@ from charts.dashboards import DashboardsChart
 from charts.gitops import GitOpsChart
 from charts.namespaces import NamespacesChart
 from charts.network_policies import NetworkPoliciesChart
+from charts.scheduling import SchedulingChart
 from charts.scrape_targets import ScrapeTargetsChart
 from charts.secrets import SecretsChart
 from charts.storage import StorageChart
@@ -22,7 +23,13 @@ from envspec.naming import APPLICATION_CHARTS, MONITORING_CHARTS
 
 
 def add_environment(app: App, spec: EnvironmentSpec) -> list[EnvironmentChart]:
-    application = [NamespacesChart(app, spec), SecretsChart(app, spec), NetworkPoliciesChart(app, spec), WorkloadsChart(app, spec)]
+    application = [
+        NamespacesChart(app, spec),
+        SchedulingChart(app, spec),
+        SecretsChart(app, spec),
+        NetworkPoliciesChart(app, spec),
+        WorkloadsChart(app, spec),
+    ]
     if tuple(chart.node.id for chart in application) != APPLICATION_CHARTS:
         raise RuntimeError("envspec.naming.APPLICATION_CHARTS must list the application charts built here, in order")
     monitoring = [ScrapeTargetsChart(app, spec), AlertRulesChart(app, spec), AlertRoutingChart(app, spec), DashboardsChart(app, spec)]

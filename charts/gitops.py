@@ -38,6 +38,7 @@ from envspec.naming import (
     ARGOCD_ROOT_APPLICATION,
     EXTERNAL_SECRETS_RELEASE,
     GITOPS_CHART,
+    KARPENTER_RELEASE,
     KUBE_PROMETHEUS_RELEASE,
     LOAD_BALANCER_CONTROLLER_RELEASE,
     METRICS_SERVER_RELEASE,
@@ -71,8 +72,16 @@ GITOPS_FILE = f"{GITOPS_CHART}.k8s.yaml"
 
 # Cluster-scoped kinds the application manifests may create: their namespace, the one
 # ClusterSecretStore through which External Secrets reads this environment's Secrets Manager, and
-# the StorageClass of the monitoring volumes (chart `storage`).
-APP_CLUSTER_RESOURCES = (("", "Namespace"), ("external-secrets.io", "ClusterSecretStore"), ("storage.k8s.io", "StorageClass"))
+# the StorageClass of the monitoring volumes (chart `storage`), and what decides where their pods run.
+APP_CLUSTER_RESOURCES = (
+    ("", "Namespace"),
+    ("external-secrets.io", "ClusterSecretStore"),
+    ("storage.k8s.io", "StorageClass"),
+    # The `scheduling` chart: Karpenter's NodePool and EC2NodeClass, the PriorityClasses.
+    ("karpenter.sh", "NodePool"),
+    ("karpenter.k8s.aws", "EC2NodeClass"),
+    ("scheduling.k8s.io", "PriorityClass"),
+)
 # Namespaced kinds the application manifests render (tests/test_gitops.py derives them from the output).
 APP_NAMESPACED_RESOURCES = (
     ("", "ConfigMap"),
@@ -114,8 +123,9 @@ SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 # The root Application's waves. The AppProjects carry no annotation (wave 0), so every Application
 # (wave 1 on) finds its project. Then what needs nothing else in the cluster: the controllers, the
 # namespaces and the `gp3` StorageClass (chart `storage`); the ClusterSecretStore (External Secrets'
-# CRDs and webhook) with every ExternalSecret (Grafana's login included); kube-prometheus-stack (that
-# login, volumes of that class) with the network policies; last the workloads (their Secrets,
+# CRDs and webhook) with every ExternalSecret (Grafana's login included), after Karpenter's NodePool
+# with the PriorityClasses (chart `scheduling`); kube-prometheus-stack (that login, volumes of that
+# class, nodes of that pool) with the network policies; last the workloads (their Secrets,
 # policies, the `alb` IngressClass, the metrics API) and the monitoring charts (the operator's CRDs).
 # The migration Job, a PreSync hook of `workloads`, so finds its Secrets and its network policy in place.
 WAVES: dict[str, int] = {
@@ -123,17 +133,23 @@ WAVES: dict[str, int] = {
     EXTERNAL_SECRETS_RELEASE: 1,
     METRICS_SERVER_RELEASE: 1,
     RELOADER_RELEASE: 1,
-    argocd_application(APPLICATION_CHARTS[0]): 1,  # namespaces
+    KARPENTER_RELEASE: 1,
+    argocd_application("namespaces"): 1,
     argocd_application(STORAGE_CHART): 1,
-    argocd_application(APPLICATION_CHARTS[1]): 2,  # secrets
-    KUBE_PROMETHEUS_RELEASE: 3,
-    argocd_application(APPLICATION_CHARTS[2]): 3,  # network-policies
-    argocd_application(APPLICATION_CHARTS[3]): 4,  # workloads
+    argocd_application("scheduling"): 2,  # NodePool and EC2NodeClass need Karpenter's CRDs
+    argocd_application("secrets"): 3,
+    KUBE_PROMETHEUS_RELEASE: 4,  # its Prometheus runs on nodes the NodePool provisions
+    argocd_application("network-policies"): 4,
+    argocd_application("workloads"): 5,  # pods name the PriorityClasses of `scheduling`
 }
-LAST_WAVE = 4  # every other chart: the monitoring charts
+LAST_WAVE = 5  # every other chart: the monitoring charts
 # `kubectl apply -l` of this label applies only the root and its project (docs/gitops.md, step 5):
 # the root then creates everything else in wave order.
 BOOTSTRAP_LABELS = {"ai-subsidy.io/bootstrap": "true"}
+
+
+if missing_waves := [chart for chart in APPLICATION_CHARTS if argocd_application(chart) not in WAVES]:
+    raise AssertionError(f"charts/gitops.py WAVES: no wave for application charts {missing_waves}")
 
 
 def wave_of(application: str) -> int:

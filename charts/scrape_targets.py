@@ -14,6 +14,7 @@ from cdk8s import ApiObjectMetadata
 from constructs import Construct
 
 from charts.base import EnvironmentChart
+from charts.karpenter_monitoring import karpenter_monitoring
 from envspec import EnvironmentSpec
 from envspec.naming import (
     AI_WORKER,
@@ -38,6 +39,8 @@ class ScrapeTargetsChart(EnvironmentChart):
         super().__init__(scope, "scrape-targets", spec, namespace=MONITORING_NAMESPACE)
         self.service_monitors = {component.key: self._service_monitor(component) for component in (BACKEND, FRONTEND)}
         self.pod_monitor = self._pod_monitor(AI_WORKER)
+        # Karpenter's ServiceMonitor and alerts: they need the operator's CRDs, like these monitors.
+        karpenter_monitoring(self, spec, self.names)
 
     @staticmethod
     def _metadata(component: Component) -> ApiObjectMetadata:

@@ -14,6 +14,7 @@ from constructs import Construct
 
 from charts import pod
 from charts.application import ComponentNeeds
+from charts.priority_classes import priority_class_for
 from envspec.models import DRAIN_MAX_UNAVAILABLE, Autoscaling, Resources, Taint
 from envspec.naming import HTTP_PORT_NAME, METRICS_PORT_NAME, Component
 
@@ -196,6 +197,7 @@ class Workload(Construct):
             topology_spread_constraints=pod.topology_spread(component.selector_labels, props.zone_spread),
             node_selector=props.node_selector or None,
             tolerations=pod.tolerations(props.taints),
+            priority_class_name=priority_class_for(component),
             containers=[container],
             volumes=[pod.tmp_volume()],
         )

@@ -53,8 +53,8 @@ class WorkloadsChart(EnvironmentChart):
             settings=settings_for(component, self.names),
             pull_secret=REGISTRY_SECRET,
             zone_spread=self.spec.workloads.zone_spread,
-            node_selector=dict(nodes.labels),
-            taints=nodes.taints,
+            node_selector=dict(nodes.labels) if nodes else {},
+            taints=nodes.taints if nodes else (),
             labels=self._labels(component),
         )
 

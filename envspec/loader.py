@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from envspec.capacity import node_autoscaling_problems
 from envspec.models import EnvironmentSpec
 from envspec.profiles import PROFILES, deep_merge, defaults_for
 
@@ -150,7 +151,7 @@ def load_file(path: Path) -> EnvironmentSpec:
         raise SpecError(problems)
     merged = deep_merge(defaults_for(str(name), str(profile)), document)
     try:
-        return EnvironmentSpec.model_validate(merged)
+        spec = EnvironmentSpec.model_validate(merged)
     except ValidationError as error:
         raise SpecError(
             [
@@ -158,6 +159,11 @@ def load_file(path: Path) -> EnvironmentSpec:
                 for item in error.errors(include_url=False)
             ]
         ) from None
+    # A pinned node image in production; a NodePool that holds the spec's own peak (envspec/capacity.py).
+    capacity = [Problem(shown, ".".join(loc), reason, _line_of(root, loc)) for loc, reason in node_autoscaling_problems(spec)]
+    if capacity:
+        raise SpecError(capacity)
+    return spec
 
 
 def environment_files(directory: Path = DEFAULT_DIRECTORY) -> dict[str, Path]:

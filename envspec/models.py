@@ -126,7 +126,11 @@ class NodeGroup(Strict):
 
 class NodeGroups(Strict):
     system: NodeGroup = Field(description="On-demand nodes for cluster add-ons and controllers.")
-    application: NodeGroup = Field(description="Nodes for the application workloads.")
+    application: NodeGroup | None = Field(
+        default=None,
+        description="A managed node group for the application workloads; null: Karpenter provisions them (node_autoscaling). "
+        "Set it only while switching to or rolling back from Karpenter (README, 'Node autoscaling').",
+    )
 
     @field_validator("system")
     @classmethod
@@ -548,6 +552,75 @@ class GitOps(Strict):
     )
 
 
+# --- Node autoscaling (Karpenter) ---
+# A Karpenter budget window: a five-field cron in UTC (Karpenter evaluates `schedule` in UTC) and a Go duration.
+KARPENTER_DURATION = r"^(\d+h\d+m|\d+h|\d+m)$"
+INSTANCE_SIZE = r"^(\d*x)?(medium|large|xlarge|\d+xlarge|metal)$"
+
+
+class BusinessHours(Strict):
+    """Local working hours during which non-empty nodes are not disrupted voluntarily."""
+
+    timezone_offset_hours: int = Field(default=9, ge=-12, le=14, description="Offset of the local time from UTC (Tokyo: +9, no DST).")
+    start_hour: int = Field(default=9, ge=0, le=23, description="Local hour the business day starts.")
+    end_hour: int = Field(default=18, ge=1, le=24, description="Local hour the business day ends.")
+    weekdays_only: bool = Field(default=True, description="Monday to Friday (local) only; false: every day.")
+
+    @model_validator(mode="after")
+    def _order(self) -> BusinessHours:
+        if self.end_hour <= self.start_hour:
+            raise ValueError(f"end_hour ({self.end_hour}) must be after start_hour ({self.start_hour})")
+        return self
+
+
+class NodeAutoscaling(Strict):
+    """Karpenter: the NodePool and EC2NodeClass that provision the application nodes."""
+
+    image_alias: str = Field(
+        pattern=r"^al2023@(v\d{8}|latest)$",
+        description="EC2NodeClass AMI alias al2023@<release> (the EKS-optimized AL2023 AMI, root device /dev/xvda); "
+        "`latest` only outside production.",
+    )
+    architectures: tuple[Literal["amd64", "arm64"], ...] = Field(
+        default=("amd64",), min_length=1, description="CPU architectures the images are built for."
+    )
+    instance_families: tuple[str, ...] = Field(
+        min_length=1, description="EC2 instance families Karpenter may choose from (m6i, m6a, ...), all in the capacity table."
+    )
+    instance_sizes: tuple[Annotated[str, Field(pattern=INSTANCE_SIZE)], ...] = Field(
+        min_length=1, description="Instance sizes Karpenter may choose from (large, xlarge, ...)."
+    )
+    capacity_types: tuple[Literal["spot", "on-demand"], ...] = Field(
+        min_length=1, description="Purchase options; Karpenter prefers spot when both are allowed."
+    )
+    cpu_limit: int = Field(ge=1, le=10000, description="NodePool `limits.cpu`: vCPUs of all nodes it may run together.")
+    memory_limit_gib: int = Field(ge=1, le=100000, description="NodePool `limits.memory` in GiB, of all nodes together.")
+    consolidation_policy: Literal["WhenEmptyOrUnderutilized", "WhenEmpty"] = Field(
+        default="WhenEmptyOrUnderutilized", description="Which nodes Karpenter may remove or replace to save cost."
+    )
+    consolidate_after: str = Field(
+        default="5m", pattern=KARPENTER_DURATION, description="How long a node must be consolidatable before Karpenter acts."
+    )
+    expire_after: str = Field(
+        default="720h", pattern=KARPENTER_DURATION, description="Age at which a node is replaced (fresh AMI and kernel)."
+    )
+    disruption_budget_nodes: str = Field(
+        default="1",
+        pattern=r"^(\d+|\d+%)$",
+        description="Most nodes disrupted voluntarily at once (a count or a percentage); one node at a time keeps within the PDBs.",
+    )
+    business_hours: BusinessHours | None = Field(
+        default=None, description="No voluntary disruption of non-empty nodes in these hours (null: none)."
+    )
+    disk_size_gib: int = Field(default=50, ge=20, le=1000, description="Encrypted gp3 root volume size of each node.")
+    pending_alert_minutes: int = Field(
+        default=10, ge=2, le=60, description="Alert when a pod stays unschedulable longer than this (a node launch takes about 2)."
+    )
+    limit_alert_percent: int = Field(
+        default=90, ge=50, le=100, description="Alert when a NodePool uses this share of its CPU or memory limit."
+    )
+
+
 class EnvironmentSpec(Strict):
     """One environment, fully resolved (profile defaults applied)."""
 
@@ -567,6 +640,7 @@ class EnvironmentSpec(Strict):
     backup: Backup
     ci: ContinuousIntegration
     gitops: GitOps = Field(default_factory=GitOps, description="How Argo CD delivers the rendered manifests.")
+    node_autoscaling: NodeAutoscaling = Field(description="Karpenter's NodePool for the application nodes.")
 
     @property
     def is_production(self) -> bool:

@@ -44,7 +44,7 @@ REDIS_PORT = 6379
 # Charts of the application namespace in the order Argo CD must apply them: the migration Job (a
 # PreSync hook of `workloads`) runs before anything else of its own Application, so the Secrets it
 # reads and the policies that let it reach the database must already be there.
-APPLICATION_CHARTS = ("namespaces", "secrets", "network-policies", "workloads")
+APPLICATION_CHARTS = ("namespaces", "scheduling", "secrets", "network-policies", "workloads")
 INGRESS_CLASS = "alb"  # IngressClass of the AWS Load Balancer Controller
 INGRESS_NAME = "ai-subsidy"
 MIGRATION_JOB = "ai-subsidy-backend-migrate"
@@ -109,6 +109,17 @@ METRICS_SERVER_RELEASE = "metrics-server"
 # Stakater Reloader rolls the Deployments annotated `secret.reloader.stakater.com/reload` when a
 # listed Secret changes (a rotated database password); it runs in a namespace of its own.
 RELOADER_RELEASE = "reloader"
+# Karpenter (node autoscaling): its Helm release and service account in kube-system, the tag that lets
+# it discover the private subnets and the node security group (value: the cluster name), and the
+# NodePool/EC2NodeClass that provision the application nodes.
+KARPENTER_RELEASE = "karpenter"
+KARPENTER_DISCOVERY_TAG = "karpenter.sh/discovery"
+KARPENTER_NODE_POOL = "application"
+KARPENTER_NODE_CLASS = "application"
+# PriorityClasses (charts/priority_classes.py): who waits when the nodes are full.
+PRIORITY_PLATFORM = "ai-subsidy-platform"
+PRIORITY_USER_FACING = "ai-subsidy-user-facing"
+PRIORITY_BACKGROUND = "ai-subsidy-background"
 
 
 def argocd_application(chart: str) -> str:
@@ -410,6 +421,25 @@ class Names:
     @property
     def load_balancer_controller_service_account(self) -> ServiceAccountRef:
         return ServiceAccountRef(KUBE_SYSTEM, "aws-load-balancer-controller")
+
+    @property
+    def karpenter_service_account(self) -> ServiceAccountRef:
+        return ServiceAccountRef(KUBE_SYSTEM, KARPENTER_RELEASE)
+
+    @property
+    def karpenter_discovery_tags(self) -> dict[str, str]:
+        """On the private subnets (network stack) and the node security group (cluster stack)."""
+        return {KARPENTER_DISCOVERY_TAG: self.cluster_name}
+
+    @property
+    def karpenter_interruption_queue(self) -> str:
+        """SQS queue of the EC2 interruption events (Karpenter's `settings.interruptionQueue`)."""
+        return f"{self.prefix}-karpenter-interruption"
+
+    @property
+    def karpenter_node_role(self) -> str:
+        """IAM role of the nodes Karpenter launches (EC2NodeClass `spec.role`)."""
+        return f"{self.prefix}-karpenter-node"
 
     @property
     def ebs_csi_service_account(self) -> ServiceAccountRef:

@@ -23,6 +23,10 @@ EKS_ADDONS_1_35 = {
 # v20260714). Newer releases: `aws ssm get-parameter --name
 # /aws/service/eks/optimized-ami/1.35/amazon-linux-2023/x86_64/standard/recommended/release_version`.
 EKS_AL2023_RELEASE_1_35 = "1.35.6-20260714"
+# EKS-optimized AL2023 AMI release the nodes boot (EC2NodeClass alias al2023@<version>). Bump it deliberately,
+# after `aws ssm get-parameters-by-path --path /aws/service/eks/optimized-ami/1.35/amazon-linux-2023/x86_64/standard`
+# shows the release for 1.35; dev and staging take it first.
+NODE_IMAGE = "al2023@v20260815"
 
 _SHARED: dict[str, Any] = {
     "aws": {"region": "ap-northeast-1", "dr_region": "ap-northeast-3"},
@@ -53,13 +57,6 @@ PROFILES: dict[str, dict[str, Any]] = {
             "log_retention_days": 30,
             "node_groups": {
                 "system": {"instance_types": ["m6i.large"], "min_size": 2, "desired_size": 2, "max_size": 3},
-                "application": {
-                    "instance_types": ["m6i.large", "m6a.large", "m5.large"],
-                    "capacity_type": "SPOT",
-                    "min_size": 1,
-                    "desired_size": 2,
-                    "max_size": 4,
-                },
             },
         },
         "database": {"multi_az": False, "deletion_protection": False, "log_retention_days": 30},
@@ -78,6 +75,14 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
         "gitops": {"automated_sync": True},
         "monitoring": {"prometheus_replicas": 1, "prometheus_retention_days": 7, "prometheus_volume_gib": 20, "alertmanager_replicas": 1},
+        "node_autoscaling": {
+            "image_alias": NODE_IMAGE,
+            "instance_families": ["m6i", "m6a", "m5"],
+            "instance_sizes": ["large", "xlarge"],
+            "capacity_types": ["spot", "on-demand"],
+            "cpu_limit": 8,
+            "memory_limit_gib": 32,
+        },
     },
     "staging": {
         "network": {"nat_gateways": "single", "flow_log_retention_days": 90},
@@ -85,13 +90,6 @@ PROFILES: dict[str, dict[str, Any]] = {
             "log_retention_days": 90,
             "node_groups": {
                 "system": {"instance_types": ["m6i.large"], "min_size": 2, "desired_size": 2, "max_size": 3},
-                "application": {
-                    "instance_types": ["m6i.xlarge", "m6a.xlarge", "m5.xlarge"],
-                    "capacity_type": "SPOT",
-                    "min_size": 2,
-                    "desired_size": 2,
-                    "max_size": 6,
-                },
             },
         },
         "database": {"multi_az": False, "deletion_protection": False, "log_retention_days": 90},
@@ -105,6 +103,14 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
         "gitops": {"automated_sync": True},
         "monitoring": {"prometheus_replicas": 1, "prometheus_retention_days": 15, "prometheus_volume_gib": 50, "alertmanager_replicas": 2},
+        "node_autoscaling": {
+            "image_alias": NODE_IMAGE,
+            "instance_families": ["m6i", "m6a", "m5"],
+            "instance_sizes": ["large", "xlarge", "2xlarge"],
+            "capacity_types": ["spot", "on-demand"],
+            "cpu_limit": 24,
+            "memory_limit_gib": 96,
+        },
     },
     "production": {
         "network": {"nat_gateways": "per_az", "flow_log_retention_days": 365},
@@ -113,13 +119,6 @@ PROFILES: dict[str, dict[str, Any]] = {
             "api_access_host": True,  # the API endpoint is private only
             "node_groups": {
                 "system": {"instance_types": ["m6i.large"], "min_size": 3, "desired_size": 3, "max_size": 4},
-                "application": {
-                    "instance_types": ["m6i.xlarge"],
-                    "capacity_type": "ON_DEMAND",
-                    "min_size": 3,
-                    "desired_size": 3,
-                    "max_size": 12,
-                },
             },
         },
         "database": {"multi_az": True, "deletion_protection": True, "log_retention_days": 365},
@@ -144,6 +143,18 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
         # Only production pages; development and staging alerts go to Slack.
         "alerting": {"page_on_call": True},
+        # On-demand only: a spot reclaim of a user-facing replica is an outage risk production does not take.
+        # No voluntary disruption of non-empty nodes in the Tokyo business day; empty nodes still go.
+        "node_autoscaling": {
+            "image_alias": NODE_IMAGE,
+            "instance_families": ["m6i", "m6a"],
+            "instance_sizes": ["xlarge", "2xlarge"],
+            "capacity_types": ["on-demand"],
+            "cpu_limit": 48,
+            "memory_limit_gib": 192,
+            "consolidate_after": "30m",
+            "business_hours": {"timezone_offset_hours": 9, "start_hour": 9, "end_hour": 18, "weekdays_only": True},
+        },
     },
 }
 

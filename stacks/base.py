@@ -12,6 +12,7 @@ from envspec.targets import EMULATOR_CONTEXT, EmulatorTarget
 # Every service the stacks call, pointed at the emulator in an emulator synthesis.
 EMULATED_SERVICES = (
     "backup", "cloudwatch", "ec2", "eks", "elasticache", "iam", "kms", "logs", "rds", "s3", "secretsmanager", "sns", "sts",
+    "events", "sqs",
 )  # fmt: skip
 
 

@@ -98,6 +98,8 @@ READINESS_GATE_LABEL = ("elbv2.k8s.aws/pod-readiness-gate-inject", "enabled")
 INITIAL = {("Namespace", "", KUBE_SYSTEM), ("Namespace", "", "argocd"), ("CRDGroup", "", "argoproj.io")}
 
 Key = tuple[str, str, str]
+# The API server creates these itself (Kubernetes docs, "Pod Priority and Preemption").
+BUILTIN_PRIORITY_CLASSES = ("system-cluster-critical", "system-node-critical")
 
 
 def _group(doc: dict[str, Any]) -> str:
@@ -122,6 +124,10 @@ def _pod_needs(template: dict[str, Any], namespace: str) -> list[Key]:
     needs = [_key("Secret", namespace, ref["name"]) for ref in spec.get("imagePullSecrets", [])]
     if spec.get("serviceAccountName"):
         needs.append(_key("ServiceAccount", namespace, spec["serviceAccountName"]))
+    # The Priority admission plugin rejects a pod whose priorityClassName does not exist (Kubernetes
+    # docs, "Pod Priority and Preemption"): its controller's pods are never created.
+    if spec.get("priorityClassName") and spec["priorityClassName"] not in BUILTIN_PRIORITY_CLASSES:
+        needs.append(_key("PriorityClass", None, spec["priorityClassName"]))
     for volume in spec.get("volumes", []):
         if "secret" in volume and not volume["secret"].get("optional"):
             needs.append(_key("Secret", namespace, volume["secret"]["secretName"]))

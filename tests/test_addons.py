@@ -131,18 +131,23 @@ def tolerates(toleration: dict[str, Any], taint: dict[str, str]) -> bool:
 
 
 def _node_groups(synthesis: Synthesis, env: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(system, application) node groups of the cluster stack: the tainted one and the other."""
-    groups = list(resources_of(synthesis.stack(f"{env}-cluster"), "aws_eks_node_group").values())
-    tainted = [group for group in groups if group.get("taint")]
-    plain = [group for group in groups if not group.get("taint")]
-    assert len(tainted) == len(plain) == 1
-    return tainted[0], plain[0]
+    """(system, application) nodes as labels and Kubernetes-form taints: the managed node group of the
+    cluster stack (tainted), and the nodes Karpenter's NodePool launches (its template's labels and taints)."""
+    (group,) = resources_of(synthesis.stack(f"{env}-cluster"), "aws_eks_node_group").values()
+    assert group.get("taint"), "the managed group is the tainted system group"
+    system = {
+        "labels": group["labels"],
+        "taints": [{"key": t["key"], "value": t.get("value", ""), "effect": EKS_TAINT_EFFECTS[t["effect"]]} for t in group["taint"]],
+    }
+    (pool,) = synthesis.find(env, "NodePool")
+    template = pool["spec"]["template"]
+    application = {"labels": template.get("metadata", {}).get("labels", {}), "taints": template["spec"].get("taints", [])}
+    return system, application
 
 
-def _schedulable(pod_values: dict[str, Any], group: dict[str, Any]) -> bool:
-    taints = [{"key": t["key"], "value": t.get("value", ""), "effect": EKS_TAINT_EFFECTS[t["effect"]]} for t in group.get("taint", [])]
-    tolerated = all(any(tolerates(tol, taint) for tol in pod_values.get("tolerations", [])) for taint in taints)
-    selected = pod_values.get("nodeSelector", {}).items() <= group["labels"].items()
+def _schedulable(pod_values: dict[str, Any], nodes: dict[str, Any]) -> bool:
+    tolerated = all(any(tolerates(tol, taint) for tol in pod_values.get("tolerations", [])) for taint in nodes["taints"])
+    selected = pod_values.get("nodeSelector", {}).items() <= nodes["labels"].items()
     return tolerated and selected
 
 

@@ -210,3 +210,49 @@ def test_the_emulator_target_is_never_the_default(synthesis) -> None:
         for provider in document["provider"]["aws"]:
             assert not {"endpoints", "skip_credentials_validation", "access_key"} & set(provider), stack_id
         assert list(document["terraform"]["backend"]) == (["local"] if stack_id.endswith("-state") else ["s3"]), stack_id
+
+
+KARPENTER_EVENTS = (
+    ("aws.health", "AWS Health Event"),
+    ("aws.ec2", "EC2 Spot Instance Interruption Warning"),
+    ("aws.ec2", "EC2 Instance Rebalance Recommendation"),
+    ("aws.ec2", "EC2 Instance State-change Notification"),
+    ("aws.ec2", "EC2 Capacity Reservation Instance Interruption Warning"),
+)
+
+
+def test_karpenter_interruption_events_reach_its_queue(emulator_plans: dict[str, Plan], emulator_stacks: Path, moto_endpoint: str) -> None:
+    """The cluster plan creates Karpenter's AWS side; applied to the emulator, the EventBridge rules route
+    exactly the five event types upstream's cloudformation.yaml (v1.14.1) names into the queue, and nothing else."""
+    cluster = emulator_plans["cluster"]
+    for resource_type, count in (
+        ("aws_sqs_queue", 1),
+        ("aws_sqs_queue_policy", 1),
+        ("aws_cloudwatch_event_rule", 5),
+        ("aws_cloudwatch_event_target", 5),
+        ("aws_ec2_tag", 1),
+    ):
+        assert len(_changes(cluster, resource_type)) == count, resource_type
+    assert [change["after"]["type"] for change in _changes(cluster, "aws_eks_access_entry")].count("EC2_LINUX") == 1
+    terraform = require_binary("terraform", "install Terraform >= 1.11")
+    stack_dir = emulator_stacks / f"{ENVIRONMENT}-cluster"
+    document = json.loads((stack_dir / "cdk.tf.json").read_text())
+    targets = [
+        f"-target={resource_type}.{logical_id}"
+        for resource_type in ("aws_sqs_queue_policy", "aws_cloudwatch_event_target")
+        for logical_id in document["resource"][resource_type]
+    ]
+    apply = _terraform(terraform, stack_dir, "apply", "-auto-approve", "-lock=false", *targets)
+    assert apply.returncode == 0, f"apply of the interruption queue failed:\n{apply.stderr[-3000:]}"
+    sqs, events = _client("sqs", moto_endpoint), _client("events", moto_endpoint)
+    queue_url = sqs.get_queue_url(QueueName=f"ai-subsidy-{ENVIRONMENT}-karpenter-interruption")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    assert attributes["SqsManagedSseEnabled"] == "true" and attributes["MessageRetentionPeriod"] == "300"
+    sent = [*KARPENTER_EVENTS, ("aws.ec2", "EC2 Fast Snapshot Restore State-change Notification")]
+    events.put_events(
+        Entries=[{"Source": source, "DetailType": kind, "Detail": json.dumps({"instance-id": "i-0"})} for source, kind in sent]
+    )
+    received = []
+    for _ in range(5):
+        received += sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    assert sorted(json.loads(message["Body"])["detail-type"] for message in received) == sorted(kind for _, kind in KARPENTER_EVENTS)

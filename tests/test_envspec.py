@@ -36,8 +36,8 @@ def test_defaults_differ_per_environment() -> None:
     assert (dev.database.multi_az, prod.database.multi_az) == (False, True)
     assert (dev.database.deletion_protection, prod.database.deletion_protection) == (False, True)
     assert (dev.cache.num_nodes, prod.cache.num_nodes) == (1, 3)
-    assert dev.cluster.node_groups.application.capacity_type == "SPOT"
-    assert prod.cluster.node_groups.application.capacity_type == "ON_DEMAND"
+    assert dev.node_autoscaling.capacity_types == ("spot", "on-demand")
+    assert prod.node_autoscaling.capacity_types == ("on-demand",)
     assert prod.workloads.backend.autoscaling.min_replicas == 2
     assert prod.workloads.backend.autoscaling.max_replicas == 10
     assert (dev.workloads.ai_worker.autoscaling.min_replicas, prod.workloads.ai_worker.autoscaling.min_replicas) == (1, 2)

@@ -65,10 +65,12 @@ class ManagedNodeGroups(Construct):
             trust=[service_trust("ec2.amazonaws.com")],
             managed_policies=[f"{AWS_MANAGED}{policy}" for policy in NODE_POLICIES],
         )
-        self.groups = [
-            self._group(names, cluster, SYSTEM_NODE_ROLE, groups.system, subnet_ids, depends_on, critical_addons_only=True),
-            self._group(names, cluster, APPLICATION_NODE_ROLE, groups.application, subnet_ids, depends_on, critical_addons_only=False),
-        ]
+        self.groups = [self._group(names, cluster, SYSTEM_NODE_ROLE, groups.system, subnet_ids, depends_on, critical_addons_only=True)]
+        # Karpenter provisions the application nodes; a managed group only while switching or rolling back.
+        if groups.application is not None:
+            self.groups.append(
+                self._group(names, cluster, APPLICATION_NODE_ROLE, groups.application, subnet_ids, depends_on, critical_addons_only=False)
+            )
 
     def _group(
         self,

@@ -10,6 +10,7 @@ from stacks.checkov import skip_check
 from stacks.cluster.addons import ClusterAddons
 from stacks.cluster.api_access import ApiAccessHost
 from stacks.cluster.control_plane import ControlPlane
+from stacks.cluster.karpenter import KarpenterResources
 from stacks.cluster.load_balancer_controller import load_balancer_controller_statements
 from stacks.cluster.nodes import ManagedNodeGroups
 from stacks.iam import PodIdentity
@@ -68,6 +69,14 @@ class ClusterStack(EnvironmentStack):
             "the upstream controller policy associates WAF web ACLs and Shield protections with the load balancers it "
             "creates, whose ARNs are not known in advance; all other writes are pinned to this cluster's tag or VPC",
         )
+        self.karpenter = KarpenterResources(
+            self,
+            "karpenter",
+            names=names,
+            cluster=cluster,
+            key_arn=self.key.arn,
+            node_security_group_id=self.control_plane.security_group_id,
+        )
         if spec.cluster.api_access_host:
             self.api_access = ApiAccessHost(
                 self,
@@ -92,6 +101,8 @@ class ClusterStack(EnvironmentStack):
         )
         self.output("cluster_security_group_id", self.control_plane.security_group_id, "Security group of control plane and nodes")
         self.output("node_role_arn", self.nodes.role.arn, "IAM role of the managed nodes")
+        self.output("karpenter_node_role_arn", self.karpenter.node_role.arn, "IAM role of the nodes Karpenter launches")
+        self.output("karpenter_interruption_queue_url", self.karpenter.queue.url, "SQS queue of Karpenter's interruption events")
 
     @property
     def cluster_name(self) -> str:

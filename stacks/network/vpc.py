@@ -53,7 +53,7 @@ class VpcNetwork(Construct):
 
         tiers = {
             "public": Tier("public", {"kubernetes.io/role/elb": "1", **cluster_tag}),
-            "private": Tier("private", {"kubernetes.io/role/internal-elb": "1", **cluster_tag}),
+            "private": Tier("private", {"kubernetes.io/role/internal-elb": "1", **cluster_tag, **names.karpenter_discovery_tags}),
             "isolated": Tier("isolated", {}),
         }
         cidrs = {"public": layout.public, "private": layout.private, "isolated": layout.isolated}

@@ -18,6 +18,7 @@ from stacks.base import EnvironmentStack
 from stacks.network.stack import NetworkStack
 from stacks.observability.alarms import cache_alarms, certificate_alarm, create_alarm, database_alarms, nat_alarms
 from stacks.observability.events import FailureEvents
+from stacks.observability.karpenter_alarm import interruption_queue_alarm
 from stacks.observability.oncall import OnCallForwarder, dead_letter_alarm
 from stacks.observability.topic import EncryptedTopic, publishers
 
@@ -64,6 +65,7 @@ class ObservabilityStack(EnvironmentStack):
             *nat_alarms(spec, network.network.nat_gateways),
             certificate_alarm(spec, names),
             dead_letter_alarm(names),
+            interruption_queue_alarm(names),
         ]
         self.alarms = [create_alarm(self, names, definition, self.topic.arn) for definition in self.definitions]
 
