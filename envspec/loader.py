@@ -146,7 +146,7 @@ def load_file(path: Path) -> EnvironmentSpec:
         raise SpecError(problems)
     merged = deep_merge(defaults_for(str(name), str(profile)), document)
     try:
-        return EnvironmentSpec.model_validate(merged)
+        return EnvironmentSpec.model_validate(merged, context={"profile": str(profile)})
     except ValidationError as error:
         raise SpecError(
             [
