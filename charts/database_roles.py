@@ -40,15 +40,15 @@ _CREATE_GROUP = (
     "SELECT format('CREATE ROLE %I NOLOGIN', :'{role}') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'{role}') \\gexec"
 )
 _CREATE_LOGIN = (
-    "SELECT format('CREATE ROLE %I LOGIN{password} IN ROLE %I', :'{user}', {verifier}:'{group}') "
+    "SELECT format('CREATE ROLE %I LOGIN{clause} IN ROLE %I', :'{user}', {verifier}:'{group}') "
     "WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'{user}') \\gexec"
 )
 
 
 def _create_login(user: str, group: str, verifier: str | None) -> str:
     if verifier is None:  # the clone: no password until the first rotation sets one
-        return _CREATE_LOGIN.format(password="", user=user, verifier="", group=group)
-    return _CREATE_LOGIN.format(password=" PASSWORD %L", user=user, verifier=f":'{verifier}', ", group=group)
+        return _CREATE_LOGIN.format(clause="", user=user, verifier="", group=group)
+    return _CREATE_LOGIN.format(clause=" PASSWORD %L", user=user, verifier=f":'{verifier}', ", group=group)
 
 
 BOOTSTRAP_SQL = "\n".join(
