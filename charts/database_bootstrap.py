@@ -104,6 +104,7 @@ class DatabaseBootstrapJob(Construct):
         skips = pod.checkov_skips(
             {
                 "CKV_K8S_43": "public client images pinned by release tag (PSQL_IMAGE, PYTHON_IMAGE)",
+                "CKV_K8S_15": "release-tagged images; IfNotPresent spares a Docker Hub pull (rate-limited) on every sync",
                 "CKV_K8S_35": "psql reads its login from PG* environment variables; the passwords leave the pod only as SCRAM verifiers",
             }
         )

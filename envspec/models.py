@@ -455,8 +455,8 @@ class SecretSync(Strict):
     )
     database_refresh_interval: RefreshInterval = Field(
         default="5m",
-        description="How often database-secret is re-read; short, because after RDS rotates its managed password the old one "
-        "no longer opens new connections.",
+        description="How often the database Secrets are re-read; short, so pods pick up a rotated login well within the "
+        "rotation period during which the previous password still works (alternating users).",
     )
 
 

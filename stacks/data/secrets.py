@@ -56,7 +56,7 @@ class ApplicationSecrets(Construct):
                 self,
                 binding.kubernetes_name.replace("-", "_"),
                 name=binding.remote_name,
-                description=self._describe(binding),
+                description=self._describe(binding, DATABASE_LOGINS.get(binding.kubernetes_name)),
                 kms_key_id=key.arn,
                 recovery_window_in_days=30 if spec.is_production else 7,
                 # Copies in the DR region, so a regional failover finds its credentials.
@@ -119,7 +119,12 @@ class ApplicationSecrets(Construct):
         )
 
     @staticmethod
-    def _describe(binding: SecretBinding) -> str:
+    def _describe(binding: SecretBinding, database_user: str | None) -> str:
+        if database_user is not None:
+            return (
+                f"Login of PostgreSQL role {database_user} or its twin (engine, host, port, dbname, username, password, masterarn); "
+                f"rendered by External Secrets into the url of Secret {binding.namespace}/{binding.kubernetes_name}"
+            )
         keys = ", ".join(binding.keys)
         return f"JSON with {keys}; read by External Secrets into Secret {binding.namespace}/{binding.kubernetes_name}"
 
