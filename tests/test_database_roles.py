@@ -16,6 +16,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,21 +25,16 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from charts.database_roles import BOOTSTRAP_SQL, credentials_script
+import charts.database_roles
+from charts.database_bootstrap import role_variables
+from charts.database_roles import BOOTSTRAP_SQL
+from charts.pod import RUN_AS_USER
 from stacks.data.database import STATIC_PARAMETERS, parameters_for
 from tests.conftest import SPECS
 
 BIN = Path("/usr/lib/postgresql/15/bin")
 MASTER, DATABASE = "ai_subsidy_admin", "ai_subsidy_test"
-ROLES = {
-    "owner": "ai_subsidy_owner",
-    "app_group": "ai_subsidy_app",
-    "app_user": "ai_subsidy_app_user",
-    "app_clone": "ai_subsidy_app_user_clone",
-    "migrate_user": "ai_subsidy_migrate",
-    "migrate_clone": "ai_subsidy_migrate_clone",
-    "dbname": DATABASE,
-}
+ROLES = role_variables(DATABASE)  # the names the bootstrap Job passes to psql
 # Test-only passwords, generated per run.
 PASSWORDS = {name: os.urandom(12).hex() for name in ("master", "app", "migrate")}
 
@@ -98,19 +94,44 @@ def server() -> Iterator[Server]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _bootstrap(server: Server, work: Path) -> subprocess.CompletedProcess:
-    """Run BOOTSTRAP_SQL with psql as the master, exactly as the Job does (credentials file included)."""
+def _as_pod_user(command: list[str]) -> list[str]:
+    """As root, run as the pods' UID (no passwd entry, like in the container); otherwise as oneself."""
+    if os.geteuid() != 0:
+        return command
+    return ["setpriv", f"--reuid={RUN_AS_USER}", f"--regid={RUN_AS_USER}", "--clear-groups", *command]
+
+
+def _bootstrap(server: Server) -> subprocess.CompletedProcess:
+    """What the Job does, with a minimal environment: the verifier script as a standalone file (as the
+    ConfigMap ships it), then psql with BOOTSTRAP_SQL as the master."""
+    work = Path(tempfile.mkdtemp(prefix="bootstrap-"))
+    if os.geteuid() == 0:
+        os.chown(work, RUN_AS_USER, RUN_AS_USER)
+    script = work / "database_roles.py"
+    shutil.copyfile(charts.database_roles.__file__, script)
     (work / "bootstrap.sql").write_text(BOOTSTRAP_SQL)
-    (work / "credentials.psql").write_text(credentials_script(PASSWORDS["app"], PASSWORDS["migrate"]))
-    variables = [f"--variable={name}={value}" for name, value in ROLES.items()] + [f"--variable=credentials={work / 'credentials.psql'}"]
-    return subprocess.run(
-        [str(BIN / "psql"), "--no-psqlrc", "--quiet", "-h", "127.0.0.1", "-p", str(server.port), "-U", MASTER, "-d", DATABASE,
-         *variables, "-f", str(work / "bootstrap.sql")],
-        env={**os.environ, "PGPASSWORD": PASSWORDS["master"]},
+    credentials = work / "credentials.psql"
+    base = {"HOME": str(work), "PATH": "/usr/bin:/bin"}
+    verifiers = subprocess.run(
+        _as_pod_user([sys.executable, "-I", str(script), str(credentials)]),
+        env={**base, "APP_PASSWORD": PASSWORDS["app"], "MIGRATE_PASSWORD": PASSWORDS["migrate"]},
         capture_output=True,
         text=True,
         check=False,
-    )  # fmt: skip
+    )
+    assert verifiers.returncode == 0, verifiers.stderr
+    variables = [f"--variable={name}={value}" for name, value in ROLES.items()] + [f"--variable=credentials={credentials}"]
+    pg = {"PGHOST": "127.0.0.1", "PGPORT": str(server.port), "PGDATABASE": DATABASE, "PGUSER": MASTER, "PGPASSWORD": PASSWORDS["master"]}
+    try:
+        return subprocess.run(
+            _as_pod_user([str(BIN / "psql"), "--no-psqlrc", "--quiet", *variables, "-f", str(work / "bootstrap.sql")]),
+            env={**base, **pg},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 CATALOG_QUERIES = {
@@ -132,9 +153,8 @@ def _catalogs(server: Server) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture(scope="module")
-def bootstrapped(server: Server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple]]:
-    work = tmp_path_factory.mktemp("bootstrap")
-    first = _bootstrap(server, work)
+def bootstrapped(server: Server) -> dict[str, list[tuple]]:
+    first = _bootstrap(server)
     assert first.returncode == 0, first.stderr
     return _catalogs(server)
 
@@ -191,9 +211,9 @@ def test_the_application_role_has_no_ddl(server: Server, bootstrapped: dict, sta
             app.execute(statement)
 
 
-def test_running_the_bootstrap_again_changes_no_catalog_row(server: Server, bootstrapped: dict, tmp_path: Path) -> None:
+def test_running_the_bootstrap_again_changes_no_catalog_row(server: Server, bootstrapped: dict) -> None:
     before = _catalogs(server)
-    again = _bootstrap(server, tmp_path)
+    again = _bootstrap(server)
     assert again.returncode == 0, again.stderr
     assert _catalogs(server) == before
     assert PASSWORDS["app"] not in again.stdout + again.stderr
