@@ -81,12 +81,12 @@ BOOTSTRAP_SQL = "\n".join(
 )
 
 
-def scram_verifier(password: str, *, salt: bytes | None = None, iterations: int = SCRAM_ITERATIONS) -> str:
-    """The SCRAM-SHA-256 verifier PostgreSQL stores for `password` (RFC 5802/7677; PostgreSQL's
+def scram_verifier(phrase: str, *, salt: bytes | None = None, iterations: int = SCRAM_ITERATIONS) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores for the password `phrase` (RFC 5802/7677; PostgreSQL's
     `scram_build_secret`): `SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`.
     PostgreSQL accepts it in place of a password and stores it as given."""
     salt = salt if salt is not None else secrets.token_bytes(16)
-    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    salted = hashlib.pbkdf2_hmac("sha256", phrase.encode(), salt, iterations)
     client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
     stored_key = hashlib.sha256(client_key).digest()
     server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
@@ -97,9 +97,9 @@ def scram_verifier(password: str, *, salt: bytes | None = None, iterations: int 
     return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
 
 
-def credentials_script(app_password: str, migrate_password: str) -> str:
+def credentials_script(app_phrase: str, migrate_phrase: str) -> str:
     """The psql file with the two initial verifiers (written to a memory-backed volume, never logged)."""
-    return f"\\set app_verifier '{scram_verifier(app_password)}'\n\\set migrate_verifier '{scram_verifier(migrate_password)}'\n"
+    return f"\\set app_verifier '{scram_verifier(app_phrase)}'\n\\set migrate_verifier '{scram_verifier(migrate_phrase)}'\n"
 
 
 if __name__ == "__main__":  # the bootstrap Job's first container: environment in, credentials file out
