@@ -25,6 +25,8 @@ class Egress(enum.Enum):
 
 
 DATABASE_URL = SecretEnv("DATABASE_URL", "database-secret", "url")
+# The migration Job's Prisma reads the same variable, with the migration role's login.
+MIGRATION_DATABASE_URL = SecretEnv("DATABASE_URL", "database-migration-secret", "url")
 REDIS_URL = SecretEnv("REDIS_URL", "redis-secret", "url")
 OPENAI_API_KEY = SecretEnv("OPENAI_API_KEY", "ai-keys-secret", "openai-key")
 REGISTRY_SECRET = "registry-secret"

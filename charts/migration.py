@@ -8,7 +8,9 @@ sync and a person looks at it. The Job stays until the next sync (hook-delete-po
 BeforeHookCreation) so its logs can be read.
 
 Its ServiceAccount is a PreSync hook too (an earlier wave), because on the first sync nothing else
-of the Application exists yet. The Secrets it reads (database-secret, registry-secret) and the
+of the Application exists yet. It logs in as the migration role (database-migration-secret), which
+owns the schema; the roles themselves are created one wave earlier by the DatabaseBootstrapJob
+(charts/database_bootstrap.py). The Secrets it reads (database-migration-secret, registry-secret) and the
 network policy that lets it reach PostgreSQL come from the `secrets` and `network-policies` charts,
 which Argo CD must sync before `workloads` (envspec.naming.APPLICATION_CHARTS).
 """
@@ -21,7 +23,7 @@ from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from charts import pod
-from charts.application import DATABASE_URL
+from charts.application import MIGRATION_DATABASE_URL
 from envspec.models import Resources
 from envspec.naming import MIGRATION_JOB, MIGRATION_SELECTOR_LABELS, MIGRATION_SERVICE_ACCOUNT
 
@@ -69,10 +71,10 @@ class MigrationJob(Construct):
             image=props.image,
             image_pull_policy="IfNotPresent",
             command=MIGRATE_COMMAND,
-            env=pod.plain_env(MIGRATE_ENV) + pod.secret_env([DATABASE_URL]),
+            env=pod.plain_env(MIGRATE_ENV) + pod.secret_env([MIGRATION_DATABASE_URL]),
             resources=pod.resource_requirements(props.resources),
             security_context=pod.container_security_context(),
-            volume_mounts=[pod.tmp_mount()],
+            volume_mounts=[pod.tmp_mount(), pod.rds_ca_mount()],
         )
         self.job = k8s.KubeJob(
             self,
@@ -91,7 +93,7 @@ class MigrationJob(Construct):
                         image_pull_secrets=[k8s.LocalObjectReference(name=props.pull_secret)],
                         security_context=pod.pod_security_context(),
                         containers=[container],
-                        volumes=[pod.tmp_volume()],
+                        volumes=[pod.tmp_volume(), pod.rds_ca_volume()],
                     ),
                 ),
             ),

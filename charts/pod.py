@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from cdk8s_plus_27 import k8s
 
 from envspec.models import Resources, Taint
+from envspec.naming import RDS_CA_CONFIG_MAP, RDS_CA_MOUNT_PATH
 
 # A UID/GID above the host's range (checkov CKV_K8S_40) that no image user maps to; files in the
 # images are world-readable, and nothing writes outside /tmp.
@@ -135,3 +136,15 @@ def content_hash(data: Mapping[str, str]) -> str:
 def checkov_skips(reasons: Mapping[str, str]) -> dict[str, str]:
     """`checkov.io/skipN` annotations, one per check, each with its reason (tests/test_checkov.py gates them)."""
     return {CHECKOV_SKIP.format(n=n): f"{check}={reason}" for n, (check, reason) in enumerate(sorted(reasons.items()), start=1)}
+
+
+RDS_CA_VOLUME = "rds-ca"
+
+
+def rds_ca_volume() -> k8s.Volume:
+    """The RDS root certificates (ConfigMap RDS_CA_CONFIG_MAP), for clients that verify the database."""
+    return k8s.Volume(name=RDS_CA_VOLUME, config_map=k8s.ConfigMapVolumeSource(name=RDS_CA_CONFIG_MAP))
+
+
+def rds_ca_mount() -> k8s.VolumeMount:
+    return k8s.VolumeMount(name=RDS_CA_VOLUME, mount_path=RDS_CA_MOUNT_PATH, read_only=True)

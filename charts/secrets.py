@@ -5,14 +5,26 @@ No secret value is ever in this repository or its output: External Secrets reads
 the environment's region with the controller's own EKS Pod Identity (no static credentials) and
 writes the Kubernetes Secrets in the cluster. The store serves only the namespaces that need it.
 
-`database-secret` is rendered, not copied: its `url` joins the connection details the data stack
-writes to `ai-subsidy/<env>/app/database` with the master password RDS manages (and rotates) in its
-own secret, which is found by the tag RDS puts on it (the instance's ARN). The password is URL-encoded.
+The database Secrets are rendered, not copied. `database-secret` (the application) and
+`database-migration-secret` (the migration Job) each render a `url` from their own login secret,
+which the Secrets Manager alternating-users rotation keeps current (README, "Database roles").
+`database-bootstrap-secret` (the role bootstrap Job only) joins the master login RDS manages, found
+by the tag RDS puts on it (the instance's ARN), with the two initial passwords. Passwords are
+URL-encoded.
+
+TLS: Prisma's PostgreSQL connector (prisma-engines, quaint/src/connector/postgres/url.rs) knows only
+`sslmode=disable|prefer|require` (anything else, `verify-full` included, silently becomes `prefer`)
+and accepts any certificate unless `sslaccept=strict`; `sslcert` names the root certificate file.
+So the URL says `sslmode=require&sslaccept=strict&sslcert=<the RDS CA file>`, which verifies the
+chain and the host name; psql (libpq) in the bootstrap Job gets `verify-full` with `PGSSLROOTCERT`.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from cdk8s import ApiObjectMetadata
+from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from charts.base import EnvironmentChart
@@ -23,16 +35,31 @@ from envspec.naming import (
     CLUSTER_SECRET_STORE,
     DATABASE_CONNECTION_KEYS,
     MONITORING_NAMESPACE,
+    RDS_CA_CONFIG_MAP,
+    RDS_CA_FILE,
+    RDS_CA_MOUNT_PATH,
     SecretBinding,
 )
 from imports.io import external_secrets as eso
 
-DATABASE_SECRET = "database-secret"
+RDS_CA_BUNDLE = Path(__file__).resolve().parent / "data" / RDS_CA_FILE
+DATABASE_SECRETS = ("database-secret", "database-migration-secret")
 MASTER_KEY = "master"  # key the RDS-managed secret (a JSON document) gets in the template's data
+MIGRATION_PREFIX = "migration_"  # the migration login's properties in the bootstrap template's data
+CA_FILE = f"{RDS_CA_MOUNT_PATH}/{RDS_CA_FILE}"
 DATABASE_URL_TEMPLATE = (
-    "postgresql://{{ .username | urlquery }}:{{ (." + MASTER_KEY + " | fromJson).password | urlquery }}"
-    "@{{ .host }}:{{ .port }}/{{ .dbname }}?sslmode=require"
+    "postgresql://{{ .username | urlquery }}:{{ .password | urlquery }}"
+    "@{{ .host }}:{{ .port }}/{{ .dbname }}?sslmode=require&sslaccept=strict&sslcert=" + CA_FILE
 )
+BOOTSTRAP_TEMPLATE = {
+    "PGHOST": "{{ .host }}",
+    "PGPORT": "{{ .port }}",
+    "PGDATABASE": "{{ .dbname }}",
+    "PGUSER": "{{ (." + MASTER_KEY + " | fromJson).username }}",
+    "PGPASSWORD": "{{ (." + MASTER_KEY + " | fromJson).password }}",
+    "APP_PASSWORD": "{{ .password }}",
+    "MIGRATE_PASSWORD": "{{ ." + MIGRATION_PREFIX + "password }}",
+}
 # Namespaces whose ExternalSecrets may use the store: the application and Alertmanager's receivers.
 STORE_NAMESPACES = (APP_NAMESPACE, MONITORING_NAMESPACE)
 
@@ -57,10 +84,19 @@ class SecretsChart(EnvironmentChart):
         # Grafana's admin login (`grafana.admin.existingSecret` of kube-prometheus-stack): here, so the
         # Secret exists before that release starts Grafana (docs/gitops.md, "Order").
         self.grafana_admin = synced_secret(self, self.names.grafana_admin_secret, spec.secret_sync.refresh_interval)
+        self.external_secrets[self.names.database_bootstrap_secret.kubernetes_name] = self._bootstrap_secret()
+        # Public certificates, not secrets: the RDS root CAs of both regions (a restore in the DR region
+        # presents that region's), taken from AWS's global bundle (README, "Database TLS").
+        self.rds_ca = k8s.KubeConfigMap(
+            self,
+            "rds-ca",
+            metadata=k8s.ObjectMeta(name=RDS_CA_CONFIG_MAP, namespace=APP_NAMESPACE),
+            data={RDS_CA_FILE: RDS_CA_BUNDLE.read_text(encoding="ascii")},
+        )
 
     def _external_secret(self, binding: SecretBinding) -> eso.ExternalSecret:
         sync = self.spec.secret_sync
-        if binding.kubernetes_name != DATABASE_SECRET:
+        if binding.kubernetes_name not in DATABASE_SECRETS:
             return synced_secret(self, binding, sync.refresh_interval)
         return synced_secret(
             self,
@@ -68,7 +104,28 @@ class SecretsChart(EnvironmentChart):
             sync.database_refresh_interval,
             remote_keys=DATABASE_CONNECTION_KEYS,
             template_data={"url": DATABASE_URL_TEMPLATE},
-            data_from=[self._master_password()],
+        )
+
+    def _bootstrap_secret(self) -> eso.ExternalSecret:
+        names = self.names
+        migration = names.app_secret("database-migration-secret").remote_name
+        return synced_secret(
+            self,
+            names.database_bootstrap_secret,
+            self.spec.secret_sync.database_refresh_interval,
+            remote_keys=DATABASE_CONNECTION_KEYS,
+            template_data=BOOTSTRAP_TEMPLATE,
+            data_from=[
+                self._master_password(),
+                eso.ExternalSecretSpecDataFrom(
+                    extract=eso.ExternalSecretSpecDataFromExtract(key=migration),
+                    rewrite=[
+                        eso.ExternalSecretSpecDataFromRewrite(
+                            regexp=eso.ExternalSecretSpecDataFromRewriteRegexp(source="^(.*)$", target=MIGRATION_PREFIX + "$1")
+                        )
+                    ],
+                ),
+            ],
         )
 
     def _master_password(self) -> eso.ExternalSecretSpecDataFrom:

@@ -13,7 +13,7 @@ from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from charts import pod
-from charts.application import ComponentNeeds
+from charts.application import ComponentNeeds, Egress
 from charts.priority_classes import priority_class_for
 from envspec.models import DRAIN_MAX_UNAVAILABLE, Autoscaling, Resources, Taint
 from envspec.naming import HTTP_PORT_NAME, METRICS_PORT_NAME, Component
@@ -184,7 +184,7 @@ class Workload(Construct):
             env=pod.secret_env(props.needs.secret_env) or None,
             resources=pod.resource_requirements(props.resources),
             security_context=pod.container_security_context(),
-            volume_mounts=[pod.tmp_mount()],
+            volume_mounts=[pod.tmp_mount(), *([pod.rds_ca_mount()] if self._connects_to_database(props) else [])],
             **self._probes(component),
         )
         return k8s.PodSpec(
@@ -199,8 +199,13 @@ class Workload(Construct):
             tolerations=pod.tolerations(props.taints),
             priority_class_name=priority_class_for(component),
             containers=[container],
-            volumes=[pod.tmp_volume()],
+            volumes=[pod.tmp_volume(), *([pod.rds_ca_volume()] if self._connects_to_database(props) else [])],
         )
+
+    @staticmethod
+    def _connects_to_database(props: WorkloadProps) -> bool:
+        """Pods that reach PostgreSQL verify its certificate against the mounted RDS roots."""
+        return Egress.DATABASE in props.needs.egress
 
     def _service(self, props: WorkloadProps, labels: dict[str, str]) -> k8s.KubeService:
         component = props.component

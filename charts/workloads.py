@@ -6,6 +6,7 @@ from constructs import Construct
 
 from charts.application import REGISTRY_SECRET, needs_of, settings_for
 from charts.base import EnvironmentChart
+from charts.database_bootstrap import DatabaseBootstrapJob
 from charts.ingress import PublicIngress
 from charts.migration import MigrationJob, MigrationProps
 from charts.workload import Workload, WorkloadProps
@@ -29,6 +30,14 @@ class WorkloadsChart(EnvironmentChart):
                 pull_secret=REGISTRY_SECRET,
                 labels=self._labels(BACKEND, "migration"),
             ),
+        )
+        self.database_bootstrap = DatabaseBootstrapJob(
+            self,
+            "database-bootstrap",
+            names=self.names,
+            labels=self._labels(BACKEND, "database-bootstrap"),
+            secret=self.names.database_bootstrap_secret.kubernetes_name,
+            pull_secret=REGISTRY_SECRET,
         )
         self.ingress = PublicIngress(
             self, "ingress", self.names, {"app.kubernetes.io/name": "ai-subsidy", "app.kubernetes.io/component": "ingress"}

@@ -151,7 +151,7 @@ def load_file(path: Path) -> EnvironmentSpec:
         raise SpecError(problems)
     merged = deep_merge(defaults_for(str(name), str(profile)), document)
     try:
-        spec = EnvironmentSpec.model_validate(merged)
+        spec = EnvironmentSpec.model_validate(merged, context={"profile": str(profile)})
     except ValidationError as error:
         raise SpecError(
             [

@@ -10,9 +10,11 @@ import ipaddress
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from envspec import windows
 from envspec.eks_versions import addon_problems, release_version_problem
+from envspec.profiles import allows_burstable, is_burstable
 from envspec.quantities import parse_cpu, parse_memory
 
 ENVIRONMENT_NAME = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
@@ -201,21 +203,97 @@ class Cluster(Strict):
         return self
 
 
+def _refuse_burstable(value: str, info: ValidationInfo) -> str:
+    """A profile rule: T classes (burstable CPU credits) only where the profile allows them."""
+    profile = (info.context or {}).get("profile")
+    if profile is not None and not allows_burstable(profile) and is_burstable(value):
+        raise ValueError(
+            f"{value} is a burstable class; the {profile} profile needs a non-burstable one "
+            "(AWS: T classes are for development and test, they throttle once CPU credits run out)"
+        )
+    return value
+
+
+def _window_problems(label: str, window: str, minimum: int, length: int) -> None:
+    if length < minimum:
+        raise ValueError(f"{window} is {length} minutes long; {label} must be at least {minimum} minutes")
+
+
+class PostgresParameters(Strict):
+    """Settings of the instance's DB parameter group that the environment chooses (RDS applies the rest)."""
+
+    idle_in_transaction_session_timeout_ms: int = Field(
+        default=60_000,
+        ge=0,
+        le=2_147_483_647,
+        description="End a session idle inside an open transaction after this many milliseconds (it holds locks and blocks "
+        "vacuum); 0 disables.",
+    )
+    log_min_duration_statement_ms: int = Field(default=1000, ge=-1, description="Log statements slower than this (ms); -1 disables.")
+    log_autovacuum_min_duration_ms: int = Field(
+        default=1000, ge=-1, description="Log autovacuum runs longer than this (ms), to see tables vacuum cannot keep up with."
+    )
+    log_temp_files_kb: int = Field(
+        default=10_240, ge=-1, description="Log temporary files at least this large (kB): queries that spill sorts and hashes to disk."
+    )
+
+
 class Database(Strict):
     engine_major_version: str = Field(
         default="15", pattern=r"^\d{2}$", description="PostgreSQL major version; minors upgrade automatically."
     )
-    instance_class: str = Field(default="db.t3.medium", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+    instance_class: str = Field(
+        default="db.m7g.large",
+        pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$",
+        validate_default=True,
+        description="RDS instance class; burstable (db.t*) classes are refused in production (README, 'Data stack').",
+    )
     allocated_storage_gib: int = Field(default=100, ge=20, le=65536)
     max_allocated_storage_gib: int = Field(default=1000, ge=20, le=65536, description="Storage autoscaling ceiling.")
     multi_az: bool
     backup_retention_days: int = Field(default=30, ge=1, le=35)
-    backup_window: str = Field(default="03:00-04:00", pattern=WINDOW, description="Daily backup window, UTC.")
-    maintenance_window: str = Field(default="sun:04:00-sun:05:00", pattern=WEEKLY_WINDOW, description="Weekly maintenance window, UTC.")
+    backup_window: str = Field(
+        default="03:00-04:00",
+        pattern=WINDOW,
+        description=f"Daily backup window in {windows.WINDOW_TIME_ZONE} time (converted to UTC for RDS); at least 30 minutes.",
+    )
+    maintenance_window: str = Field(
+        default="mon:04:00-mon:05:00",
+        pattern=WEEKLY_WINDOW,
+        validate_default=True,
+        description=f"Weekly maintenance window in {windows.WINDOW_TIME_ZONE} time (converted to UTC for RDS); at least 30 "
+        "minutes, not overlapping backup_window.",
+    )
     deletion_protection: bool
     performance_insights_retention_days: int = Field(default=7, description="7, or a multiple of 31 up to 731.")
     monitoring_interval_seconds: Literal[1, 5, 10, 15, 30, 60] = 60
     log_retention_days: RetentionDays = 365
+    parameters: PostgresParameters = Field(default_factory=PostgresParameters, description="PostgreSQL settings of the parameter group.")
+
+    _instance_class = field_validator("instance_class")(_refuse_burstable)
+
+    @field_validator("backup_window")
+    @classmethod
+    def _backup_length(cls, value: str) -> str:
+        _window_problems("the RDS backup window", value, 30, windows.daily_length(value))
+        return value
+
+    @field_validator("maintenance_window")
+    @classmethod
+    def _maintenance_fits(cls, value: str, info: ValidationInfo) -> str:
+        _window_problems("the RDS maintenance window", value, 30, windows.weekly_length(value))
+        backup = info.data.get("backup_window")
+        if backup and windows.overlap(windows.daily_span(backup), windows.weekly_span(value)):
+            raise ValueError(f"{value} overlaps backup_window {backup} ({windows.WINDOW_TIME_ZONE}); RDS refuses overlapping windows")
+        return value
+
+    @property
+    def backup_window_utc(self) -> str:
+        return windows.daily_utc(self.backup_window)
+
+    @property
+    def maintenance_window_utc(self) -> str:
+        return windows.weekly_utc(self.maintenance_window)
 
     @field_validator("performance_insights_retention_days")
     @classmethod
@@ -236,17 +314,51 @@ class Database(Strict):
 
 class Cache(Strict):
     engine_version: str = Field(default="7.1", pattern=r"^7\.\d$", description="Redis OSS engine version.")
-    node_type: str = Field(default="cache.t3.micro", pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
+    node_type: str = Field(
+        default="cache.m7g.large",
+        pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$",
+        validate_default=True,
+        description="ElastiCache node type; burstable (cache.t*) types are refused in production (README, 'Data stack').",
+    )
     num_nodes: int = Field(ge=1, le=6, description="Primary plus replicas; 2 or more enables automatic failover and Multi-AZ.")
     snapshot_retention_days: int = Field(default=7, ge=1, le=35)
-    snapshot_window: str = Field(default="17:00-18:00", pattern=WINDOW, description="Daily snapshot window, UTC.")
-    maintenance_window: str = Field(default="sun:05:00-sun:06:00", pattern=WEEKLY_WINDOW, description="Weekly maintenance window, UTC.")
+    snapshot_window: str = Field(
+        default="02:00-03:00",
+        pattern=WINDOW,
+        description=f"Daily snapshot window in {windows.WINDOW_TIME_ZONE} time (converted to UTC for ElastiCache).",
+    )
+    maintenance_window: str = Field(
+        default="mon:05:00-mon:06:00",
+        pattern=WEEKLY_WINDOW,
+        validate_default=True,
+        description=f"Weekly maintenance window in {windows.WINDOW_TIME_ZONE} time (converted to UTC); at least 60 minutes, "
+        "overlapping neither snapshot_window nor the database's maintenance window.",
+    )
     log_retention_days: RetentionDays = 365
     auth_token_version: int = Field(
         default=1,
         ge=1,
         description="Generation of the Redis AUTH token; raise it by one to rotate the token (README, 'Redis AUTH token').",
     )
+
+    _node_type = field_validator("node_type")(_refuse_burstable)
+
+    @field_validator("maintenance_window")
+    @classmethod
+    def _maintenance_fits(cls, value: str, info: ValidationInfo) -> str:
+        _window_problems("the ElastiCache maintenance window", value, 60, windows.weekly_length(value))
+        snapshot = info.data.get("snapshot_window")
+        if snapshot and windows.overlap(windows.daily_span(snapshot), windows.weekly_span(value)):
+            raise ValueError(f"{value} overlaps snapshot_window {snapshot} ({windows.WINDOW_TIME_ZONE})")
+        return value
+
+    @property
+    def snapshot_window_utc(self) -> str:
+        return windows.daily_utc(self.snapshot_window)
+
+    @property
+    def maintenance_window_utc(self) -> str:
+        return windows.weekly_utc(self.maintenance_window)
 
 
 class Image(Strict):
@@ -379,8 +491,8 @@ class SecretSync(Strict):
     )
     database_refresh_interval: RefreshInterval = Field(
         default="5m",
-        description="How often database-secret is re-read; short, because after RDS rotates its managed password the old one "
-        "no longer opens new connections.",
+        description="How often the database Secrets are re-read; short, so pods pick up a rotated login well within the "
+        "rotation period during which the previous password still works (alternating users).",
     )
 
 
@@ -641,6 +753,27 @@ class EnvironmentSpec(Strict):
     ci: ContinuousIntegration
     gitops: GitOps = Field(default_factory=GitOps, description="How Argo CD delivers the rendered manifests.")
     node_autoscaling: NodeAutoscaling = Field(description="Karpenter's NodePool for the application nodes.")
+
+    @field_validator("cache")
+    @classmethod
+    def _maintenance_apart(cls, value: Cache, info: ValidationInfo) -> Cache:
+        database = info.data.get("database")
+        if database is not None and windows.overlap(
+            windows.weekly_span(database.maintenance_window), windows.weekly_span(value.maintenance_window)
+        ):
+            raise ValueError(
+                f"maintenance_window {value.maintenance_window} overlaps database.maintenance_window "
+                f"{database.maintenance_window}: the cache and the database would be down together"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _no_burstable_where_refused(self) -> EnvironmentSpec:
+        # The loader reports this on the field's own line (validation context); this catches direct construction.
+        for label, value in (("database.instance_class", self.database.instance_class), ("cache.node_type", self.cache.node_type)):
+            if not allows_burstable(self.profile) and is_burstable(value):
+                raise ValueError(f"{label}: {value} is a burstable class, refused in the {self.profile} profile")
+        return self
 
     @property
     def is_production(self) -> bool:

@@ -54,8 +54,21 @@ MIGRATION_SELECTOR_LABELS = {"app": MIGRATION_JOB}
 PROMETHEUS_POD_LABELS = {"app.kubernetes.io/name": "prometheus"}
 # RDS tags the master-user secret it manages with the instance's ARN; External Secrets finds it so.
 RDS_MANAGED_SECRET_TAG = "aws:rds:primaryDBInstanceArn"
-# JSON properties of the `database` application secret (no password: that is the RDS-managed one).
-DATABASE_CONNECTION_KEYS = ("host", "port", "dbname", "username")
+# JSON properties of a database login secret, in the format of the Secrets Manager alternating-users
+# rotation for RDS PostgreSQL (it also reads `masterarn`, the RDS-managed master secret).
+DATABASE_CONNECTION_KEYS = ("host", "port", "dbname", "username", "password")
+# PostgreSQL roles (charts/database_roles.py): a NOLOGIN owner of the schema, a NOLOGIN DML-only
+# group, and per purpose a login user and its rotation twin (`<user>_clone`, the name the AWS
+# alternating-users rotation switches to and back).
+DATABASE_OWNER_ROLE = "ai_subsidy_owner"
+DATABASE_APP_GROUP = "ai_subsidy_app"
+DATABASE_APP_USER = "ai_subsidy_app_user"
+DATABASE_MIGRATION_USER = "ai_subsidy_migrate"
+ROTATION_CLONE_SUFFIX = "_clone"
+# The RDS root certificates of the primary and DR regions, mounted into every pod that connects.
+RDS_CA_CONFIG_MAP = "rds-ca-bundle"
+RDS_CA_MOUNT_PATH = "/etc/rds-ca"
+RDS_CA_FILE = "rds-ca-ap-northeast.pem"
 
 # External Secrets: one ClusterSecretStore per cluster, reading this environment's Secrets Manager.
 CLUSTER_SECRET_STORE = "aws-secrets-manager"
@@ -183,8 +196,8 @@ class SecretBinding:
     kubernetes_name: str
     namespace: str
     remote_name: str  # Secrets Manager secret name
-    # Keys of the Kubernetes Secret, each a JSON property of the remote secret; except database-secret's
-    # `url`, rendered from DATABASE_CONNECTION_KEYS and the RDS-managed password (charts/secrets.py).
+    # Keys of the Kubernetes Secret, each a JSON property of the remote secret; except the database
+    # secrets' `url`, rendered from DATABASE_CONNECTION_KEYS (charts/secrets.py).
     keys: tuple[str, ...]
     type: str = "Opaque"
 
@@ -453,6 +466,7 @@ class Names:
     def app_secrets(self) -> tuple[SecretBinding, ...]:
         return (
             SecretBinding("database-secret", APP_NAMESPACE, self.secret_name("database"), ("url",)),
+            SecretBinding("database-migration-secret", APP_NAMESPACE, self.secret_name("database-migration"), ("url",)),
             SecretBinding("redis-secret", APP_NAMESPACE, self.secret_name("redis"), ("url",)),
             SecretBinding("ai-keys-secret", APP_NAMESPACE, self.secret_name("ai-keys"), ("openai-key",)),
             SecretBinding(
@@ -518,6 +532,17 @@ class Names:
 
     def app_secret(self, kubernetes_name: str) -> SecretBinding:
         return next(binding for binding in self.app_secrets if binding.kubernetes_name == kubernetes_name)
+
+    @property
+    def database_bootstrap_secret(self) -> SecretBinding:
+        """The role bootstrap Job's connection (the master login) and the two initial passwords, rendered
+        from the RDS-managed master secret and the two login secrets; Terraform creates no secret for it."""
+        return SecretBinding(
+            "database-bootstrap-secret",
+            APP_NAMESPACE,
+            self.secret_name("database"),
+            ("PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD", "APP_PASSWORD", "MIGRATE_PASSWORD"),
+        )
 
     @property
     def database_master_secret_tags(self) -> dict[str, str]:

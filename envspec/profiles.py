@@ -59,8 +59,8 @@ PROFILES: dict[str, dict[str, Any]] = {
                 "system": {"instance_types": ["m6i.large"], "min_size": 2, "desired_size": 2, "max_size": 3},
             },
         },
-        "database": {"multi_az": False, "deletion_protection": False, "log_retention_days": 30},
-        "cache": {"num_nodes": 1, "log_retention_days": 30},
+        "database": {"multi_az": False, "deletion_protection": False, "log_retention_days": 30, "instance_class": "db.t4g.medium"},
+        "cache": {"num_nodes": 1, "log_retention_days": 30, "node_type": "cache.t4g.small"},
         "workloads": {
             "backend": {"autoscaling": {"min_replicas": 1, "max_replicas": 3}},
             "frontend": {"autoscaling": {"min_replicas": 1, "max_replicas": 2}},
@@ -92,8 +92,8 @@ PROFILES: dict[str, dict[str, Any]] = {
                 "system": {"instance_types": ["m6i.large"], "min_size": 2, "desired_size": 2, "max_size": 3},
             },
         },
-        "database": {"multi_az": False, "deletion_protection": False, "log_retention_days": 90},
-        "cache": {"num_nodes": 1, "log_retention_days": 90},
+        "database": {"multi_az": False, "deletion_protection": False, "log_retention_days": 90, "instance_class": "db.t4g.medium"},
+        "cache": {"num_nodes": 1, "log_retention_days": 90, "node_type": "cache.t4g.small"},
         "backup": {
             "cross_region": True,
             "vault_lock": False,
@@ -121,8 +121,9 @@ PROFILES: dict[str, dict[str, Any]] = {
                 "system": {"instance_types": ["m6i.large"], "min_size": 3, "desired_size": 3, "max_size": 4},
             },
         },
-        "database": {"multi_az": True, "deletion_protection": True, "log_retention_days": 365},
-        "cache": {"num_nodes": 3, "log_retention_days": 365},
+        # Sized in README, "Data stack" (sizing): non-burstable Graviton classes.
+        "database": {"multi_az": True, "deletion_protection": True, "log_retention_days": 365, "instance_class": "db.m7g.large"},
+        "cache": {"num_nodes": 3, "log_retention_days": 365, "node_type": "cache.m7g.large"},
         # A drain must leave every component serving: two replicas at least (the AI worker's shared default is 1).
         "workloads": {"zone_spread": "required", "serve_through_drains": True, "ai_worker": {"autoscaling": {"min_replicas": 2}}},
         "backup": {
@@ -157,6 +158,21 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
     },
 }
+
+
+# Profiles that may run burstable (T) RDS and ElastiCache classes. AWS positions them for development
+# and test: once CPU credits run out the instance is throttled to its baseline (db.t3.medium: 20%).
+BURSTABLE_ALLOWED = {"development": True, "staging": True, "production": False}
+
+
+def allows_burstable(profile: str) -> bool:
+    return BURSTABLE_ALLOWED.get(profile, False)
+
+
+def is_burstable(instance_class: str) -> bool:
+    """`db.t4g.medium`, `cache.t3.micro`: the family (second part) starts with `t`."""
+    parts = instance_class.split(".")
+    return len(parts) == 3 and parts[1].startswith("t")
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

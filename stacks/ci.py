@@ -177,15 +177,18 @@ class CiStack(EnvironmentStack):
                 conditions=[Condition("ForAnyValue:StringEquals", "kms:ResourceAliases", [names.state_kms_alias])],
             ),
             Statement(sid="GenerateRandomPassword", actions=["secretsmanager:GetRandomPassword"], resources=["*"]),
-            # Plans refresh the secret versions Terraform writes by reading them (the database connection:
-            # host, port, name, user, no password; the Redis URL and AUTH token, which are in state anyway:
+            # Plans refresh the secret versions Terraform writes by reading them (the application's and the
+            # migration's database logins, passwords included; the Redis URL and AUTH token, which are in state anyway:
             # README, "Redis AUTH token"; Grafana's admin login) and read the token back for the cache; the
             # generators run on every plan. Only pull requests from this repository's branches get the role.
             Statement(
                 sid="RefreshTerraformWrittenSecrets",
                 actions=["secretsmanager:GetSecretValue"],
                 resources=[
-                    *(names.secret_arn(names.app_secret(secret).remote_name) for secret in ("database-secret", "redis-secret")),
+                    *(
+                        names.secret_arn(names.app_secret(secret).remote_name)
+                        for secret in ("database-secret", "database-migration-secret", "redis-secret")
+                    ),
                     names.secret_arn(names.cache_auth_token_secret),
                     names.secret_arn(names.grafana_admin_secret.remote_name),
                 ],

@@ -12,12 +12,13 @@ Identity association for exactly its namespace and name.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
 from envspec import names_for
-from envspec.naming import APP_NAMESPACE, COMPONENTS, LAYERS, RDS_MANAGED_SECRET_TAG
+from envspec.naming import APP_NAMESPACE, COMPONENTS, DATABASE_APP_USER, DATABASE_MIGRATION_USER, LAYERS, RDS_MANAGED_SECRET_TAG
 from tests import kube
 from tests.conftest import ENVIRONMENTS, SPECS, Synthesis, resources_of
 
@@ -91,10 +92,14 @@ def test_external_secrets_read_the_environment_s_own_secrets(env: str, synthesis
     for doc in synthesis.find(env, "ExternalSecret"):
         if doc["metadata"]["namespace"] != APP_NAMESPACE:
             continue
-        binding = names.app_secret(doc["metadata"]["name"])
+        bindings = {binding.kubernetes_name: binding for binding in (*names.app_secrets, names.database_bootstrap_secret)}
+        binding = bindings[doc["metadata"]["name"]]
         assert {item["remoteRef"]["key"] for item in doc["spec"]["data"]} == {binding.remote_name}
         for source in doc["spec"].get("dataFrom", []):
-            assert source["find"]["tags"] == names.database_master_secret_tags
+            if "find" in source:
+                assert source["find"]["tags"] == names.database_master_secret_tags
+            else:
+                assert source["extract"]["key"] in {b.remote_name for b in names.app_secrets}
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -292,11 +297,11 @@ def test_every_remote_secret_is_created_on_the_terraform_side(env: str, synthesi
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_the_rds_managed_password_secret_exists_for_the_instance_it_is_looked_up_by(env: str, synthesis: Synthesis) -> None:
-    """database-secret finds the master password by RDS's tag (the instance ARN): the instance must be
-    the environment's, and RDS must manage its password (manage_master_user_password)."""
+    """database-bootstrap-secret finds the master password by RDS's tag (the instance ARN): the instance
+    must be the environment's, and RDS must manage its password (manage_master_user_password)."""
     names = names_for(SPECS[env])
-    (database_secret,) = [doc for doc in synthesis.find(env, "ExternalSecret", "database-secret")]
-    (lookup,) = [source["find"]["tags"] for source in database_secret["spec"]["dataFrom"]]
+    (database_secret,) = [doc for doc in synthesis.find(env, "ExternalSecret", "database-bootstrap-secret")]
+    (lookup,) = [source["find"]["tags"] for source in database_secret["spec"]["dataFrom"] if "find" in source]
     instance_arn = lookup[RDS_MANAGED_SECRET_TAG]
     assert instance_arn.endswith(f":db:{names.database_identifier}")
     instances = [
@@ -318,3 +323,36 @@ def test_the_interface_endpoints_live_where_the_network_policies_send_https(env:
     assert interfaces
     for body in interfaces:
         assert {subnets[subnet_id] for subnet_id in body["subnet_ids"]} == expected, body["service_name"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_database_logins_terraform_writes_are_the_roles_the_bootstrap_creates(env: str, synthesis: Synthesis) -> None:
+    """Terraform writes each login secret's username (and, once, its password); the bootstrap Job
+    creates exactly those roles and their rotation twins; the URL each pod gets is from its own secret."""
+    names = names_for(SPECS[env])
+    stack = synthesis.stack(f"{env}-data")
+    secrets = {body["name"]: logical for logical, body in resources_of(stack, "aws_secretsmanager_secret").items()}
+    written = {}
+    for version in resources_of(stack, "aws_secretsmanager_secret_version").values():
+        match = re.search(r'"username" = "([a-z_]+)"', version.get("secret_string_wo", ""))
+        if match:
+            logical = version["secret_id"].split(".")[1]
+            written[next(name for name, ref in secrets.items() if ref == logical)] = match.group(1)
+    assert written == {
+        names.secret_name("database"): DATABASE_APP_USER,
+        names.secret_name("database-migration"): DATABASE_MIGRATION_USER,
+    }
+    (job,) = synthesis.find(env, "Job", "ai-subsidy-database-bootstrap")
+    (psql,) = job["spec"]["template"]["spec"]["containers"]
+    variables = dict(arg.removeprefix("--variable=").split("=", 1) for arg in psql["command"] if arg.startswith("--variable="))
+    assert variables["app_user"] == DATABASE_APP_USER and variables["migrate_user"] == DATABASE_MIGRATION_USER
+    assert variables["app_clone"] == DATABASE_APP_USER + "_clone" and variables["migrate_clone"] == DATABASE_MIGRATION_USER + "_clone"
+    assert variables["dbname"] == names.database_name
+    readers: dict[str, set[str]] = {}
+    for doc in kube.workloads(synthesis.manifests(env)):
+        for container in kube.containers(kube.pod_spec(doc)):
+            for entry in container.get("env", []):
+                if entry["name"] == "DATABASE_URL":
+                    readers.setdefault(doc["metadata"]["name"], set()).add(entry["valueFrom"]["secretKeyRef"]["name"])
+    assert readers["ai-subsidy-backend"] == readers["ai-worker"] == {"database-secret"}
+    assert readers["ai-subsidy-backend-migrate"] == {"database-migration-secret"}

@@ -27,13 +27,14 @@ def test_postgresql_instance(env: str, synthesis: Synthesis) -> None:
     key = f"${{aws_kms_key.{_key(stack, 'data')}.arn}}"
     assert (db["identifier"], db["db_name"]) == (f"ai-subsidy-{env}", f"ai_subsidy_{env}")
     assert (db["engine"], db["engine_version"], db["auto_minor_version_upgrade"]) == ("postgres", "15", True)
-    assert db["instance_class"] == "db.t3.medium"
+    assert db["instance_class"] == ("db.m7g.large" if spec.is_production else "db.t4g.medium")
     assert (db["allocated_storage"], db["max_allocated_storage"], db["storage_type"]) == (100, 1000, "gp3")
     assert db["storage_encrypted"] is True and db["kms_key_id"] == key and db["performance_insights_kms_key_id"] == key
     assert db["manage_master_user_password"] is True
     assert not {"password", "password_wo"} & set(db), "the master password is managed by RDS, never passed in"
     assert db["master_user_secret_kms_key_id"] == f"${{aws_kms_key.{_key(stack, 'secrets')}.arn}}"
-    assert (db["backup_retention_period"], db["backup_window"], db["maintenance_window"]) == (30, "03:00-04:00", "sun:04:00-sun:05:00")
+    # 03:00-04:00 and Monday 04:00-05:00 in Tokyo, which AWS must be given in UTC (JST = UTC+9).
+    assert (db["backup_retention_period"], db["backup_window"], db["maintenance_window"]) == (30, "18:00-19:00", "sun:19:00-sun:20:00")
     assert db["multi_az"] is spec.is_production
     assert db["deletion_protection"] is spec.is_production
     assert db["skip_final_snapshot"] is not spec.is_production
@@ -46,7 +47,49 @@ def test_postgresql_instance(env: str, synthesis: Synthesis) -> None:
     assert len(subnets) == 3 and all("isolated" in subnet for subnet in subnets)
     parameters = resources_of(stack, "aws_db_parameter_group")[ref(db["parameter_group_name"])]
     assert parameters["family"] == "postgres15"
-    assert {"name": "rds.force_ssl", "value": "1"} in parameters["parameter"]
+    assert {"name": "rds.force_ssl", "value": "1", "apply_method": "immediate"} in parameters["parameter"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_parameter_group_can_be_replaced_and_carries_production_settings(env: str, synthesis: Synthesis) -> None:
+    """A replacing change with create_before_destroy creates the new group first: with a fixed `name`
+    RDS refuses it (DBParameterGroupAlreadyExists), so the group takes a `name_prefix`. Static
+    parameters take `pending-reboot` (RDS refuses `immediate` for them; which ones are static is
+    checked against PostgreSQL 15 itself in tests/test_database_roles.py)."""
+    spec, stack = SPECS[env], _data(synthesis, env)
+    db = only(resources_of(stack, "aws_db_instance"))
+    parameters = resources_of(stack, "aws_db_parameter_group")[ref(db["parameter_group_name"])]
+    assert "name" not in parameters and parameters["name_prefix"] == f"ai-subsidy-{env}-postgres15-"
+    assert parameters["lifecycle"] == {"create_before_destroy": True}
+    values = {item["name"]: (item["value"], item["apply_method"]) for item in parameters["parameter"]}
+    settings = spec.database.parameters
+    assert values["idle_in_transaction_session_timeout"] == (str(settings.idle_in_transaction_session_timeout_ms), "immediate")
+    assert values["log_autovacuum_min_duration"] == (str(settings.log_autovacuum_min_duration_ms), "immediate")
+    assert values["log_temp_files"] == (str(settings.log_temp_files_kb), "immediate")
+    assert values["shared_preload_libraries"] == ("pg_stat_statements", "pending-reboot")
+
+
+def test_production_runs_on_non_burstable_graviton_classes(synthesis: Synthesis) -> None:
+    """AWS: burstable (T) classes suit development and test; production throttles once credits run out."""
+    for env in ENVIRONMENTS:
+        stack = _data(synthesis, env)
+        db, cache = only(resources_of(stack, "aws_db_instance")), only(resources_of(stack, "aws_elasticache_replication_group"))
+        burstable = [kind.split(".")[1].startswith("t") for kind in (db["instance_class"], cache["node_type"])]
+        assert burstable == ([False, False] if SPECS[env].is_production else [True, True]), env
+        assert all(kind.split(".")[1].endswith("g") for kind in (db["instance_class"], cache["node_type"])), "Graviton"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_redis_never_evicts_queued_jobs_or_sessions(env: str, synthesis: Synthesis) -> None:
+    """Redis holds the AI worker's job queue and the sessions; the default parameter group's
+    `volatile-lru` would evict keys with a TTL (sessions) under memory pressure, `noeviction` refuses
+    writes instead (ElastiCache User Guide, "Redis OSS-specific parameters": maxmemory-policy)."""
+    stack = _data(synthesis, env)
+    group = only(resources_of(stack, "aws_elasticache_replication_group"))
+    parameters = resources_of(stack, "aws_elasticache_parameter_group")[ref(group["parameter_group_name"])]
+    assert parameters["family"] == "redis7" and parameters["name"] == f"ai-subsidy-{env}-redis7"
+    assert parameters["parameter"] == [{"name": "maxmemory-policy", "value": "noeviction"}]
+    assert parameters["lifecycle"] == {"create_before_destroy": True}
 
 
 def test_only_production_is_multi_az_with_deletion_protection(synthesis: Synthesis) -> None:
@@ -62,7 +105,7 @@ def test_redis_replication_group(env: str, synthesis: Synthesis) -> None:
     nodes = 3 if env == "production" else 1
     assert group["replication_group_id"] == f"ai-subsidy-{env}"
     assert group["engine"] == "redis" and group["engine_version"].startswith("7.")
-    assert group["node_type"] == "cache.t3.micro"
+    assert group["node_type"] == ("cache.m7g.large" if env == "production" else "cache.t4g.small")
     assert group["num_cache_clusters"] == nodes
     assert group["automatic_failover_enabled"] is (nodes > 1) and group["multi_az_enabled"] is (nodes > 1)
     assert group["at_rest_encryption_enabled"] == "true"
@@ -71,7 +114,8 @@ def test_redis_replication_group(env: str, synthesis: Synthesis) -> None:
     assert group["auth_token_update_strategy"] == "ROTATE"
     assert "lifecycle" not in group, "no ignore_changes: the token Terraform holds is the token the cache has"
     assert group["snapshot_retention_limit"] == spec.cache.snapshot_retention_days > 0
-    assert group["snapshot_window"] and group["maintenance_window"]
+    # 02:00-03:00 and Monday 05:00-06:00 in Tokyo: an hour after the database's maintenance.
+    assert (group["snapshot_window"], group["maintenance_window"]) == ("17:00-18:00", "sun:20:00-sun:21:00")
     subnets = resources_of(stack, "aws_elasticache_subnet_group")[ref(group["subnet_group_name"])]["subnet_ids"]
     assert all("isolated" in subnet for subnet in subnets)
 
@@ -182,15 +226,24 @@ def test_secrets_for_the_kubernetes_layer(env: str, synthesis: Synthesis) -> Non
     versions = {ref(version["secret_id"]): version for version in resources_of(stack, "aws_secretsmanager_secret_version").values()}
     written = {
         secrets[names.secret_name("database")],
+        secrets[names.secret_name("database-migration")],
         secrets[names.secret_name("redis")],
         secrets[names.cache_auth_token_secret],
         secrets[names.grafana_admin_secret.remote_name],
     }
     assert set(versions) == written, "operators fill the others: ai-keys, registry, alert receivers"
-    database = versions[secrets[names.secret_name("database")]]["secret_string"]
-    for key in ("host", "port", "dbname", "username"):
-        assert f'"{key}" =' in database
-    assert "password" not in database
+    instance, _ = only_item(resources_of(stack, "aws_db_instance"))
+    masterarn = f"aws_db_instance.{instance}.master_user_secret[0].secret_arn"
+    for purpose, user in (("database", "ai_subsidy_app_user"), ("database-migration", "ai_subsidy_migrate")):
+        version = versions[secrets[names.secret_name(purpose)]]
+        assert "secret_string" not in version and version["secret_string_wo_version"] == 1, "written once; rotation owns it after"
+        login = version["secret_string_wo"]
+        # The keys Secrets Manager's alternating-users rotation for RDS PostgreSQL reads (get_secret_dict:
+        # host, username, password, engine; masterarn for the master login that sets the twin's password).
+        for key in ("engine", "host", "port", "dbname", "username", "password", "masterarn"):
+            assert f'"{key}" =' in login
+        assert f'"username" = "{user}"' in login and f'"masterarn" = {masterarn}' in login
+        assert "ephemeral.aws_secretsmanager_random_password." in login
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from envspec import SpecError, load_environments, names_for
+from envspec import SpecError, load_environments, names_for, windows
 from tests.conftest import ROOT, SPECS, run_synth
 
 ENVIRONMENTS_DIR = ROOT / "environments"
@@ -176,6 +176,41 @@ BAD_INPUTS = {
         "alerting.slack.secret_name",
         "looks like a credential",
     ),
+    "backup window overlapping the maintenance window": (
+        "production.yaml",
+        "  vpc_cidr: 10.0.0.0/16",
+        "  vpc_cidr: 10.0.0.0/16\ndatabase:\n  backup_window: '04:30-05:30'",
+        "database.maintenance_window",
+        "mon:04:00-mon:05:00 overlaps backup_window 04:30-05:30 (Asia/Tokyo); RDS refuses overlapping windows",
+    ),
+    "cache maintenance together with the database's": (
+        "staging.yaml",
+        "ci:",
+        "cache:\n  maintenance_window: mon:04:30-mon:05:30\nci:",
+        "cache",
+        "overlaps database.maintenance_window mon:04:00-mon:05:00",
+    ),
+    "cache maintenance during its snapshot": (
+        "staging.yaml",
+        "ci:",
+        "cache:\n  snapshot_window: '05:30-06:30'\nci:",
+        "cache.maintenance_window",
+        "mon:05:00-mon:06:00 overlaps snapshot_window 05:30-06:30",
+    ),
+    "burstable database class in production": (
+        "production.yaml",
+        "  vpc_cidr: 10.0.0.0/16",
+        "  vpc_cidr: 10.0.0.0/16\ndatabase:\n  instance_class: db.t3.medium",
+        "database.instance_class",
+        "db.t3.medium is a burstable class; the production profile needs a non-burstable one",
+    ),
+    "burstable cache node in production": (
+        "production.yaml",
+        "  vpc_cidr: 10.0.0.0/16",
+        "  vpc_cidr: 10.0.0.0/16\ncache:\n  node_type: cache.t3.micro",
+        "cache.node_type",
+        "cache.t3.micro is a burstable class",
+    ),
     "duplicate key": ("staging.yaml", "profile: staging", "profile: staging\nprofile: production", "", "duplicate key 'profile'"),
     "name differs from file": ("staging.yaml", "name: staging", "name: stage", "name", "must equal the file name 'staging'"),
 }
@@ -272,3 +307,58 @@ def test_an_empty_file_points_to_a_guide_that_exists(content: str, environments:
     guide = re.search(r"see (\S+\.md)\)", problem.reason)
     assert guide and (ROOT / guide.group(1)).is_file(), problem.reason
     assert "name, profile" in problem.reason
+
+
+# --- windows: Tokyo time in the spec, UTC for AWS ---
+
+
+def test_windows_are_tokyo_time_in_the_spec_and_utc_for_aws() -> None:
+    """RDS and ElastiCache read every window as UTC (RDS API PreferredBackupWindow and
+    PreferredMaintenanceWindow: "Must be in Universal Coordinated Time (UTC)"). The original plan's
+    03:00-04:00 and Monday 04:00-05:00 are Tokyo night-time: JST is UTC+9, so both move to the day before."""
+    for spec in SPECS.values():
+        database, cache = spec.database, spec.cache
+        assert (database.backup_window, database.backup_window_utc) == ("03:00-04:00", "18:00-19:00")
+        assert (database.maintenance_window, database.maintenance_window_utc) == ("mon:04:00-mon:05:00", "sun:19:00-sun:20:00")
+        assert (cache.snapshot_window_utc, cache.maintenance_window_utc) == ("17:00-18:00", "sun:20:00-sun:21:00")
+
+
+@pytest.mark.parametrize(
+    ("local", "utc"),
+    [
+        ("mon:04:00-mon:05:00", "sun:19:00-sun:20:00"),  # across the day and the week boundary
+        ("mon:09:00-mon:10:00", "mon:00:00-mon:01:00"),  # exactly at UTC midnight
+        ("sun:08:30-sun:09:30", "sat:23:30-sun:00:30"),  # a UTC window that wraps midnight
+        ("wed:23:00-thu:00:30", "wed:14:00-wed:15:30"),
+    ],
+)
+def test_weekly_windows_convert_across_the_day_boundary(local: str, utc: str) -> None:
+    assert windows.weekly_utc(local) == utc
+    assert windows.weekly_length(local) == windows.weekly_length(utc)
+
+
+def test_daily_windows_convert_and_wrap_midnight() -> None:
+    assert windows.daily_utc("03:00-04:00") == "18:00-19:00"
+    assert windows.daily_utc("09:00-09:30") == "00:00-00:30"
+    assert windows.daily_utc("08:45-09:15") == "23:45-00:15"
+    assert windows.daily_length("23:45-00:15") == 30
+
+
+def test_overlap_is_found_across_the_week_boundary() -> None:
+    """A daily 08:30-09:30 JST backup is 23:30-00:30 UTC; it touches a maintenance window at Monday
+    00:00 UTC (Monday 09:00 JST) only across UTC midnight."""
+    backup = windows.daily_span("08:30-09:30")
+    assert windows.overlap(backup, windows.weekly_span("mon:09:00-mon:09:30"))
+    assert windows.overlap(backup, windows.weekly_span("sun:09:15-sun:10:00"))
+    assert not windows.overlap(backup, windows.weekly_span("mon:09:30-mon:10:30")), "an end is exclusive"
+    assert not windows.overlap(windows.weekly_span("mon:04:00-mon:05:00"), windows.weekly_span("mon:05:00-mon:06:00"))
+
+
+def test_windows_shorter_than_aws_allows_are_refused(environments: Path) -> None:
+    """RDS: backup and maintenance windows at least 30 minutes; ElastiCache: maintenance at least 60."""
+    _edit(environments / "staging.yaml", "ci:", "cache:\n  maintenance_window: mon:05:00-mon:05:30\nci:")
+    with pytest.raises(SpecError) as error:
+        load_environments(environments)
+    (problem,) = error.value.problems
+    assert problem.field == "cache.maintenance_window" and "at least 60 minutes" in problem.reason
+    assert problem.line == next(n for n, text in enumerate((environments / "staging.yaml").read_text().splitlines(), 1) if "05:30" in text)

@@ -10,12 +10,22 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import quote_plus, unquote, urlsplit
+from urllib.parse import parse_qs, quote_plus, unquote, urlsplit
 
 import pytest
 
 from envspec import names_for
-from envspec.naming import APP_NAMESPACE, CLUSTER_SECRET_STORE, MONITORING_NAMESPACE, RDS_MANAGED_SECRET_TAG
+from envspec.naming import (
+    APP_NAMESPACE,
+    CLUSTER_SECRET_STORE,
+    MONITORING_NAMESPACE,
+    RDS_CA_CONFIG_MAP,
+    RDS_CA_FILE,
+    RDS_CA_MOUNT_PATH,
+    RDS_MANAGED_SECRET_TAG,
+)
+from stacks.data.database import CA_CERTIFICATE
+from tests import kube
 from tests.conftest import ENVIRONMENTS, SPECS, Synthesis
 
 ACTION = re.compile(r"\{\{\s*(.*?)\s*\}\}")
@@ -71,12 +81,12 @@ def test_external_secrets_produce_the_app_secrets_with_a_refresh_interval(env: s
         assert target["creationPolicy"] == "Owner"
         expected = (
             spec.secret_sync.database_refresh_interval
-            if binding.kubernetes_name == "database-secret"
+            if binding.kubernetes_name in ("database-secret", "database-migration-secret")
             else spec.secret_sync.refresh_interval
         )
         assert document["spec"]["refreshInterval"] == expected
         assert document["spec"]["refreshPolicy"] == "Periodic"
-        if binding.kubernetes_name != "database-secret":
+        if binding.kubernetes_name not in ("database-secret", "database-migration-secret"):
             assert [(item["secretKey"], item["remoteRef"]) for item in document["spec"]["data"]] == [
                 (key, {"key": binding.remote_name, "property": key}) for key in binding.keys
             ]
@@ -85,32 +95,101 @@ def test_external_secrets_produce_the_app_secrets_with_a_refresh_interval(env: s
     assert registry["spec"]["data"][0]["secretKey"] == ".dockerconfigjson"
 
 
+# Characters a URL's user-info must escape; the rotation's generator may produce punctuation.
+PASSWORD = "p@ss:w/rd?#%&+=[]"
+APP_INITIAL = "app-initial"
+LOGIN = {"host": "db.example.internal", "port": "5432", "engine": "postgres", "masterarn": "arn:aws:secretsmanager:x"}
+
+
+def _data(document: dict[str, Any], **extra: str) -> dict[str, str]:
+    """What External Secrets would hand the template: the data keys (from one remote secret), plus extra keys."""
+    return {item["secretKey"]: extra.get(item["secretKey"], LOGIN.get(item["secretKey"], "")) for item in document["spec"]["data"]} | extra
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_the_database_url_joins_the_connection_details_with_the_rds_managed_password(env: str, synthesis: Synthesis) -> None:
+@pytest.mark.parametrize(
+    ("secret", "user"), [("database-secret", "ai_subsidy_app_user"), ("database-migration-secret", "ai_subsidy_migrate")]
+)
+def test_each_database_url_is_its_own_role_s_login_and_verifies_the_server(env: str, secret: str, user: str, synthesis: Synthesis) -> None:
+    """The application and the migration each log in with their own role's secret, never the master's.
+
+    TLS as Prisma reads the URL (prisma-engines, quaint/src/connector/postgres/url.rs at 0d495ae):
+    `sslmode` knows only disable/prefer/require (`verify-full` would fall back to `prefer`, which
+    allows plain text), the default `sslaccept` is accept_invalid_certs, and `sslcert` is the root
+    certificate file. So `require` + `sslaccept=strict` + `sslcert=<RDS roots>` is the verifying form."""
     names = names_for(SPECS[env])
-    document = _external_secret(synthesis, env, "database-secret")
-    spec = document["spec"]
-    assert {item["remoteRef"]["key"] for item in spec["data"]} == {names.secret_name("database")}
-    (lookup,) = spec["dataFrom"]
-    assert lookup["find"] == {
-        "tags": {RDS_MANAGED_SECRET_TAG: f"arn:aws:rds:{SPECS[env].aws.region}:{names.account}:db:{names.database_identifier}"}
-    }
-    (rewrite,) = lookup["rewrite"]
-    master_key = rewrite["regexp"]["target"]
-    assert re.fullmatch(rewrite["regexp"]["source"], "rds!db-0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b")
-    # What External Secrets would hand the template: the data keys, and the RDS secret under its new key.
-    # Characters a URL's user-info must escape; RDS never generates a space (it would become `+`).
-    password = "p@ss:w/rd?#%&+=[]"
-    data = {item["secretKey"]: "" for item in spec["data"]}
-    data |= {"host": "db.example.internal", "port": "5432", "dbname": names.database_name, "username": "ai_subsidy"}
-    data[master_key] = json.dumps({"username": "ai_subsidy", "password": password})
+    spec = _external_secret(synthesis, env, secret)["spec"]
+    assert {item["remoteRef"]["key"] for item in spec["data"]} == {names.app_secret(secret).remote_name}
+    assert "dataFrom" not in spec, "no other secret (the master's least of all) reaches this Secret"
     template = spec["target"]["template"]
     assert set(template["data"]) == {"url"}, "only the URL may reach the Secret, not the bare password"
+    data = _data({"spec": spec}, dbname=names.database_name, username=user, password=PASSWORD)
     url = urlsplit(render(template["data"]["url"], data))
     assert (url.scheme, url.hostname, url.port, url.path) == ("postgresql", "db.example.internal", 5432, f"/{names.database_name}")
-    assert unquote(url.password) == password  # how a URL parser reads user-info
-    assert url.username == "ai_subsidy"
-    assert url.query == "sslmode=require"
+    assert unquote(url.password) == PASSWORD and url.username == user
+    query = parse_qs(url.query)
+    assert query == {"sslmode": ["require"], "sslaccept": ["strict"], "sslcert": [f"{RDS_CA_MOUNT_PATH}/{RDS_CA_FILE}"]}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_only_the_bootstrap_secret_holds_the_master_login(env: str, synthesis: Synthesis) -> None:
+    names = names_for(SPECS[env])
+    holders = [doc["metadata"]["name"] for doc in synthesis.find(env, "ExternalSecret") if doc["spec"].get("dataFrom")]
+    assert holders == ["database-bootstrap-secret"]
+    spec = _external_secret(synthesis, env, "database-bootstrap-secret")["spec"]
+    master, migration = spec["dataFrom"]
+    assert master["find"] == {"tags": {RDS_MANAGED_SECRET_TAG: names.database_arn}}
+    assert re.fullmatch(master["rewrite"][0]["regexp"]["source"], "rds!db-0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b")
+    assert migration["extract"] == {"key": names.app_secret("database-migration-secret").remote_name}
+    rewrite = migration["rewrite"][0]["regexp"]
+    prefixed = re.sub(rewrite["source"], rewrite["target"].replace("$1", r"\1"), "password")
+    data = _data({"spec": spec}, dbname=names.database_name, username="ai_subsidy_app_user", password=APP_INITIAL)
+    data[master["rewrite"][0]["regexp"]["target"]] = json.dumps({"username": names.database_username, "password": PASSWORD})
+    data[prefixed] = "migrate-initial"
+    rendered = {key: render(value, data) for key, value in spec["target"]["template"]["data"].items()}
+    assert rendered == {
+        "PGHOST": "db.example.internal",
+        "PGPORT": "5432",
+        "PGDATABASE": names.database_name,
+        "PGUSER": names.database_username,
+        "PGPASSWORD": PASSWORD,
+        "APP_PASSWORD": APP_INITIAL,
+        "MIGRATE_PASSWORD": "migrate-initial",
+    }
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_pods_that_connect_mount_the_rds_roots_of_both_regions(env: str, synthesis: Synthesis) -> None:
+    """The instance uses `rds-ca-rsa2048-g1` (stacks/data/database.py): the client needs that region's
+    root, and the DR region's for a restored copy there. Each certificate must be a self-signed CA."""
+    from cryptography import x509
+
+    (config_map,) = synthesis.find(env, "ConfigMap", RDS_CA_CONFIG_MAP)
+    certificates = x509.load_pem_x509_certificates(config_map["data"][RDS_CA_FILE].encode())
+    names = [cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value for cert in certificates]
+    spec = SPECS[env]
+    for region in (spec.aws.region, spec.aws.dr_region):
+        assert f"Amazon RDS {region} Root CA RSA2048 G1" in names
+    assert names[0] == f"Amazon RDS {spec.aws.region} Root CA {CA_CERTIFICATE.split('-')[2].upper()} G1"
+    for cert in certificates:
+        assert cert.issuer == cert.subject
+        assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+        cert.verify_directly_issued_by(cert)
+    pods = [doc for doc in kube.workloads(synthesis.manifests(env)) if doc["metadata"]["namespace"] == APP_NAMESPACE]
+    connecting = 0
+    for doc in pods:
+        pod_spec = kube.pod_spec(doc)
+        containers = [
+            c
+            for c in kube.containers(pod_spec)
+            if any(e["name"] == "DATABASE_URL" or e["name"] == "PGSSLROOTCERT" for e in c.get("env", []))
+        ]
+        volumes = {v["name"]: v for v in pod_spec.get("volumes", [])}
+        for container in containers:
+            connecting += 1
+            (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == RDS_CA_MOUNT_PATH]
+            assert volumes[mount["name"]]["configMap"]["name"] == RDS_CA_CONFIG_MAP, doc["metadata"]["name"]
+    assert connecting == 4, "backend, AI worker, migration, role bootstrap"
 
 
 def test_the_template_renderer_fails_on_what_it_does_not_know() -> None:

@@ -112,9 +112,8 @@ def test_application_identities_reach_only_their_own_resources(env: str, synthes
     backend = _permissions(stack, identities[("ai-subsidy", BACKEND.service_account)][1])
     assert _resource_refs(backend, "s3:PutObject") == {f"{files}/*"}
     assert _resource_refs(backend, "s3:ListBucket") == {files}
-    assert _resource_refs(backend, "secretsmanager:GetSecretValue") == {
-        secret[n] for n in ("database-secret", "redis-secret", "ai-keys-secret")
-    }
+    # No database credential: its login reaches it only through External Secrets (database-secret).
+    assert _resource_refs(backend, "secretsmanager:GetSecretValue") == {secret[n] for n in ("redis-secret", "ai-keys-secret")}
 
     worker = _permissions(stack, identities[("ai-subsidy", AI_WORKER.service_account)][1])
     assert _resource_refs(worker, "s3:GetObject") == {f"{files}/*"}

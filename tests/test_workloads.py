@@ -64,7 +64,7 @@ def test_images_resources_and_autoscaling_come_from_the_spec(env: str, component
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_every_pod_meets_the_restricted_pod_security_standard(env: str, synthesis: Synthesis) -> None:
     pods = [doc for doc in kube.workloads(synthesis.manifests(env)) if doc["metadata"]["namespace"] == APP_NAMESPACE]
-    assert len(pods) == 4  # three Deployments and the migration Job
+    assert len(pods) == 5  # three Deployments, the migration Job and the database role bootstrap Job
     for doc in pods:
         spec = kube.pod_spec(doc)
         assert spec["securityContext"]["runAsNonRoot"] is True
@@ -317,7 +317,17 @@ def test_the_migration_runs_once_before_the_backend_rolls_out(env: str, synthesi
     assert container["command"] == ["npx", "prisma", "migrate", "deploy"]
     assert container["image"] == _container(synthesis, env, BACKEND)["image"]
     secrets = {item["name"]: item["valueFrom"]["secretKeyRef"] for item in container["env"] if "valueFrom" in item}
-    assert secrets == {"DATABASE_URL": {"name": "database-secret", "key": "url"}}
+    assert secrets == {"DATABASE_URL": {"name": "database-migration-secret", "key": "url"}}, "the migration role, not the app's"
+    # The roles it logs in with are created by the bootstrap hook, an earlier wave of the same phase.
+    (bootstrap,) = synthesis.find(env, "Job", "ai-subsidy-database-bootstrap")
+    assert bootstrap["metadata"]["annotations"]["argocd.argoproj.io/hook"] == "PreSync"
+    assert int(bootstrap["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]) < int(
+        annotations.get("argocd.argoproj.io/sync-wave", "0")
+    )
+    (scripts,) = synthesis.find(env, "ConfigMap", "ai-subsidy-database-bootstrap")
+    assert int(scripts["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]) < int(
+        bootstrap["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]
+    )
     # Its ServiceAccount must exist before the Job on the very first sync: an earlier PreSync wave.
     (account,) = synthesis.find(env, "ServiceAccount", spec["serviceAccountName"])
     assert account["metadata"]["annotations"]["argocd.argoproj.io/hook"] == "PreSync"

@@ -116,7 +116,7 @@ class InstanceSettings:
             log_exports=("postgresql", "upgrade"),
             copy_tags_to_snapshot=True,
             backup_retention_days=database.backup_retention_days,
-            backup_window=database.backup_window,
+            backup_window=database.backup_window_utc,
             port=POSTGRES_PORT,
             auto_minor_version_upgrade=True,
             ca_certificate=None,

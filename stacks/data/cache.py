@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from cdktf import TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.elasticache_parameter_group import ElasticacheParameterGroup, ElasticacheParameterGroupParameter
 from cdktf_cdktf_provider_aws.elasticache_replication_group import (
     ElasticacheReplicationGroup,
     ElasticacheReplicationGroupLogDeliveryConfiguration,
@@ -19,6 +21,10 @@ from stacks.kms import CustomerManagedKey
 from stacks.logs import encrypted_log_group
 
 LOG_TYPES = ("slow-log", "engine-log")
+# Redis holds the AI worker's job queue and the users' sessions besides cached values: evicting a key
+# under memory pressure would silently drop a queued job or log a user out. `noeviction` makes writes
+# fail instead (an error the application sees, and the memory alarm fires first).
+PARAMETERS = {"maxmemory-policy": "noeviction"}
 
 
 class RedisCache(Construct):
@@ -53,6 +59,19 @@ class RedisCache(Construct):
             )
             for log in LOG_TYPES
         }
+        family = f"redis{cache.engine_version.split('.')[0]}"
+        # The family is part of the name, so the only replacing change (a new family) also brings a new
+        # name and create_before_destroy never collides with the group in use.
+        parameter_group = ElasticacheParameterGroup(
+            self,
+            "parameter_group",
+            name=f"{group_id}-{family}",
+            family=family,
+            description="Redis settings of the application cache",
+            parameter=[ElasticacheParameterGroupParameter(name=name, value=value) for name, value in sorted(PARAMETERS.items())],
+            tags={"Name": f"{group_id}-{family}"},
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+        )
         highly_available = cache.num_nodes > 1
         self.group = ElasticacheReplicationGroup(
             self,
@@ -64,7 +83,7 @@ class RedisCache(Construct):
             node_type=cache.node_type,
             num_cache_clusters=cache.num_nodes,
             port=REDIS_PORT,
-            parameter_group_name=f"default.redis{cache.engine_version.split('.')[0]}",
+            parameter_group_name=parameter_group.name,
             subnet_group_name=subnet_group.name,
             security_group_ids=[security_group_id],
             automatic_failover_enabled=highly_available,
@@ -77,8 +96,8 @@ class RedisCache(Construct):
             auth_token_update_strategy="ROTATE",  # noqa: S106 - a rotation strategy, not a password
             auto_minor_version_upgrade="true",
             snapshot_retention_limit=cache.snapshot_retention_days,
-            snapshot_window=cache.snapshot_window,
-            maintenance_window=cache.maintenance_window,
+            snapshot_window=cache.snapshot_window_utc,
+            maintenance_window=cache.maintenance_window_utc,
             apply_immediately=False,
             log_delivery_configuration=[
                 ElasticacheReplicationGroupLogDeliveryConfiguration(

@@ -11,6 +11,7 @@ from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from constructs import Construct
 
 from envspec import EnvironmentSpec, Names
+from envspec.models import PostgresParameters
 from envspec.naming import POSTGRES_PORT
 from stacks.checkov import skip_check
 from stacks.iam import AWS_MANAGED, Role, service_trust, source_account
@@ -18,15 +19,32 @@ from stacks.kms import CustomerManagedKey
 from stacks.logs import encrypted_log_group
 
 EXPORTED_LOGS = ("postgresql", "upgrade")
-PARAMETERS = {
+# Fixed settings of the parameter group; the environment's own are in `spec.database.parameters`.
+FIXED_PARAMETERS = {
     "rds.force_ssl": "1",  # refuse unencrypted connections
     "log_statement": "ddl",
-    "log_min_duration_statement": "1000",  # milliseconds: log statements slower than 1 s
     "log_connections": "1",
     "log_disconnections": "1",
     "log_lock_waits": "1",
+    # Query statistics (the pg_stat_statements view, after CREATE EXTENSION), for slow-query work.
+    "shared_preload_libraries": "pg_stat_statements",
 }
+# Static parameters (PostgreSQL context `postmaster`) take effect only after a reboot, and RDS refuses
+# `immediate` for them ("RDS for PostgreSQL parameters": static parameters need pending-reboot). The
+# tests read each parameter's context from a real PostgreSQL 15 server to keep this set true.
+STATIC_PARAMETERS = frozenset({"shared_preload_libraries"})
 CA_CERTIFICATE = "rds-ca-rsa2048-g1"
+
+
+def parameters_for(settings: PostgresParameters) -> dict[str, str]:
+    """Every parameter the group sets, by PostgreSQL name (milliseconds and kB are the units PostgreSQL assumes)."""
+    return {
+        **FIXED_PARAMETERS,
+        "idle_in_transaction_session_timeout": str(settings.idle_in_transaction_session_timeout_ms),
+        "log_min_duration_statement": str(settings.log_min_duration_statement_ms),
+        "log_autovacuum_min_duration": str(settings.log_autovacuum_min_duration_ms),
+        "log_temp_files": str(settings.log_temp_files_kb),
+    }
 
 
 class Database(Construct):
@@ -52,13 +70,20 @@ class Database(Construct):
             subnet_ids=list(subnet_ids),
             tags={"Name": identifier},
         )
+        # A name prefix, not a name: with create_before_destroy a replacing change (family, description)
+        # creates the new group first, which a fixed name would make fail as a duplicate.
         parameters = DbParameterGroup(
             self,
             "parameter_group",
-            name=f"{identifier}-postgres{database.engine_major_version}",
+            name_prefix=f"{identifier}-postgres{database.engine_major_version}-",
             family=f"postgres{database.engine_major_version}",
             description=f"{identifier}: TLS required, slow and DDL statements logged",
-            parameter=[DbParameterGroupParameter(name=name, value=value) for name, value in sorted(PARAMETERS.items())],
+            parameter=[
+                DbParameterGroupParameter(
+                    name=name, value=value, apply_method="pending-reboot" if name in STATIC_PARAMETERS else "immediate"
+                )
+                for name, value in sorted(parameters_for(database.parameters).items())
+            ],
             tags={"Name": identifier},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
@@ -103,8 +128,8 @@ class Database(Construct):
             parameter_group_name=parameters.name,
             ca_cert_identifier=CA_CERTIFICATE,
             backup_retention_period=database.backup_retention_days,
-            backup_window=database.backup_window,
-            maintenance_window=database.maintenance_window,
+            backup_window=database.backup_window_utc,
+            maintenance_window=database.maintenance_window_utc,
             copy_tags_to_snapshot=True,
             delete_automated_backups=False,
             deletion_protection=database.deletion_protection,

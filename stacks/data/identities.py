@@ -59,7 +59,9 @@ class WorkloadIdentities(Construct):
                     resources=[f"{files_bucket_arn}/*"],
                 ),
                 s3_key,
-                _read_secrets("ReadOwnSecrets", [secrets.arn(name) for name in ("database-secret", "redis-secret", "ai-keys-secret")]),
+                # Its database login reaches it through External Secrets only (database-secret): the pod
+                # never reads a database credential from Secrets Manager itself.
+                _read_secrets("ReadOwnSecrets", [secrets.arn(name) for name in ("redis-secret", "ai-keys-secret")]),
                 secrets_decrypt,
             ],
         )

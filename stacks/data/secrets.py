@@ -1,7 +1,8 @@
 """Secrets Manager secrets the Kubernetes layer reads through External Secrets.
 
-Terraform creates every secret and writes only what it knows: the database connection details
-(no password: RDS keeps the master password in its own managed secret), the Redis URL and Grafana's
+Terraform creates every secret and writes only what it knows: the application's and the migration's
+database logins (generated passwords, write-only; the master password stays in RDS's own managed
+secret, for the role bootstrap and break-glass only), the Redis URL and Grafana's
 generated admin login (write-only values: Terraform sends them and keeps no copy in state). Values Terraform cannot
 know (the OpenAI key, the registry credential, alert receiver URLs) are put in by operators; see
 the README.
@@ -15,7 +16,7 @@ from cdktf_cdktf_provider_aws.secretsmanager_secret_version import Secretsmanage
 from constructs import Construct
 
 from envspec import EnvironmentSpec, Names
-from envspec.naming import POSTGRES_PORT, SecretBinding
+from envspec.naming import DATABASE_APP_USER, DATABASE_MIGRATION_USER, POSTGRES_PORT, SecretBinding
 from stacks.checkov import skip_check
 from stacks.data.cache import RedisCache
 from stacks.data.database import Database
@@ -23,6 +24,12 @@ from stacks.data.generated_password import ephemeral_password
 from stacks.kms import CustomerManagedKey
 
 GRAFANA_ADMIN_USER = "admin"
+DATABASE_PASSWORD_LENGTH = 40
+DATABASE_LOGINS = {"database-secret": DATABASE_APP_USER, "database-migration-secret": DATABASE_MIGRATION_USER}
+LOGIN_ROTATION_REASON = (
+    "alternating-users rotation (two PostgreSQL users per login, README 'Database roles'); the rotation function "
+    "is not deployed by this stack yet, see README"
+)
 GRAFANA_PASSWORD_LENGTH = 32
 ROTATION_REASON = (
     "rotated by their owners, not a Lambda: RDS rotates the database password in its own managed secret, "
@@ -49,25 +56,20 @@ class ApplicationSecrets(Construct):
                 self,
                 binding.kubernetes_name.replace("-", "_"),
                 name=binding.remote_name,
-                description=self._describe(binding),
+                description=self._describe(binding, DATABASE_LOGINS.get(binding.kubernetes_name)),
                 kms_key_id=key.arn,
                 recovery_window_in_days=30 if spec.is_production else 7,
                 # Copies in the DR region, so a regional failover finds its credentials.
                 replica=[SecretsmanagerSecretReplica(region=spec.aws.dr_region, kms_key_id=dr_key.arn)] if dr_key else None,
                 tags={"Name": binding.remote_name, "ConsumedBy": f"{binding.namespace}/{binding.kubernetes_name}"},
             )
-            skip_check(secret, "CKV2_AWS_57", ROTATION_REASON)
+            if binding.kubernetes_name not in DATABASE_LOGINS:
+                skip_check(secret, "CKV2_AWS_57", ROTATION_REASON)
             self.secrets[binding.kubernetes_name] = secret
 
-        instance = database.instance
-        SecretsmanagerSecretVersion(
-            self,
-            "database_connection",
-            secret_id=self.secrets["database-secret"].id,
-            secret_string=Fn.jsonencode(
-                {"host": instance.address, "port": POSTGRES_PORT, "dbname": instance.db_name, "username": instance.username}
-            ),
-        )
+        for kubernetes_name, username in DATABASE_LOGINS.items():
+            skip_check(self.secrets[kubernetes_name], "CKV2_AWS_57", LOGIN_ROTATION_REASON)
+            self._database_login(kubernetes_name, username, database)
         SecretsmanagerSecretVersion(
             self,
             "redis_connection",
@@ -91,8 +93,38 @@ class ApplicationSecrets(Construct):
             secret_string_wo_version=1,
         )
 
+    def _database_login(self, kubernetes_name: str, username: str, database: Database) -> None:
+        """The initial login of one database role, in the alternating-users rotation's format, written
+        once (write-only, version 1): rotation rewrites the secret and Terraform never reverts it."""
+        instance = database.instance
+        label = kubernetes_name.replace("-", "_")
+        generated = ephemeral_password(self, f"{label}_password", DATABASE_PASSWORD_LENGTH)
+        document = {
+            "engine": '"postgres"',
+            # Inside the ${...} expression a reference stands bare (cdktf writes it without `${}`).
+            "host": instance.address,
+            "port": str(POSTGRES_PORT),
+            "dbname": instance.db_name,
+            "username": f'"{username}"',
+            "password": generated,
+            "masterarn": instance.master_user_secret.get(0).secret_arn,
+        }
+        body = ", ".join(f'"{key}" = {value}' for key, value in document.items())
+        SecretsmanagerSecretVersion(
+            self,
+            f"{label}_login",
+            secret_id=self.secrets[kubernetes_name].id,
+            secret_string_wo=f"${{jsonencode({{{body}}})}}",
+            secret_string_wo_version=1,
+        )
+
     @staticmethod
-    def _describe(binding: SecretBinding) -> str:
+    def _describe(binding: SecretBinding, database_user: str | None) -> str:
+        if database_user is not None:
+            return (
+                f"Login of PostgreSQL role {database_user} or its twin (engine, host, port, dbname, username, password, masterarn); "
+                f"rendered by External Secrets into the url of Secret {binding.namespace}/{binding.kubernetes_name}"
+            )
         keys = ", ".join(binding.keys)
         return f"JSON with {keys}; read by External Secrets into Secret {binding.namespace}/{binding.kubernetes_name}"
 

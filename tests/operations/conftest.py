@@ -165,7 +165,7 @@ def build_world(names: Names) -> World:
         DBParameterGroupName=parameter_group,
         MultiAZ=spec.database.multi_az,
         BackupRetentionPeriod=spec.database.backup_retention_days,
-        PreferredBackupWindow=spec.database.backup_window,
+        PreferredBackupWindow=spec.database.backup_window_utc,
         DeletionProtection=spec.database.deletion_protection,
         EnableIAMDatabaseAuthentication=True,
         EnableCloudwatchLogsExports=["postgresql", "upgrade"],

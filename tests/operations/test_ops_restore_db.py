@@ -29,7 +29,7 @@ def _assert_explicit_settings(call: dict[str, str], world: World) -> None:
     assert call["VpcSecurityGroupIds.VpcSecurityGroupId.1"] == world.security_groups[0]
     assert call["DBParameterGroupName"] == world.parameter_group
     assert call["MultiAZ"] == "true"
-    assert call["DBInstanceClass"] == "db.t3.medium"
+    assert call["DBInstanceClass"] == "db.m7g.large"  # the original's (production's class)
     assert call["PubliclyAccessible"] == "false"
     assert call["DeletionProtection"] == "true"
     assert call["EnableIAMDatabaseAuthentication"] == "true"
@@ -164,7 +164,7 @@ def test_dr_region_snapshot_copy_is_restored_into_the_named_placement(
     (call,) = recording.calls(RESTORE_SNAPSHOT)
     assert call["DBSubnetGroupName"] == group
     assert call["VpcSecurityGroupIds.VpcSecurityGroupId.1"] == security_group
-    assert call["MultiAZ"] == "true" and call["DBInstanceClass"] == "db.t3.medium"  # the original's, read from the primary
+    assert call["MultiAZ"] == "true" and call["DBInstanceClass"] == "db.m7g.large"  # the original's, read from the primary
     restored = rds_dr.describe_db_instances(DBInstanceIdentifier=_restored_in(result.out))["DBInstances"][0]
     assert restored["KmsKeyId"] == dr_key and restored["StorageEncrypted"]  # the DR copy's own key
     assert "docs/disaster-recovery.md#region-loss" in result.out
