@@ -172,32 +172,37 @@ def environment_files(directory: Path = DEFAULT_DIRECTORY) -> dict[str, Path]:
     return {path.stem: path for path in sorted(directory.glob("*.yaml"))}
 
 
-def _vpc_cidr_line(path: Path) -> int | None:
+def _field_line(path: Path, location: tuple[str, ...]) -> int | None:
     try:
         _, root = _read_document(path)
     except SpecError:
         return None
-    return _line_of(root, ("network", "vpc_cidr"))
+    return _line_of(root, location)
+
+
+def _conflict(edited: Path, other_name: str, other: Path, field: str, reason: str) -> Problem:
+    """A conflict between two files, reported on `edited` with the other file and its line named."""
+    location = tuple(field.split("."))
+    other_line = _field_line(other, location)
+    where = f"{_display(other)}:{other_line}" if other_line else _display(other)
+    return Problem(_display(edited), field, f"{reason} of environment '{other_name}' ({where})", _field_line(edited, location))
 
 
 def _check_across(specs: dict[str, EnvironmentSpec], files: dict[str, Path]) -> list[Problem]:
-    """Overlapping VPC ranges, reported on the more recently changed file (the likely edit), with
-    the other file and its line named too; a range a profile supplies has no line."""
+    """Overlapping VPC ranges and shared AWS accounts, reported on the more recently changed file
+    (the likely edit), with the other file and its line named too; a value a profile supplies has
+    no line. One account per environment: the CI stack's roles are scoped by account (a plan role
+    of another environment in production's account would read production)."""
     problems = []
     for pair in itertools.combinations(sorted(specs), 2):
         first, second = sorted(pair, key=lambda name: files[name].stat().st_mtime_ns)
         a, b = specs[first].network.vpc_cidr, specs[second].network.vpc_cidr
         if a.overlaps(b):
-            other_line = _vpc_cidr_line(files[first])
-            other = f"{_display(files[first])}:{other_line}" if other_line else _display(files[first])
-            problems.append(
-                Problem(
-                    _display(files[second]),
-                    "network.vpc_cidr",
-                    f"{b} overlaps {a} of environment '{first}' ({other})",
-                    _vpc_cidr_line(files[second]),
-                )
-            )
+            problems.append(_conflict(files[second], first, files[first], "network.vpc_cidr", f"{b} overlaps {a}"))
+        account = specs[second].aws.account_id
+        if account == specs[first].aws.account_id:
+            reason = f"account {account} is already the account"
+            problems.append(_conflict(files[second], first, files[first], "aws.account_id", reason))
     return problems
 
 

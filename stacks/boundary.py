@@ -6,10 +6,13 @@ A role's effective permissions are the intersection of its own policies and the 
 (IAM User Guide, "Permissions boundaries for IAM entities"), so attaching AdministratorAccess to a
 bounded role, or assuming or passing one, yields no more than this: every service but IAM,
 AWS Organizations and Account management; IAM reads; service-linked roles (whose permissions AWS
-defines); instance profiles (for a node provisioner); and passing this environment's bounded roles,
-never the two CI roles, which carry no boundary the deploy role controls. Beyond what the deploy
-role itself holds (PowerUserAccess) that adds only instance profiles, which confer nothing without
-passing a role, so no path through a bounded role leads beyond the boundary.
+defines); the cluster's instance profiles (for a node provisioner); and passing this environment's
+bounded roles, never the two CI roles, which carry no boundary the deploy role controls. Neither
+may a bounded role assume any role but this environment's (`sts:AssumeRole` is otherwise in the
+every-service grant, and a role made outside this repository that trusts the account root would
+be one call away). Beyond what the deploy role itself holds (PowerUserAccess) that adds only
+instance profiles, which confer nothing without passing a role, so no path through a bounded role
+leads beyond the boundary.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from constructs import Construct
 
 from envspec import Names
 from stacks.checkov import skip_check
-from stacks.policy import Statement, policy_document
+from stacks.policy import Condition, Statement, policy_document
 
 BOUNDARY_REASON = (
     "permissions boundary, not a grant: it only caps the bounded roles' own policies (effective permissions are "
@@ -31,8 +34,23 @@ BOUNDARY_REASON = (
 BOUNDARY_CHECKS = ("CKV_AWS_107", "CKV_AWS_108", "CKV_AWS_109", "CKV_AWS_110", "CKV_AWS_111", "CKV_AWS_356")
 
 
+def assume_only_own_roles(names: Names) -> Statement:
+    """PowerUserAccess (and the boundary's every-service grant) include `sts:AssumeRole` on any
+    role: a role made outside this repository that trusts the account root (a platform admin role)
+    would be one AssumeRole away. Only this environment's roles, which all carry the boundary or are
+    the CI roles (trusting GitHub's OIDC provider alone), may be assumed."""
+    return Statement(
+        sid="AssumeOnlyThisEnvironmentsRoles",
+        effect="Deny",
+        actions=["sts:AssumeRole"],
+        not_resources=[names.role_arn(f"{names.prefix}-*")],
+    )
+
+
 def boundary_statements(names: Names) -> list[Statement]:
     account = names.account
+    profiles = f"arn:aws:iam::{account}:instance-profile/*"
+    cluster_tag = f"kubernetes.io/cluster/{names.cluster_name}"
     return [
         Statement(
             sid="EveryServiceButIdentityAndAccount", actions=(), not_actions=["iam:*", "organizations:*", "account:*"], resources=["*"]
@@ -43,20 +61,22 @@ def boundary_statements(names: Names) -> list[Statement]:
             actions=["iam:CreateServiceLinkedRole"],
             resources=[f"arn:aws:iam::{account}:role/aws-service-role/*"],
         ),
-        # Node provisioners (Karpenter) manage the instance profiles of their node role; adding a
-        # role to a profile and launching an instance with it both need iam:PassRole on that role
-        # (IAM API Reference, AddRoleToInstanceProfile), which stops at the CI roles below.
+        # Node provisioners (Karpenter) manage the instance profiles of their node role, tagged as the
+        # cluster's (the `AllowScopedInstanceProfile*` statements of Karpenter's reference policy,
+        # aws/karpenter-provider-aws v1.14.1, getting-started cloudformation.yaml). Adding a role to
+        # a profile and launching an instance with it both need iam:PassRole on that role (IAM API
+        # Reference, AddRoleToInstanceProfile), which stops at the CI roles below.
         Statement(
-            sid="ManageInstanceProfiles",
-            actions=[
-                "iam:CreateInstanceProfile",
-                "iam:DeleteInstanceProfile",
-                "iam:AddRoleToInstanceProfile",
-                "iam:RemoveRoleFromInstanceProfile",
-                "iam:TagInstanceProfile",
-                "iam:UntagInstanceProfile",
-            ],
-            resources=[f"arn:aws:iam::{account}:instance-profile/*"],
+            sid="CreateAndTagTheClustersInstanceProfiles",
+            actions=["iam:CreateInstanceProfile", "iam:TagInstanceProfile"],
+            resources=[profiles],
+            conditions=[Condition("StringEquals", f"aws:RequestTag/{cluster_tag}", ["owned"])],
+        ),
+        Statement(
+            sid="ManageTheClustersInstanceProfiles",
+            actions=["iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile"],
+            resources=[profiles],
+            conditions=[Condition("StringEquals", f"aws:ResourceTag/{cluster_tag}", ["owned"])],
         ),
         Statement(sid="PassThisEnvironmentsRoles", actions=["iam:PassRole"], resources=[f"arn:aws:iam::{account}:role/{names.prefix}-*"]),
         Statement(
@@ -65,6 +85,7 @@ def boundary_statements(names: Names) -> list[Statement]:
             actions=["iam:PassRole"],
             resources=[names.role_arn(names.deploy_role), names.role_arn(names.plan_role)],
         ),
+        assume_only_own_roles(names),
     ]
 
 

@@ -25,25 +25,30 @@ from constructs import Construct
 from envspec import EnvironmentSpec
 from envspec.naming import BUCKET_PURPOSES
 from stacks.base import EnvironmentStack
-from stacks.boundary import PermissionsBoundary
+from stacks.boundary import PermissionsBoundary, assume_only_own_roles
 from stacks.iam import AWS_MANAGED, Role
 from stacks.policy import Condition, Statement
 
 GITHUB_OIDC = "token.actions.githubusercontent.com"
 
-# Role writes that take the `iam:PermissionsBoundary` condition key (the boundary the role has, or
-# for CreateRole/PutRolePermissionsBoundary the one requested): Service Authorization Reference, IAM.
+# Role writes whose request carries `iam:PermissionsBoundary` (the boundary the role has, or for
+# CreateRole/PutRolePermissionsBoundary the one requested): Service Authorization Reference, "Actions,
+# resources, and condition keys for AWS Identity and Access Management (IAM)". DeleteRole, UpdateRole,
+# UpdateRoleDescription and UpdateAssumeRolePolicy do not carry the key, so a condition on it would
+# deny them; they are scoped by name alone (ROLE_WRITES_BY_NAME).
 BOUNDED_ROLE_WRITES = (
     "iam:CreateRole",
-    "iam:DeleteRole",
-    "iam:UpdateRole",
-    "iam:UpdateRoleDescription",
-    "iam:UpdateAssumeRolePolicy",
     "iam:PutRolePolicy",
     "iam:DeleteRolePolicy",
     "iam:AttachRolePolicy",
     "iam:DetachRolePolicy",
     "iam:PutRolePermissionsBoundary",
+)
+ROLE_WRITES_BY_NAME = (
+    "iam:DeleteRole",
+    "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
+    "iam:UpdateAssumeRolePolicy",
 )
 
 
@@ -107,13 +112,15 @@ class CiStack(EnvironmentStack):
 
     def _deploy_permissions(self) -> list[Statement]:
         """PowerUserAccess covers every service but IAM. IAM: this environment's roles, and only
-        roles that carry the boundary: every role write is conditioned on `iam:PermissionsBoundary`
-        (the condition key of CreateRole, PutRolePolicy, AttachRolePolicy, UpdateAssumeRolePolicy and
-        the other role writes: Service Authorization Reference, IAM), so a role without it, or the
-        CI roles, cannot be changed, and no role can be created without it. Explicit denials keep
-        the CI roles and the boundary policy out of reach even if a later statement widened this."""
+        roles that carry the boundary: the role writes whose requests carry `iam:PermissionsBoundary`
+        (CreateRole, PutRolePolicy, AttachRolePolicy, ...: Service Authorization Reference, IAM) are
+        conditioned on it, so no role can be created without it and no policy of a role without it
+        can change. DeleteRole, UpdateRole, UpdateRoleDescription and UpdateAssumeRolePolicy carry no
+        such key and are scoped by the name prefix alone: no role without the boundary may ever be
+        named `<prefix>-*` but the CI roles (README, "Security notes"). Explicit denials keep the CI
+        roles and the boundary policy out of reach even if a later statement widened this."""
         names = self.names
-        own_roles = f"arn:aws:iam::{names.account}:role/{names.prefix}-*"
+        own_roles = names.role_arn(f"{names.prefix}-*")
         ci_roles = [names.role_arn(names.deploy_role), names.role_arn(names.plan_role)]
         return [
             Statement(
@@ -122,6 +129,7 @@ class CiStack(EnvironmentStack):
                 resources=[own_roles],
                 conditions=[Condition("StringEquals", "iam:PermissionsBoundary", [names.permissions_boundary_arn])],
             ),
+            Statement(sid="UpdateAndDeleteOwnRoles", actions=list(ROLE_WRITES_BY_NAME), resources=[own_roles]),
             Statement(
                 sid="ReadAndTagOwnRoles",
                 actions=[
@@ -142,9 +150,10 @@ class CiStack(EnvironmentStack):
             Statement(
                 sid="NeverChangeTheCiRoles",
                 effect="Deny",
-                actions=[*BOUNDED_ROLE_WRITES, "iam:TagRole", "iam:UntagRole", "iam:PassRole"],
+                actions=[*BOUNDED_ROLE_WRITES, *ROLE_WRITES_BY_NAME, "iam:TagRole", "iam:UntagRole", "iam:PassRole"],
                 resources=ci_roles,
             ),
+            assume_only_own_roles(names),
             Statement(
                 sid="NeverChangeTheBoundary",
                 effect="Deny",

@@ -30,6 +30,7 @@ class Statement:
     principals: dict[str, Sequence[str]] = field(default_factory=dict)  # type -> identifiers
     conditions: Sequence[Condition] = ()
     not_actions: Sequence[str] = ()  # with actions=(): every action but these
+    not_resources: Sequence[str] = ()  # with resources=None: every resource but these
 
 
 def policy_document(scope: Construct, construct_id: str, statements: Sequence[Statement]) -> DataAwsIamPolicyDocument:
@@ -43,6 +44,7 @@ def policy_document(scope: Construct, construct_id: str, statements: Sequence[St
                 actions=list(statement.actions) or None,
                 not_actions=list(statement.not_actions) or None,
                 resources=list(statement.resources) if statement.resources is not None else None,
+                not_resources=list(statement.not_resources) or None,
                 principals=[
                     DataAwsIamPolicyDocumentStatementPrincipals(type=kind, identifiers=list(identifiers))
                     for kind, identifiers in statement.principals.items()

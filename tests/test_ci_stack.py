@@ -6,7 +6,7 @@ import pytest
 
 from envspec import names_for
 from envspec.naming import BUCKET_PURPOSES
-from tests.conftest import ENVIRONMENTS, SPECS, Synthesis, data_of, only, ref, resources_of
+from tests.conftest import ENVIRONMENTS, ROOT, SPECS, Synthesis, data_of, only, ref, resources_of
 
 
 def _trust(stack: dict, role_name: str) -> dict:
@@ -111,3 +111,27 @@ def test_plan_role_reads_only_what_plans_refresh_and_no_data(env: str, synthesis
     assert f"arn:aws:s3:::{names.state_bucket}/*" not in denied["s3:GetObject"]
     for action in ("logs:GetLogEvents", "logs:FilterLogEvents", "logs:StartQuery", "rds:DownloadDBLogFilePortion"):
         assert denied[action] == ["*"], action
+
+
+REPOSITORY_SETTINGS = (
+    # GitHub Docs, "Managing environments for deployment": required reviewers on environments of a
+    # private or internal repository need GitHub Enterprise; administrators bypass protection rules
+    # unless "Allow administrators to bypass configured protection rules" is off; referencing an
+    # environment that does not exist creates it, without protection rules.
+    "need GitHub Enterprise",
+    "Allow administrators to bypass configured protection rules",
+    "create the GitHub environments it trusts",
+    # GitHub Docs, "Managing GitHub Actions settings for a repository", fork pull request workflows
+    # in private repositories: "Send write tokens to workflows from fork pull requests".
+    "Send write tokens to workflows from fork pull requests",
+    # GitHub Docs, "Reviewing deployments": the reviewer approves the job of that run.
+    "head SHA",
+)
+
+
+def test_the_readme_names_the_settings_the_ci_roles_rely_on() -> None:
+    """The CI roles trust GitHub environment subjects; what makes those subjects mean "reviewed" is
+    repository configuration no stack can set, so the README must name each setting."""
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    for setting in REPOSITORY_SETTINGS:
+        assert setting in readme, setting

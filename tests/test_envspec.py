@@ -297,6 +297,22 @@ def test_an_overlap_names_both_files_and_the_line_of_each(edited: str, environme
     assert f"of environment '{other}' ({other_file}:{_line(other_file, 'vpc_cidr')})" in str(problem)
 
 
+def test_two_environments_in_one_account_are_refused(environments: Path) -> None:
+    """One AWS account per environment: the CI stack scopes every role by account and name prefix
+    (stacks/ci.py), so staging in production's account would get a plan role that pull requests
+    assume with ReadOnlyAccess over production (AWS Security Reference Architecture: separate
+    accounts per environment, "Organizing Your AWS Environment Using Multiple Accounts")."""
+    staging, production = environments / "staging.yaml", environments / "production.yaml"
+    _edit(staging, 'account_id: "222222222222"', 'account_id: "333333333333"')
+    with pytest.raises(SpecError) as error:
+        load_environments(environments)
+    (problem,) = error.value.problems
+    assert str(problem) == (
+        f"{staging}:{_line(staging, 'account_id')}: aws.account_id: account 333333333333 is already the account "
+        f"of environment 'production' ({production}:{_line(production, 'account_id')})"
+    )
+
+
 @pytest.mark.parametrize("content", ["", "# nothing yet\n", "- a list\n"])
 def test_an_empty_file_points_to_a_guide_that_exists(content: str, environments: Path) -> None:
     (environments / "preview.yaml").write_text(content)
