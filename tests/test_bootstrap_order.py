@@ -141,6 +141,24 @@ def production_commands() -> list[list[str]]:
     return [shlex.split(line) for line in lines if line]
 
 
+# Argo CD docs, "Resource Health" (Argocd App): the Application health check that app of apps with sync
+# waves needs lives in argocd-cm under this key (`resource.customizations.health.<group>_<kind>`).
+APPLICATION_HEALTH_KEY = "resource.customizations.health.argoproj.io_Application"
+
+
+def jsonpath_of(key: str) -> str:
+    """kubectl's JSONPath for a ConfigMap data key with dots (each escaped with a backslash)."""
+    return "{.data." + key.replace(".", "\\.") + "}"
+
+
+def patched_argocd_cm_keys() -> set[str]:
+    """The data keys step 4's `kubectl patch configmap argocd-cm` sets."""
+    text = GITOPS_DOC.read_text(encoding="utf-8")
+    patch = re.search(r"patch configmap argocd-cm --type merge -p '\{\"data\":\{(.*?)\n", text)
+    assert patch, "docs/gitops.md step 4 does not patch argocd-cm"
+    return set(re.findall(r'"([^"]+)":', patch.group(1)))
+
+
 @pytest.mark.parametrize("env", [env for env in ENVIRONMENTS if SPECS[env].gitops.automated_sync])
 def test_a_fresh_cluster_converges_with_automated_sync(env: str, synthesis: Synthesis) -> None:
     bootstrap = Bootstrap(synthesis, env)
@@ -156,9 +174,14 @@ def test_a_fresh_cluster_converges_with_the_documented_manual_sync(env: str, syn
     until they are Healthy (else that command times out)."""
     bootstrap = Bootstrap(synthesis, env)
     bootstrap.kubectl_apply_bootstrap()
-    root_started = False
+    root_started = health_check_verified = False
     for command in production_commands():
-        if command[:3] == ["argocd", "app", "sync"] and command[3:] == [ARGOCD_ROOT_APPLICATION, "--async"]:
+        if command[:5] == ["kubectl", "-n", "argocd", "get", "configmap"]:
+            assert command[5:7] == ["argocd-cm", "-o"] and command[7:] == [f"jsonpath={jsonpath_of(APPLICATION_HEALTH_KEY)}"], command
+            assert APPLICATION_HEALTH_KEY in patched_argocd_cm_keys(), "step 4 does not patch the key this command reads"
+            health_check_verified = True
+        elif command[:3] == ["argocd", "app", "sync"] and command[3:] == [ARGOCD_ROOT_APPLICATION, "--async"]:
+            assert health_check_verified, "without the Application health check the root does not wait for its waves: verify it first"
             root_started = True
         elif command[:4] == ["kubectl", "-n", "argocd", "wait"]:
             names = [arg.removeprefix("application/") for arg in command if arg.startswith("application/")]
