@@ -27,6 +27,8 @@ Rules encoded (argoproj/argo-cd at tag v3.5.1, commit 109ca7ca71139e514114499d29
   with reason `FailedGetResourceMetric` is Degraded. metrics-server has no sample of a pod until it
   has scraped it (its `--metric-resolution`, 15 s by default in chart 3.13.1), so a new HPA reads
   Degraded first; the root's retry (docs/gitops.md) syncs it again once its pods have been scraped.
+  server/application/application.go (v3.5.1) gives a manual `argocd app sync` the Application's
+  `spec.syncPolicy.retry` when the command names none, so production retries the same way.
 
 What each Helm add-on brings is read from its `HelmAddon` (CRD groups, Secrets its pods need) and
 from ADDON_PROVIDES (its chart's values.yaml at the pinned version). A workload whose Secret,
