@@ -151,6 +151,12 @@ def load_balancer_controller(spec: EnvironmentSpec) -> HelmAddon:
             # Credentials come from the Pod Identity association for exactly this service account.
             "serviceAccount": {"create": True, "name": account.name},
             "replicaCount": 2,
+            # values.yaml 3.4.2 `enableServiceMutatorWebhook: true` registers `mservice.elbv2.k8s.aws`
+            # (failurePolicy Fail) for every Service CREATE in the cluster: while the controller is
+            # down no Service can be created, the other add-ons' on an empty cluster included. It only
+            # makes this controller the default for Services of type LoadBalancer, which none renders.
+            "enableServiceMutatorWebhook": False,
+            **({"podDisruptionBudget": {"maxUnavailable": 1}} if spec.gitops.highly_available_addons else {}),
             **system_node_placement(),
         },
         # The chart's crds/crds.yaml (TargetGroupBinding, IngressClassParams, ..., GlobalAccelerator) and
@@ -171,7 +177,9 @@ def external_secrets(spec: EnvironmentSpec) -> HelmAddon:
             "serviceAccount": {"create": True, "name": account.name},
             # The controller, its webhook and its cert-controller each have their own keys.
             **system_node_placement(),
-            "webhook": system_node_placement(),
+            # The webhook validates every SecretStore and ExternalSecret with failurePolicy Fail: a
+            # single replica on a drained node stops every secret change until it is rescheduled.
+            "webhook": {**system_node_placement(), **_webhook_availability(spec)},
             "certController": system_node_placement(),
             # Its ExternalSecrets' conditions, for MonitoringSecretNotReady. The chart renders the
             # ServiceMonitor once the cluster serves its CRD (renderMode skipIfMissing, the default).
@@ -296,13 +304,33 @@ def kube_prometheus_stack(spec: EnvironmentSpec) -> HelmAddon:
     )
 
 
+def _webhook_availability(spec: EnvironmentSpec) -> dict[str, Any]:
+    """External Secrets' webhook keys (values.yaml helm-chart-2.9.0: `webhook.replicaCount: 1`,
+    `webhook.podDisruptionBudget.enabled: false`, `minAvailable: 1`)."""
+    if not spec.gitops.highly_available_addons:
+        return {}
+    return {"replicaCount": 2, "podDisruptionBudget": {"enabled": True, "minAvailable": 1}}
+
+
 def metrics_server(spec: EnvironmentSpec) -> HelmAddon:
-    return HelmAddon(
-        release=METRICS_SERVER_RELEASE,
-        chart=METRICS_SERVER_CHART,
-        namespace=KUBE_SYSTEM,
-        values={"replicas": 2 if spec.is_production else 1, **system_node_placement()},
-    )
+    """Every HPA reads the metrics API this Deployment serves. Highly available: two replicas on
+    different system nodes (the chart sets no anti-affinity) and a budget a drain respects."""
+    values: dict[str, Any] = {"replicas": 1, **system_node_placement()}
+    if spec.gitops.highly_available_addons:
+        labels = {"app.kubernetes.io/name": METRICS_SERVER_CHART.name, "app.kubernetes.io/instance": METRICS_SERVER_RELEASE}
+        values |= {
+            "replicas": 2,
+            "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+            "topologySpreadConstraints": [
+                {
+                    "maxSkew": 1,
+                    "topologyKey": "kubernetes.io/hostname",
+                    "whenUnsatisfiable": "DoNotSchedule",
+                    "labelSelector": {"matchLabels": labels},
+                }
+            ],
+        }
+    return HelmAddon(release=METRICS_SERVER_RELEASE, chart=METRICS_SERVER_CHART, namespace=KUBE_SYSTEM, values=values)
 
 
 def reloader(spec: EnvironmentSpec) -> HelmAddon:

@@ -30,6 +30,11 @@ PRE_STOP_SLEEP_SECONDS = 10
 # worker, each removed pod taking its two-minute grace period with it.
 SCALE_DOWN_STABILIZATION_SECONDS = 300
 SCALE_DOWN_PODS_PER_MINUTE = 1
+# The kubelet's HTTP probe succeeds on 200 <= code < 400 (Kubernetes docs, "Configure Liveness,
+# Readiness and Startup Probes"); an ALB health check on 200 only (its default `success-codes`). With
+# pod readiness gates both must agree, or a redirecting health path takes every pod out of the ALB.
+PROBE_SUCCESS_CODES = (200, 399)
+ALB_SUCCESS_CODES = f"{PROBE_SUCCESS_CODES[0]}-{PROBE_SUCCESS_CODES[1]}"
 
 
 @dataclass(frozen=True)
@@ -216,7 +221,10 @@ class Workload(Construct):
                 name=component.service_name,
                 labels=labels,
                 # Read by the AWS Load Balancer Controller for this Service's target group.
-                annotations={"alb.ingress.kubernetes.io/healthcheck-path": component.health_path},
+                annotations={
+                    "alb.ingress.kubernetes.io/healthcheck-path": component.health_path,
+                    "alb.ingress.kubernetes.io/success-codes": ALB_SUCCESS_CODES,
+                },
             ),
             spec=k8s.ServiceSpec(
                 type="ClusterIP",

@@ -662,6 +662,13 @@ class GitOps(Strict):
             "drift (self-heal); false: changes wait for a person to sync them (production)."
         ),
     )
+    highly_available_addons: bool = Field(
+        default=False,
+        description=(
+            "The add-ons the cluster cannot do without (admission webhooks with failurePolicy Fail, the metrics API) "
+            "run two replicas on different nodes with a PodDisruptionBudget, so a node drain never stops them."
+        ),
+    )
 
 
 # --- Node autoscaling (Karpenter) ---

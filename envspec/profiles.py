@@ -134,7 +134,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "snapshot_schedule": "cron(0 * * * ? *)",  # hourly
         },
         # Production changes reach the cluster only when a person syncs them in Argo CD.
-        "gitops": {"automated_sync": False},
+        "gitops": {"automated_sync": False, "highly_available_addons": True},
         # Two Prometheus and three Alertmanager replicas in different zones: a drain or a lost zone keeps monitoring up.
         "monitoring": {
             "prometheus_replicas": 2,

@@ -16,6 +16,19 @@ Rules encoded (argoproj/argo-cd at tag v3.5.1, commit 109ca7ca71139e514114499d29
   Healthy only when Ready (its Secret written), Progressing until then.
 - An object is refused when its namespace or its CRD does not exist, and an Application whose
   AppProject does not exist is not synced.
+- aws/eks-charts stable/aws-load-balancer-controller 3.4.2 templates/webhook.yaml: with
+  `enableServiceMutatorWebhook` (values.yaml default true) the MutatingWebhookConfiguration holds
+  `mservice.elbv2.k8s.aws`, failurePolicy Fail, for every Service CREATE in every namespace (only the
+  controller's own label excluded): while the controller is not running, no Service can be created
+  (kubernetes-sigs/aws-load-balancer-controller#4140, aws/eks-charts#1058). The configuration is
+  applied with the release, a minute before its pods are Ready, so the add-ons synced beside it meet
+  it too.
+- gitops-engine/pkg/health/health_hpa.go (v3.5.1): an HPA whose `ScalingActive` condition is False
+  with reason `FailedGetResourceMetric` is Degraded. metrics-server has no sample of a pod until it
+  has scraped it (its `--metric-resolution`, 15 s by default in chart 3.13.1), so a new HPA reads
+  Degraded first; the root's retry (docs/gitops.md) syncs it again once its pods have been scraped.
+  server/application/application.go (v3.5.1) gives a manual `argocd app sync` the Application's
+  `spec.syncPolicy.retry` when the command names none, so production retries the same way.
 
 What each Helm add-on brings is read from its `HelmAddon` (CRD groups, Secrets its pods need) and
 from ADDON_PROVIDES (its chart's values.yaml at the pinned version). A workload whose Secret,
@@ -29,7 +42,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from charts.addons import HelmAddon
-from envspec.naming import EXTERNAL_SECRETS_RELEASE, KUBE_SYSTEM, LOAD_BALANCER_CONTROLLER_RELEASE, METRICS_SERVER_RELEASE
+from envspec.naming import (
+    EXTERNAL_SECRETS_RELEASE,
+    KUBE_PROMETHEUS_RELEASE,
+    KUBE_SYSTEM,
+    LOAD_BALANCER_CONTROLLER_RELEASE,
+    METRICS_SERVER_RELEASE,
+)
 
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 HOOK = "argocd.argoproj.io/hook"
@@ -92,14 +111,28 @@ ADDON_PROVIDES = {
     LOAD_BALANCER_CONTROLLER_RELEASE: {("IngressClass", "", "alb")},
     METRICS_SERVER_RELEASE: {("APIService", "", "v1beta1.metrics.k8s.io")},
 }
-# The load balancer controller's pod webhook (failurePolicy Fail) admits pods in namespaces with this label.
+# The load balancer controller's pod webhook `mpod.elbv2.k8s.aws` (failurePolicy Ignore: values.yaml 3.4.2
+# `podMutatorWebhookConfig.failurePolicy`) adds readiness gates to pods in namespaces with this label;
+# such a pod is Ready only once the running controller has registered it with its target group.
 READINESS_GATE_LABEL = ("elbv2.k8s.aws/pod-readiness-gate-inject", "enabled")
+SERVICE_WEBHOOK = "mservice.elbv2.k8s.aws"
+# The Services each chart renders at its pinned version (the model's `addon_objects` adds them):
+# external-secrets helm-chart-2.9.0 templates/webhook-service.yaml (`webhook.service.enabled: true`);
+# metrics-server-helm-chart-3.13.1 templates/service.yaml; kube-prometheus-stack-88.2.0 its operator's,
+# Prometheus', Alertmanager's, Grafana's; Reloader chart-v2.2.9 none (`reloader.service: {}`); the load
+# balancer controller's webhook Service carries the label its own webhook excludes.
+ADDON_SERVICES = {
+    EXTERNAL_SECRETS_RELEASE: ("external-secrets-webhook",),
+    METRICS_SERVER_RELEASE: ("metrics-server",),
+    KUBE_PROMETHEUS_RELEASE: ("kube-prometheus-stack-operator", "kube-prometheus-stack-prometheus"),
+}
 # Present before the first sync: the namespaces EKS and the Argo CD install (steps 1-4) make.
 INITIAL = {("Namespace", "", KUBE_SYSTEM), ("Namespace", "", "argocd"), ("CRDGroup", "", "argoproj.io")}
 
 Key = tuple[str, str, str]
 # The API server creates these itself (Kubernetes docs, "Pod Priority and Preemption").
 BUILTIN_PRIORITY_CLASSES = ("system-cluster-critical", "system-node-critical")
+METRICS_API: Key = ("APIService", "", "v1beta1.metrics.k8s.io")
 
 
 def _group(doc: dict[str, Any]) -> str:
@@ -117,6 +150,7 @@ class Cluster:
     namespace_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     health: dict[str, str] = field(default_factory=dict)  # Application -> Healthy / Progressing / Missing
     problems: dict[str, list[str]] = field(default_factory=dict)  # Application -> why it is not Healthy
+    webhooks: set[str] = field(default_factory=set)  # mutating webhooks registered (failurePolicy Fail)
 
 
 def _pod_needs(template: dict[str, Any], namespace: str) -> list[Key]:
@@ -146,10 +180,13 @@ def _pod_needs(template: dict[str, Any], namespace: str) -> list[Key]:
     return needs
 
 
-def apply_needs(doc: dict[str, Any]) -> list[Key]:
+def apply_needs(doc: dict[str, Any], cluster: Cluster | None = None) -> list[Key]:
     """What the API server needs before it accepts the object."""
     namespace = doc["metadata"].get("namespace")
     needs = [_key("Namespace", None, namespace)] if namespace else []
+    own = (doc["metadata"].get("labels") or {}).get("app.kubernetes.io/name") == LOAD_BALANCER_CONTROLLER_RELEASE
+    if doc["kind"] == "Service" and cluster is not None and SERVICE_WEBHOOK in cluster.webhooks and not own:
+        needs.append(_key("Controller", None, LOAD_BALANCER_CONTROLLER_RELEASE))
     if _group(doc) not in BUILTIN_GROUPS:
         needs.append(_key("CRDGroup", None, _group(doc)))
     if doc["kind"] == "Application":
@@ -183,8 +220,16 @@ def ready_needs(doc: dict[str, Any], cluster: Cluster) -> list[Key]:
     if kind == "Ingress":
         return [_key("IngressClass", None, doc["spec"]["ingressClassName"]), _key("Controller", None, LOAD_BALANCER_CONTROLLER_RELEASE)]
     if kind == "HorizontalPodAutoscaler":
-        return [_key("APIService", None, "v1beta1.metrics.k8s.io")]
+        return [METRICS_API]
     return []
+
+
+def hpa_degraded(doc: dict[str, Any], cluster: Cluster) -> bool:
+    """health_hpa.go: ScalingActive False / FailedGetResourceMetric (no sample of its pods yet)."""
+    if doc["kind"] != "HorizontalPodAutoscaler":
+        return False
+    target = doc["spec"]["scaleTargetRef"]
+    return _key("Scraped", doc["metadata"].get("namespace"), target["name"]) not in cluster.present
 
 
 def products(doc: dict[str, Any]) -> list[Key]:
@@ -223,6 +268,10 @@ def addon_objects(addon: HelmAddon, application: dict[str, Any]) -> list[dict[st
             "spec": {"template": pod},
         }
     )
+    docs += [
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": addon.namespace}}
+        for name in ADDON_SERVICES.get(addon.release, ())
+    ]
     classes = sorted(set(_claimed_storage_classes(addon.values)))
     if classes:
         claims = [{"metadata": {"name": name}, "spec": {"storageClassName": name}} for name in classes]
@@ -254,7 +303,7 @@ def sync_application(name: str, docs: list[dict[str, Any]], cluster: Cluster, pr
     live: list[dict[str, Any]] = []
     for doc in sorted(docs, key=_order):
         label = f"{doc['kind']}/{doc['metadata']['name']}"
-        missing = [need for need in apply_needs(doc) if need not in cluster.present | made]
+        missing = [need for need in apply_needs(doc, cluster) if need not in cluster.present | made]
         if missing:
             problems.append(f"{label} refused: {missing} do not exist")
             continue
@@ -274,16 +323,28 @@ def sync_application(name: str, docs: list[dict[str, Any]], cluster: Cluster, pr
         waiting = [need for need in ready_needs(doc, cluster) if need not in cluster.present | made]
         if waiting:
             problems.append(f"{doc['kind']}/{doc['metadata']['name']} stays Progressing: {waiting} do not exist")
+        elif hpa_degraded(doc, cluster):
+            problems.append(f"{doc['kind']}/{doc['metadata']['name']} is Degraded: FailedGetResourceMetric")
         elif doc["kind"] == "ExternalSecret":
             made.update(products(doc)[1:])
+        elif doc["kind"] == "Deployment" and METRICS_API in cluster.present:
+            # Running now: metrics-server has a sample of its pods by the next look (a retry, a wait).
+            made.add(_key("Scraped", doc["metadata"].get("namespace"), doc["metadata"]["name"]))
     if live and not problems:
         made.add(_key("Controller", None, name))
         made |= provides
     return made, problems
 
 
+def registers_service_webhook(addon: HelmAddon) -> bool:
+    """templates/webhook.yaml 3.4.2: `{{- if .Values.enableServiceMutatorWebhook }}` (default true)."""
+    return addon.release == LOAD_BALANCER_CONTROLLER_RELEASE and addon.values.get("enableServiceMutatorWebhook", True)
+
+
 def health_of(problems: list[str], made: set[Key]) -> str:
-    """controller/health.go: refused objects do not count; any Progressing object does."""
+    """controller/health.go: refused objects do not count; any Degraded or Progressing object does."""
+    if any("Degraded" in problem for problem in problems):
+        return "Degraded"
     if any("Progressing" in problem or "hook" in problem for problem in problems):
         return "Progressing"
     return "Healthy" if made else "Missing"

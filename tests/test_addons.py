@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 import yaml
 
-from charts.addons import HELM_CHARTS, addons_for
+from charts.addons import (
+    HELM_CHARTS,
+    LOAD_BALANCER_CONTROLLER_CHART,
+    LOAD_BALANCER_CONTROLLER_GENERATED,
+    METRICS_SERVER_CHART,
+    addons_for,
+    load_balancer_controller,
+)
 from charts.gitops import GITOPS_FILE
 from envspec.naming import (
     EXTERNAL_SECRETS_RELEASE,
@@ -245,3 +252,131 @@ def test_argo_cd_ignores_exactly_the_fields_a_render_regenerates(env: str, synth
         assert respects == bool(fields["render"]), release
     metrics_server = applications[METRICS_SERVER_RELEASE]["spec"]["source"]["helm"]["valuesObject"]
     assert metrics_server.get("tls", {}).get("type", "metrics-server") != "helm", "tls.type helm renders a new certificate each time"
+
+
+# --- Webhooks the ignore rules assume --------------------------------------------------------------
+# aws/eks-charts stable/aws-load-balancer-controller templates/webhook.yaml, per chart version, with the
+# project's values (`enableServiceMutatorWebhook: false`; `webhookConfig.disableIngressValidation` and
+# `controllerConfig.featureGates.GlobalAcceleratorController` unset): the webhook configurations' names
+# and their webhooks. The caBundles of exactly these are ignored (RespectIgnoreDifferences keeps the live
+# ones); a webhook a new version adds keeps the caBundle of its first render, which does not match the
+# live certificate (argo-cd v3.5.1 controller/sync.go normalizeTargetResources). Adding a version here is
+# the review docs/gitops.md ("Add-on upgrades") asks for.
+LOAD_BALANCER_CONTROLLER_WEBHOOKS = {
+    # commit bc30b0d2f3b0e944690c5d3ad05862e1603d04bb ("aws-load-balancer-controller: v3.4.2")
+    "3.4.2": {
+        ("MutatingWebhookConfiguration", "aws-load-balancer-webhook"): (
+            "mpod.elbv2.k8s.aws",
+            "quicid.elbv2.k8s.aws",
+            "alb-target-control.namespace.elbv2.k8s.aws",
+            "alb-target-control.object.elbv2.k8s.aws",
+            "mtargetgroupbinding.elbv2.k8s.aws",
+        ),
+        ("ValidatingWebhookConfiguration", "aws-load-balancer-webhook"): (
+            "vingressclassparams.elbv2.k8s.aws",
+            "vtargetgroupbinding.elbv2.k8s.aws",
+            "vingress.elbv2.k8s.aws",
+        ),
+    },
+}
+
+
+def test_the_ignored_webhooks_are_reviewed_for_the_pinned_chart_version() -> None:
+    """A chart bump fails here until its webhook names are compared with the last reviewed version's."""
+    version = LOAD_BALANCER_CONTROLLER_CHART.version
+    assert version in LOAD_BALANCER_CONTROLLER_WEBHOOKS, f"{version}: compare templates/webhook.yaml with the last reviewed version"
+    configurations = LOAD_BALANCER_CONTROLLER_WEBHOOKS[version]
+    ignored = {(f.kind, f.name) for f in LOAD_BALANCER_CONTROLLER_GENERATED if f.group == "admissionregistration.k8s.io"}
+    assert ignored == set(configurations)
+    values = load_balancer_controller(SPECS["production"]).values
+    assert values["enableServiceMutatorWebhook"] is False, "mservice.elbv2.k8s.aws is not in the reviewed table"
+    assert not values.get("webhookConfig", {}).get("disableIngressValidation")
+    assert not values.get("controllerConfig", {}).get("featureGates", {}).get("GlobalAcceleratorController")
+    versions = sorted(LOAD_BALANCER_CONTROLLER_WEBHOOKS, key=lambda v: tuple(map(int, v.split("."))))
+    if len(versions) > 1 and configurations != LOAD_BALANCER_CONTROLLER_WEBHOOKS[versions[-2]]:
+        upgrade = (ROOT / "docs" / "gitops.md").read_text(encoding="utf-8")
+        assert "aws-load-balancer-tls" in upgrade
+
+
+# --- Availability of what the cluster cannot do without ---------------------------------------------
+# Values paths (with the chart's default) at the pinned versions, for the keys the project sets:
+# - aws/eks-charts 3.4.2 values.yaml: `replicaCount: 2`, `podDisruptionBudget: {}` (templates/pdb.yaml renders
+#   the budget when it is non-empty and replicaCount > 1).
+# - external-secrets helm-chart-2.9.0 deploy/charts/external-secrets/values.yaml: `webhook.replicaCount: 1`,
+#   `webhook.failurePolicy: Fail`, `webhook.podDisruptionBudget.enabled: false`, `.minAvailable: 1`
+#   (templates/webhook-poddisruptionbudget.yaml).
+# - metrics-server-helm-chart-3.13.1 charts/metrics-server/values.yaml: `replicas: 1`,
+#   `podDisruptionBudget.enabled: false`, `.minAvailable:` (empty), `topologySpreadConstraints: []`, no
+#   default affinity (templates/pdb.yaml, templates/deployment.yaml).
+UPSTREAM_VALUES = {
+    LOAD_BALANCER_CONTROLLER_RELEASE: {("replicaCount",): 2, ("podDisruptionBudget",): {}, ("enableServiceMutatorWebhook",): True},
+    EXTERNAL_SECRETS_RELEASE: {
+        ("webhook", "replicaCount"): 1,
+        ("webhook", "failurePolicy"): "Fail",
+        ("webhook", "podDisruptionBudget", "enabled"): False,
+        ("webhook", "podDisruptionBudget", "minAvailable"): 1,
+    },
+    METRICS_SERVER_RELEASE: {
+        ("replicas",): 1,
+        ("podDisruptionBudget", "enabled"): False,
+        ("podDisruptionBudget", "minAvailable"): None,
+        ("topologySpreadConstraints",): [],
+    },
+}
+# The add-ons whose loss stops the cluster's work, with the values paths of their replicas and budget:
+# webhooks with failurePolicy Fail (the load balancer controller's quicid/alb-target-control/
+# targetgroupbinding/ingress webhooks, templates/webhook.yaml 3.4.2; External Secrets' store and
+# ExternalSecret validation), and the metrics API every HPA reads. kube-prometheus-stack-88.2.0's admission
+# webhooks are Ignore (validatingWebhookConfiguration.yaml: `failurePolicy: ""` with `patch.enabled`).
+ESSENTIAL = {
+    LOAD_BALANCER_CONTROLLER_RELEASE: (("replicaCount",), ("podDisruptionBudget",)),
+    EXTERNAL_SECRETS_RELEASE: (("webhook", "replicaCount"), ("webhook", "podDisruptionBudget")),
+    METRICS_SERVER_RELEASE: (("replicas",), ("podDisruptionBudget",)),
+}
+AVAILABILITY_KEYS = ("replicaCount", "replicas", "podDisruptionBudget", "topologySpreadConstraints", "enableServiceMutatorWebhook")
+
+
+def _leaves(values: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    if isinstance(values, dict) and values:
+        return [leaf for key, value in values.items() for leaf in _leaves(value, (*path, key))]
+    return [path]
+
+
+def _at(values: dict[str, Any], path: tuple[str, ...]) -> Any:
+    for key in path:
+        values = values.get(key, {}) if isinstance(values, dict) else {}
+    return values
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_availability_values_are_keys_of_the_pinned_charts(env: str) -> None:
+    """Every replica, budget and spread key the project sets is a values path of the chart at its pinned
+    version (a misspelt key is silently ignored by Helm)."""
+    for addon in addons_for(SPECS[env]):
+        known = UPSTREAM_VALUES.get(addon.release)
+        if known is None:
+            continue
+        for leaf in _leaves(addon.values):
+            cut = next((i for i, key in enumerate(leaf) if key in AVAILABILITY_KEYS), None)
+            if cut is None:
+                continue
+            # A key whose default is `{}` is passed whole into the object (templates/pdb.yaml: toYaml).
+            free_form = known.get(leaf[: cut + 1]) == {}
+            assert leaf in known or free_form, f"{addon.release}: {'.'.join(leaf)} is not a values key of the pinned chart"
+
+
+def test_essential_addons_survive_a_drain_in_production() -> None:
+    """Kubernetes docs, "Specifying a Disruption Budget": a drain respects a PodDisruptionBudget; with one
+    replica and a Fail webhook, the drain of its node rejects every matching request until it is back."""
+    spec = SPECS["production"]
+    assert spec.gitops.highly_available_addons
+    addons = {addon.release: addon for addon in addons_for(spec)}
+    for release, (replicas, budget) in ESSENTIAL.items():
+        values = addons[release].values
+        assert _at(values, replicas) >= 2, release
+        pdb = _at(values, budget)
+        assert pdb and pdb.get("enabled", True), f"{release}: no PodDisruptionBudget"
+        assert {"minAvailable", "maxUnavailable"} & set(pdb), f"{release}: a budget without a bound protects nothing"
+    spread = addons[METRICS_SERVER_RELEASE].values["topologySpreadConstraints"]
+    assert [c["topologyKey"] for c in spread] == ["kubernetes.io/hostname"]
+    assert spread[0]["labelSelector"]["matchLabels"]["app.kubernetes.io/name"] == METRICS_SERVER_CHART.name

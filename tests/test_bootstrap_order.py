@@ -13,15 +13,26 @@ from __future__ import annotations
 
 import re
 import shlex
+from dataclasses import replace
 from typing import Any
 
 import pytest
 import yaml
 
 from charts.addons import addons_for
-from charts.gitops import BOOTSTRAP_LABELS, GITOPS_FILE
-from envspec.naming import ARGOCD_ROOT_APPLICATION
-from tests.argocd_sync import ADDON_PROVIDES, SYNC_WAVE, Cluster, addon_objects, health_of, products, sync_application
+from charts.gitops import BOOTSTRAP_LABELS, GITOPS_FILE, RETRY
+from envspec.naming import ARGOCD_ROOT_APPLICATION, LOAD_BALANCER_CONTROLLER_RELEASE
+from tests.argocd_sync import (
+    ADDON_PROVIDES,
+    SERVICE_WEBHOOK,
+    SYNC_WAVE,
+    Cluster,
+    addon_objects,
+    health_of,
+    products,
+    registers_service_webhook,
+    sync_application,
+)
 from tests.conftest import ENVIRONMENTS, ROOT, SPECS, Synthesis
 
 GITOPS_DOC = ROOT / "docs" / "gitops.md"
@@ -41,6 +52,7 @@ class Bootstrap:
         self.problems: dict[str, list[str]] = {}
         self.waves = sorted({int((d["metadata"].get("annotations") or {}).get(SYNC_WAVE, "0")) for d in self.root_docs})
         self.next_wave = 0
+        self.root_retries = 0  # the root's operation failed on a Degraded child and was retried
 
     def kubectl_apply_bootstrap(self) -> None:
         """Step 5: `kubectl apply -l ai-subsidy.io/bootstrap=true`: the root and its AppProject only."""
@@ -61,10 +73,14 @@ class Bootstrap:
     def sync(self, names: list[str]) -> None:
         """Sync Applications side by side: each sees the cluster as it was before any of them."""
         before = set(self.cluster.present)
+        # A release's webhook configurations are live within seconds, its pods a minute later.
+        for name in names:
+            if name in self.addons and registers_service_webhook(self.addons[name]):
+                self.cluster.webhooks.add(SERVICE_WEBHOOK)
         results = {}
         for name in names:
             assert name in self.created, f"{name} does not exist yet: the root has not created it"
-            snapshot = Cluster(present=set(before), namespace_labels=self.cluster.namespace_labels)
+            snapshot = Cluster(present=set(before), namespace_labels=self.cluster.namespace_labels, webhooks=set(self.cluster.webhooks))
             results[name] = sync_application(name, self._objects(name), snapshot, ADDON_PROVIDES.get(name, set()))
         for name, (made, problems) in results.items():
             self.cluster.present |= made
@@ -74,7 +90,7 @@ class Bootstrap:
 
     def advance_root(self, automated: bool) -> None:
         """The root applies its next wave once every Application of the previous one is Healthy."""
-        while self.next_wave < len(self.waves):
+        while self.retry_degraded() and self.next_wave < len(self.waves):
             previous = [n for n in self.created if self._wave(n) < self.waves[self.next_wave]]
             if any(self.cluster.health.get(n, "Missing") != "Healthy" for n in previous):
                 return
@@ -90,6 +106,15 @@ class Bootstrap:
             self.next_wave += 1
             if automated and new:
                 self.sync(new)
+
+    def retry_degraded(self) -> bool:
+        """A Degraded child fails the root's operation (the last wave's too); the root's retry policy
+        starts it again after a backoff, when the child's live state is read afresh."""
+        while degraded := [n for n in self.created if self.cluster.health.get(n) == "Degraded"]:
+            self.root_retries += 1
+            assert self.root_retries <= RETRY.limit, f"the root gives up: {degraded} stay Degraded: {self.problems}"
+            self.sync(degraded)
+        return True
 
     def _wave_of_doc(self, doc: dict[str, Any]) -> int:
         return int((doc["metadata"].get("annotations") or {}).get(SYNC_WAVE, "0"))
@@ -116,6 +141,24 @@ def production_commands() -> list[list[str]]:
     return [shlex.split(line) for line in lines if line]
 
 
+# Argo CD docs, "Resource Health" (Argocd App): the Application health check that app of apps with sync
+# waves needs lives in argocd-cm under this key (`resource.customizations.health.<group>_<kind>`).
+APPLICATION_HEALTH_KEY = "resource.customizations.health.argoproj.io_Application"
+
+
+def jsonpath_of(key: str) -> str:
+    """kubectl's JSONPath for a ConfigMap data key with dots (each escaped with a backslash)."""
+    return "{.data." + key.replace(".", "\\.") + "}"
+
+
+def patched_argocd_cm_keys() -> set[str]:
+    """The data keys step 4's `kubectl patch configmap argocd-cm` sets."""
+    text = GITOPS_DOC.read_text(encoding="utf-8")
+    patch = re.search(r"patch configmap argocd-cm --type merge -p '\{\"data\":\{(.*?)\n", text)
+    assert patch, "docs/gitops.md step 4 does not patch argocd-cm"
+    return set(re.findall(r'"([^"]+)":', patch.group(1)))
+
+
 @pytest.mark.parametrize("env", [env for env in ENVIRONMENTS if SPECS[env].gitops.automated_sync])
 def test_a_fresh_cluster_converges_with_automated_sync(env: str, synthesis: Synthesis) -> None:
     bootstrap = Bootstrap(synthesis, env)
@@ -131,9 +174,14 @@ def test_a_fresh_cluster_converges_with_the_documented_manual_sync(env: str, syn
     until they are Healthy (else that command times out)."""
     bootstrap = Bootstrap(synthesis, env)
     bootstrap.kubectl_apply_bootstrap()
-    root_started = False
+    root_started = health_check_verified = False
     for command in production_commands():
-        if command[:3] == ["argocd", "app", "sync"] and command[3:] == [ARGOCD_ROOT_APPLICATION, "--async"]:
+        if command[:5] == ["kubectl", "-n", "argocd", "get", "configmap"]:
+            assert command[5:7] == ["argocd-cm", "-o"] and command[7:] == [f"jsonpath={jsonpath_of(APPLICATION_HEALTH_KEY)}"], command
+            assert APPLICATION_HEALTH_KEY in patched_argocd_cm_keys(), "step 4 does not patch the key this command reads"
+            health_check_verified = True
+        elif command[:3] == ["argocd", "app", "sync"] and command[3:] == [ARGOCD_ROOT_APPLICATION, "--async"]:
+            assert health_check_verified, "without the Application health check the root does not wait for its waves: verify it first"
             root_started = True
         elif command[:4] == ["kubectl", "-n", "argocd", "wait"]:
             names = [arg.removeprefix("application/") for arg in command if arg.startswith("application/")]
@@ -165,3 +213,52 @@ def test_grafana_login_exists_before_kube_prometheus_stack(env: str, synthesis: 
     bootstrap.kubectl_apply_bootstrap()
     bootstrap.advance_root(automated=True)
     assert bootstrap.cluster.health.get("kube-prometheus-stack") == "Healthy", bootstrap.problems.get("kube-prometheus-stack")
+
+
+def _converge(bootstrap: Bootstrap) -> None:
+    bootstrap.kubectl_apply_bootstrap()
+    bootstrap.advance_root(automated=True)
+
+
+def test_the_service_webhook_would_block_the_first_wave(synthesis: Synthesis) -> None:
+    """aws/eks-charts stable/aws-load-balancer-controller 3.4.2 values.yaml `enableServiceMutatorWebhook: true`,
+    `serviceMutatorWebhookConfig.failurePolicy: Fail`; templates/webhook.yaml `mservice.elbv2.k8s.aws` for every
+    Service CREATE (kubernetes-sigs/aws-load-balancer-controller#4140): with the chart's default, the
+    add-ons synced beside the controller cannot create their Services. The project's values turn it off."""
+    bootstrap = Bootstrap(synthesis, "staging")
+    addon = bootstrap.addons[LOAD_BALANCER_CONTROLLER_RELEASE]
+    assert addon.values["enableServiceMutatorWebhook"] is False
+    bootstrap.addons[addon.release] = replace(addon, values={**addon.values, "enableServiceMutatorWebhook": True})
+    _converge(bootstrap)
+    refused = [p for problems in bootstrap.problems.values() for p in problems if p.startswith("Service/") and "refused" in p]
+    assert refused, bootstrap.problems
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_no_service_needs_the_service_webhook(env: str, synthesis: Synthesis) -> None:
+    """The webhook only makes the controller the default for Services of type LoadBalancer
+    (values.yaml 3.4.2 comment on `enableServiceMutatorWebhook`): none is rendered, so it is not needed."""
+    services = [doc for path in (synthesis.kubernetes_dir / env).glob("*.k8s.yaml") for doc in yaml.safe_load_all(path.read_text()) if doc]
+    balancers = [d["metadata"]["name"] for d in services if d["kind"] == "Service" and d["spec"].get("type") == "LoadBalancer"]
+    assert not balancers
+
+
+def test_a_new_hpa_reads_degraded_once_and_the_root_retries(synthesis: Synthesis) -> None:
+    """gitops-engine pkg/health/health_hpa.go (Argo CD v3.5.1): ScalingActive False, FailedGetResourceMetric
+    is Degraded; metrics-server has no sample of pods it has not scraped yet. The root's retry
+    (charts/gitops.py RETRY; server/application/application.go v3.5.1 takes `spec.syncPolicy.retry` for a
+    manual sync too) reads the workloads again once their pods have run, and they are Healthy."""
+    bootstrap = Bootstrap(synthesis, "staging")
+    first: dict[str, list[str]] = {}
+    sync = bootstrap.sync
+
+    def recording(names: list[str]) -> None:
+        sync(names)
+        for name in names:
+            first.setdefault(name, bootstrap.problems[name])
+
+    bootstrap.sync = recording  # type: ignore[method-assign]
+    _converge(bootstrap)
+    assert any("FailedGetResourceMetric" in p for p in first["ai-subsidy-workloads"]), first["ai-subsidy-workloads"]
+    assert 1 <= bootstrap.root_retries < RETRY.limit
+    bootstrap.assert_converged()

@@ -364,3 +364,46 @@ def test_the_ingress_serves_https_on_the_spec_hosts(env: str, synthesis: Synthes
     assert paths.index("/api") < paths.index("/"), "the ALB matches rules in order: the more specific path first"
     for service in synthesis.find(env, "Service"):
         assert "http" in {port["name"] for port in service["spec"]["ports"]}
+
+
+# Kubernetes docs, "Configure Liveness, Readiness and Startup Probes" (HTTP probes): "Any code greater
+# than or equal to 200 and less than 400 indicates success."
+KUBELET_HTTP_SUCCESS = set(range(200, 400))
+ALB_DEFAULT_SUCCESS_CODES = "200"
+
+
+def alb_success_codes(annotation: str) -> set[int]:
+    """kubernetes-sigs/aws-load-balancer-controller v3.4.2 docs/guide/ingress/annotations.md, `success-codes`
+    (default '200'): single values `200`, lists `200,201`, ranges `200-300`."""
+    codes: set[int] = set()
+    for part in annotation.split(","):
+        low, _, high = part.strip().partition("-")
+        codes |= set(range(int(low), int(high or low) + 1))
+    return codes
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_alb_health_check_accepts_what_the_readiness_probe_accepts(env: str, synthesis: Synthesis) -> None:
+    """The namespace injects pod readiness gates (`elbv2.k8s.aws/pod-readiness-gate-inject`): a pod is
+    Ready only when the ALB's health check passes too. For every Service behind the Ingress, the ALB
+    checks the readiness probe's path (Service annotations override the Ingress's, annotations.md:
+    `healthcheck-path`, `success-codes` on Ingress,Service) and accepts exactly the kubelet's codes."""
+    prefix = "alb.ingress.kubernetes.io"
+    (ingress,) = synthesis.find(env, "Ingress")
+    for annotation in ("healthcheck-path", "success-codes"):
+        assert f"{prefix}/{annotation}" not in ingress["metadata"].get("annotations", {}), "set per Service, beside its probe"
+    backends = {p["backend"]["service"]["name"] for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]}
+    assert backends
+    for name in sorted(backends):
+        (service,) = synthesis.find(env, "Service", name)
+        annotations = service["metadata"].get("annotations", {})
+        deployment = next(
+            d
+            for d in synthesis.find(env, "Deployment")
+            if service["spec"]["selector"].items() <= d["spec"]["template"]["metadata"]["labels"].items()
+        )
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        probe = container["readinessProbe"]["httpGet"]
+        assert annotations[f"{prefix}/healthcheck-path"] == probe["path"], name
+        codes = alb_success_codes(annotations.get(f"{prefix}/success-codes", ALB_DEFAULT_SUCCESS_CODES))
+        assert codes == KUBELET_HTTP_SUCCESS, f"{name}: the ALB accepts {sorted(codes)[:3]}..., the kubelet 200-399"
