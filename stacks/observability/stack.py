@@ -1,5 +1,5 @@
-"""`<env>-observability`: CloudWatch alarms on RDS, ElastiCache, the NAT gateways and the load
-balancer's certificate, all notifying one KMS-encrypted SNS topic.
+"""`<env>-observability`: CloudWatch alarms on RDS, ElastiCache and the NAT gateways, all notifying
+one KMS-encrypted SNS topic (the edge and security stacks' alarms and findings notify it too).
 
 RDS and ElastiCache are watched by their deterministic names (CloudWatch dimensions take names, so
 this stack does not depend on the data stack's state); the NAT gateways by the network stack's
@@ -13,7 +13,7 @@ from constructs import Construct
 from envspec import EnvironmentSpec
 from stacks.base import EnvironmentStack
 from stacks.network.stack import NetworkStack
-from stacks.observability.alarms import cache_alarms, certificate_alarm, create_alarm, database_alarms, nat_alarms
+from stacks.observability.alarms import cache_alarms, create_alarm, database_alarms, nat_alarms
 from stacks.observability.topic import AlarmTopic
 
 
@@ -28,7 +28,6 @@ class ObservabilityStack(EnvironmentStack):
             *database_alarms(spec, names),
             *cache_alarms(spec, names),
             *nat_alarms(spec, network.network.nat_gateways),
-            certificate_alarm(spec, names),
         ]
         self.alarms = [create_alarm(self, names, definition, self.topic.arn) for definition in self.definitions]
 

@@ -18,6 +18,7 @@ from stacks.kms import CustomerManagedKey
 from stacks.policy import Condition, Statement, policy_document
 
 CLOUDWATCH = "cloudwatch.amazonaws.com"
+EVENTS = "events.amazonaws.com"
 
 
 def _from_this_environments_alarms(names: Names) -> list[Condition]:
@@ -43,7 +44,15 @@ class AlarmTopic(Construct):
                     resources=["*"],  # in a key policy, "*" is this key
                     principals={"Service": [CLOUDWATCH]},
                     conditions=_from_this_environments_alarms(names),
-                )
+                ),
+                # EventBridge rules of the security stack (GuardDuty findings) publish to the encrypted
+                # topic; SNS calls KMS for them. The topic policy below limits which rules may publish.
+                Statement(
+                    sid="EventBridgeRulesPublishToTheEncryptedTopic",
+                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                    resources=["*"],  # in a key policy, "*" is this key
+                    principals={"Service": [EVENTS]},
+                ),
             ],
         )
         self.topic = SnsTopic(
@@ -79,6 +88,16 @@ class AlarmTopic(Construct):
                     resources=[self.topic.arn],
                     principals={"Service": [CLOUDWATCH]},
                     conditions=_from_this_environments_alarms(names),
+                ),
+                Statement(
+                    sid="EnvironmentEventRulesPublish",
+                    actions=["sns:Publish"],
+                    resources=[self.topic.arn],
+                    principals={"Service": [EVENTS]},
+                    conditions=[
+                        Condition("StringEquals", "aws:SourceAccount", [names.account]),
+                        Condition("ArnLike", "aws:SourceArn", [names.event_rule_arn_pattern]),
+                    ],
                 ),
                 Statement(
                     sid="DenyPublishWithoutTls",
