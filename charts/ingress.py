@@ -2,12 +2,13 @@
 
 The AWS Load Balancer Controller reads the annotations: HTTPS on 443 with a TLS 1.2+ policy and the
 edge stack's ACM certificate, which the controller discovers by the Ingress's hosts (no
-`certificate-arn`: "Certificate Discovery" in the controller's ingress annotations guide), HTTP on 80 answered by a redirect to HTTPS, targets registered by pod IP
-(so the ALB reaches pods from the public subnets directly; the network policies allow exactly that),
-invalid header fields dropped, access logs written to the edge stack's bucket, and the edge stack's
-WAF web ACL attached by name (`wafv2-acl-name`: the controller resolves it with `wafv2:ListWebACLs`,
-pkg/ingress/model_builder.go `webACLNameToArnMapper`; the ACL's ARN ends in a generated id). The frontend host serves the frontend at `/` and the backend at
-`/api`; the API host serves `/api`.
+`certificate-arn`: "Certificate Discovery" in the controller's ingress annotations guide); HTTP on
+80 answered by a redirect to HTTPS; targets registered by pod IP (so the ALB reaches pods from the
+public subnets directly; the network policies allow exactly that); invalid header fields dropped;
+access logs written to the edge stack's bucket; the edge stack's WAF web ACL attached by name
+(`wafv2-acl-name`: the controller resolves it with `wafv2:ListWebACLs`, pkg/ingress/model_builder.go
+`webACLNameToArnMapper`; the ACL's ARN ends in a generated id). The frontend host serves the
+frontend at `/` and the backend at `/api`; the API host serves `/api`.
 """
 
 from __future__ import annotations
