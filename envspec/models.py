@@ -364,6 +364,14 @@ class Dns(Strict):
         description="ExternalDNS policy: `sync` also deletes records of removed Ingress hosts; `upsert-only` never deletes (production)."
     )
 
+    @model_validator(mode="after")
+    def _hosts_in_zone(self) -> Dns:
+        for field in ("frontend_host", "api_host"):
+            host = getattr(self, field)
+            if host != self.zone_name and not host.endswith(f".{self.zone_name}"):
+                raise ValueError(f"{field} {host} is not inside zone_name {self.zone_name} (ExternalDNS and ACM validation write there)")
+        return self
+
 
 # AWS WAF: a rate-based rule's limit per 5-minute evaluation window (AWS WAF developer guide, "Rate-based rule statement").
 WAF_RATE_LIMIT_RANGE = (10, 2_000_000_000)
@@ -586,12 +594,7 @@ class EnvironmentSpec(Strict):
         return DEFAULT_AVAILABILITY_ZONES[self.aws.region][: self.network.az_count]
 
     @model_validator(mode="after")
-    def _hosts_in_zone(self) -> EnvironmentSpec:
-        zone = self.dns.zone_name
-        for field in ("frontend_host", "api_host"):
-            host = getattr(self.dns, field)
-            if host != zone and not host.endswith(f".{zone}"):
-                raise ValueError(f"dns.{field} {host} is not inside dns.zone_name {zone}: ExternalDNS and ACM validation need it there")
+    def _waf_blocks_in_production(self) -> EnvironmentSpec:
         if self.is_production and self.edge.waf.count_only:
             raise ValueError("edge.waf.count_only must be false in production (count mode blocks nothing)")
         return self
