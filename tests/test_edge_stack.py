@@ -260,9 +260,14 @@ def test_external_dns_can_change_only_its_zone(env: str, synthesis: Synthesis) -
         s for d in data_of(stack, "aws_iam_policy_document").values() for s in d["statement"]
         if any(action.startswith("route53:") for action in s["actions"])
     ]  # fmt: skip
-    writes = [(s["actions"], s["resources"]) for s in permissions if any(not a.startswith("route53:List") for a in s["actions"])]
-    assert writes == [(["route53:ChangeResourceRecordSets"], [f"${{aws_route53_zone.{zone_id}.arn}}"])]
-    assert all(a.startswith("route53:List") for s in permissions if s["resources"] == ["*"] for a in s["actions"])
+    scoped = {(action, resource) for s in permissions for action in s["actions"] for resource in s["resources"]}
+    zone = f"${{aws_route53_zone.{zone_id}.arn}}"
+    assert scoped == {
+        ("route53:ChangeResourceRecordSets", zone),
+        ("route53:ListResourceRecordSets", zone),
+        ("route53:ListTagsForResources", zone),
+        ("route53:ListHostedZones", "*"),  # takes no resource
+    }
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -26,6 +26,7 @@ from constructs import Construct
 
 from envspec import Names
 from envspec.models import Waf
+from stacks.checkov import skip_check
 from stacks.edge.waf_rules import web_acl_rules
 from stacks.kms import CustomerManagedKey
 from stacks.logs import encrypted_log_group
@@ -51,6 +52,13 @@ class WebAcl(Construct):
                 cloudwatch_metrics_enabled=True, sampled_requests_enabled=True, metric_name=names.web_acl
             ),
             tags={"Name": names.web_acl},
+        )
+        rules_in_json = "checkov reads rules only from `rule` blocks, and these are in `rule_json` (nested deeper than the blocks allow): "
+        skip_check(self.acl, "CKV_AWS_175", rules_in_json + "eight rules, asserted in tests/test_edge_stack.py")
+        skip_check(
+            self.acl,
+            "CKV_AWS_192",
+            rules_in_json + "AWSManagedRulesKnownBadInputsRuleSet, whose Log4JRCE rules block the Log4j lookup, is one of them",
         )
         self.log_group = encrypted_log_group(self, "log_group", names.waf_log_group, log_retention_days, key)
         self.logging = Wafv2WebAclLoggingConfiguration(

@@ -24,6 +24,7 @@ from cdktf_cdktf_provider_aws.guardduty_detector_feature import GuarddutyDetecto
 from constructs import Construct
 
 from envspec import Names
+from stacks.checkov import skip_check
 
 # Detector features (GuardDuty API `DetectorFeatureConfiguration`), each with its additional configuration.
 FEATURES: dict[str, tuple[str, ...]] = {
@@ -47,6 +48,11 @@ class ThreatDetection(Construct):
         super().__init__(scope, construct_id)
         self.detector = GuarddutyDetector(
             self, "detector", enable=True, finding_publishing_frequency="FIFTEEN_MINUTES", tags={"Name": names.prefix}
+        )
+        skip_check(
+            self.detector,
+            "CKV2_AWS_3",
+            "each environment has an account of its own outside an AWS Organization: there is no organization configuration to set",
         )
         self.features = [
             GuarddutyDetectorFeature(
