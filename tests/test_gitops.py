@@ -24,6 +24,7 @@ from envspec.naming import (
     ARGOCD_NAMESPACE,
     ARGOCD_PLATFORM_PROJECT,
     ARGOCD_ROOT_APPLICATION,
+    EXTERNAL_DNS_RELEASE,
     EXTERNAL_SECRETS_RELEASE,
     GRAFANA_DASHBOARD_LABELS,
     KUBE_PROMETHEUS_RELEASE,
@@ -37,7 +38,14 @@ from envspec.naming import (
 from tests.conftest import ENVIRONMENTS, ROOT, SPECS, Synthesis, resources_of
 from tools.kube_validate import CRD_DIR, load_crd
 
-ADDONS = (LOAD_BALANCER_CONTROLLER_RELEASE, EXTERNAL_SECRETS_RELEASE, KUBE_PROMETHEUS_RELEASE, METRICS_SERVER_RELEASE, RELOADER_RELEASE)
+ADDONS = (
+    LOAD_BALANCER_CONTROLLER_RELEASE,
+    EXTERNAL_SECRETS_RELEASE,
+    KUBE_PROMETHEUS_RELEASE,
+    METRICS_SERVER_RELEASE,
+    RELOADER_RELEASE,
+    EXTERNAL_DNS_RELEASE,
+)
 # Built-in kinds that are cluster-scoped (the custom ones come from the CRDs in crds/).
 BUILTIN_CLUSTER_SCOPED = {
     ("", "Namespace"),
