@@ -56,17 +56,22 @@ class Certificate(Construct):
             lifecycle={"create_before_destroy": True},
             tags={"Name": dns.frontend_host},
         )
-        # One record per distinct validation record ACM asks for (the options are known only after the
-        # certificate exists, so they are iterated in Terraform, keyed by domain name).
-        options = TerraformIterator.from_complex_list(self.certificate.domain_validation_options, "domain_name")
+        # One record per host, keyed by the host name itself: keys must be known at plan time, and the
+        # validation options (their record names and values) are known only once ACM has the request.
+        hosts = TerraformIterator.from_list(list(self.hosts))
+        certificate_ref = f"aws_acm_certificate.{TerraformStack.of(self).get_logical_id(self.certificate)}"
+
+        def option(field: str) -> str:
+            return f"${{{{for option in {certificate_ref}.domain_validation_options : option.domain_name => option.{field}}}[each.value]}}"
+
         self.validation_records = Route53Record(
             self,
             "validation_record",
-            for_each=options,
+            for_each=hosts,
             zone_id=zone.zone_id,
-            name=options.get_string("resource_record_name"),
-            type=options.get_string("resource_record_type"),
-            records=[options.get_string("resource_record_value")],
+            name=option("resource_record_name"),
+            type=option("resource_record_type"),
+            records=[option("resource_record_value")],
             ttl=300,
             allow_overwrite=True,
         )
