@@ -27,6 +27,7 @@ from charts.namespaces import pod_security_labels
 from envspec import EnvironmentSpec, names_for
 from envspec.naming import (
     CRITICAL_ADDONS_TAINT,
+    EXTERNAL_DNS_RELEASE,
     EXTERNAL_SECRETS_RELEASE,
     GP3_STORAGE_CLASS,
     GRAFANA_DASHBOARD_LABELS,
@@ -59,6 +60,8 @@ RELOADER_CHART = HelmChart("https://stakater.github.io/stakater-charts", "reload
 # (argo-cd reposerver/repository/repository.go: `repo.EnableOCI || helm.IsHelmOciRepo(repo.Repo)`),
 # so a public registry needs no repository Secret.
 KARPENTER_CHART = HelmChart("public.ecr.aws/karpenter", "karpenter", "1.14.1")
+# kubernetes-sigs/external-dns, tag external-dns-helm-chart-1.21.1 (app 0.21.0): charts/external-dns.
+EXTERNAL_DNS_CHART = HelmChart("https://kubernetes-sigs.github.io/external-dns/", "external-dns", "1.21.1")
 HELM_CHARTS = (
     LOAD_BALANCER_CONTROLLER_CHART,
     EXTERNAL_SECRETS_CHART,
@@ -66,6 +69,7 @@ HELM_CHARTS = (
     METRICS_SERVER_CHART,
     RELOADER_CHART,
     KARPENTER_CHART,
+    EXTERNAL_DNS_CHART,
 )
 
 
@@ -368,6 +372,35 @@ def karpenter(spec: EnvironmentSpec) -> HelmAddon:
     )
 
 
+def external_dns(spec: EnvironmentSpec) -> HelmAddon:
+    """ExternalDNS writes the Ingress hosts' records into the edge stack's zone. Values keys as in the
+    chart's values.yaml at 1.21.1: `provider.name`, `sources`, `policy` (chart default upsert-only),
+    `txtOwnerId`, `domainFilters`, `extraArgs` (a map renders `--<key>=<value>`)."""
+    names = names_for(spec)
+    account = names.external_dns_service_account
+    return HelmAddon(
+        release=EXTERNAL_DNS_RELEASE,
+        chart=EXTERNAL_DNS_CHART,
+        namespace=account.namespace,
+        values={
+            "provider": {"name": "aws"},
+            "sources": ["ingress"],
+            "policy": spec.dns.external_dns_policy,
+            "registry": "txt",
+            # Only records whose TXT marker names this cluster are changed or deleted.
+            "txtOwnerId": names.external_dns_txt_owner,
+            "domainFilters": [spec.dns.zone_name],
+            "extraArgs": {"aws-zone-type": "public"},
+            "env": [{"name": "AWS_DEFAULT_REGION", "value": spec.aws.region}],
+            # Credentials come from the Pod Identity association the edge stack creates for this account.
+            "serviceAccount": {"create": True, "name": account.name},
+            **system_node_placement(),
+        },
+        # The chart's crds/dnsendpoints.externaldns.k8s.io.yaml.
+        crd_groups=("externaldns.k8s.io",),
+    )
+
+
 def addons_for(spec: EnvironmentSpec) -> tuple[HelmAddon, ...]:
     return (
         load_balancer_controller(spec),
@@ -376,4 +409,5 @@ def addons_for(spec: EnvironmentSpec) -> tuple[HelmAddon, ...]:
         metrics_server(spec),
         reloader(spec),
         karpenter(spec),
+        external_dns(spec),
     )

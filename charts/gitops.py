@@ -36,6 +36,7 @@ from envspec.naming import (
     ARGOCD_NAMESPACE,
     ARGOCD_PLATFORM_PROJECT,
     ARGOCD_ROOT_APPLICATION,
+    EXTERNAL_DNS_RELEASE,
     EXTERNAL_SECRETS_RELEASE,
     GITOPS_CHART,
     KARPENTER_RELEASE,
@@ -134,6 +135,7 @@ WAVES: dict[str, int] = {
     METRICS_SERVER_RELEASE: 1,
     RELOADER_RELEASE: 1,
     KARPENTER_RELEASE: 1,
+    EXTERNAL_DNS_RELEASE: 1,
     argocd_application("namespaces"): 1,
     argocd_application(STORAGE_CHART): 1,
     argocd_application("scheduling"): 2,  # NodePool and EC2NodeClass need Karpenter's CRDs

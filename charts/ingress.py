@@ -1,10 +1,14 @@
 """`PublicIngress`: the internet-facing ALB in front of the frontend and the backend.
 
-The AWS Load Balancer Controller reads the annotations: HTTPS on 443 with the spec's ACM certificate
-and a TLS 1.2+ policy, HTTP on 80 answered by a redirect to HTTPS, targets registered by pod IP
-(so the ALB reaches pods from the public subnets directly; the network policies allow exactly that),
-invalid header fields dropped. The frontend host serves the frontend at `/` and the backend at
-`/api`; the API host serves `/api`.
+The AWS Load Balancer Controller reads the annotations: HTTPS on 443 with a TLS 1.2+ policy and the
+edge stack's ACM certificate, which the controller discovers by the Ingress's hosts (no
+`certificate-arn`: "Certificate Discovery" in the controller's ingress annotations guide); HTTP on
+80 answered by a redirect to HTTPS; targets registered by pod IP (so the ALB reaches pods from the
+public subnets directly; the network policies allow exactly that); invalid header fields dropped;
+access logs written to the edge stack's bucket; the edge stack's WAF web ACL attached by name
+(`wafv2-acl-name`: the controller resolves it with `wafv2:ListWebACLs`, pkg/ingress/model_builder.go
+`webACLNameToArnMapper`; the ACL's ARN ends in a generated id). The frontend host serves the
+frontend at `/` and the backend at `/api`; the API host serves `/api`.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ def alb_annotations(names: Names) -> dict[str, str]:
     attributes = {
         "routing.http.drop_invalid_header_fields.enabled": "true",
         "deletion_protection.enabled": "true" if spec.is_production else "false",
+        "access_logs.s3.enabled": "true",
+        "access_logs.s3.bucket": names.alb_access_log_bucket,
+        "access_logs.s3.prefix": names.alb_access_log_prefix,
     }
     tags = {key: value for key, value in names.tags().items() if key in ("Environment", "Project")}
     prefix = "alb.ingress.kubernetes.io"
@@ -35,11 +42,11 @@ def alb_annotations(names: Names) -> dict[str, str]:
         f"{prefix}/ip-address-type": "ipv4",
         f"{prefix}/listen-ports": json.dumps([{"HTTP": 80}, {"HTTPS": 443}], separators=(",", ":")),
         f"{prefix}/ssl-redirect": "443",
-        f"{prefix}/certificate-arn": spec.dns.certificate_arn,
         f"{prefix}/ssl-policy": SSL_POLICY,
         f"{prefix}/backend-protocol": "HTTP",
         f"{prefix}/load-balancer-attributes": ",".join(f"{key}={value}" for key, value in attributes.items()),
         f"{prefix}/target-group-attributes": "deregistration_delay.timeout_seconds=30",
+        f"{prefix}/wafv2-acl-name": names.web_acl,
         f"{prefix}/tags": ",".join(f"{key}={value}" for key, value in tags.items()),
     }
 

@@ -496,12 +496,95 @@ class SecretSync(Strict):
     )
 
 
+HOST_NAME = r"^([a-z0-9-]+\.)+[a-z]{2,}$"
+
+
 class Dns(Strict):
-    frontend_host: str = Field(pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$", description="Public host name of the web application.")
-    api_host: str = Field(pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$", description="Public host name that also serves /api.")
-    certificate_arn: str = Field(
-        pattern=r"^arn:aws:acm:[a-z]{2}-[a-z]+-\d:\d{12}:certificate/[0-9a-f-]{36}$",
-        description="ACM certificate for the ALB listener (issued out of band, DNS-validated).",
+    frontend_host: str = Field(pattern=HOST_NAME, description="Public host name of the web application.")
+    api_host: str = Field(pattern=HOST_NAME, description="Public host name that also serves /api.")
+    zone_name: str = Field(
+        pattern=HOST_NAME,
+        description="Route 53 public hosted zone the edge stack creates for this environment (a subdomain delegated from the "
+        "parent zone, README 'DNS delegation'); both hosts must be inside it. The ACM certificate for the hosts is validated "
+        "by records in this zone, so no certificate ARN is entered anywhere.",
+    )
+    external_dns_policy: Literal["sync", "upsert-only"] = Field(
+        description="ExternalDNS policy: `sync` also deletes records of removed Ingress hosts; `upsert-only` never deletes (production)."
+    )
+
+    @model_validator(mode="after")
+    def _hosts_in_zone(self) -> Dns:
+        for field in ("frontend_host", "api_host"):
+            host = getattr(self, field)
+            if host != self.zone_name and not host.endswith(f".{self.zone_name}"):
+                raise ValueError(f"{field} {host} is not inside zone_name {self.zone_name} (ExternalDNS and ACM validation write there)")
+        return self
+
+
+# AWS WAF: a rate-based rule's limit per 5-minute evaluation window (AWS WAF developer guide, "Rate-based rule statement").
+WAF_RATE_LIMIT_RANGE = (10, 2_000_000_000)
+
+
+class Waf(Strict):
+    """The regional web ACL in front of the public load balancer (`<env>-edge`)."""
+
+    rate_limit_per_5m: int = Field(
+        ge=WAF_RATE_LIMIT_RANGE[0],
+        le=WAF_RATE_LIMIT_RANGE[1],
+        description="Requests one client IP may send in any 5 minutes before WAF blocks it (AWS WAF accepts 10 to 2e9).",
+    )
+    api_rate_limit_per_5m: int = Field(
+        ge=WAF_RATE_LIMIT_RANGE[0],
+        le=WAF_RATE_LIMIT_RANGE[1],
+        description="Requests to /api one client IP may send in any 5 minutes (at most rate_limit_per_5m).",
+    )
+    max_upload_mib: int = Field(
+        ge=1,
+        le=1024,
+        description="Largest document upload the application accepts, in MiB; requests declaring a larger Content-Length are blocked.",
+    )
+    upload_path_prefixes: tuple[Annotated[str, Field(pattern=r"^/api/[A-Za-z0-9/_-]+$")], ...] = Field(
+        min_length=1,
+        description="Paths that accept document uploads (multipart bodies over the 8 KB WAF inspects on an ALB); the common rule "
+        "set's body-size rule does not block them.",
+    )
+    count_only: bool = Field(
+        default=False,
+        description="Count instead of block for every rule (trying new rules in development); never for production.",
+    )
+
+    @model_validator(mode="after")
+    def _api_within_overall(self) -> Waf:
+        if self.api_rate_limit_per_5m > self.rate_limit_per_5m:
+            raise ValueError(
+                f"api_rate_limit_per_5m ({self.api_rate_limit_per_5m}) is greater than rate_limit_per_5m ({self.rate_limit_per_5m})"
+            )
+        return self
+
+
+class Edge(Strict):
+    waf: Waf
+    access_log_retention_days: int = Field(ge=1, le=3650, description="Days the ALB access logs are kept in their bucket.")
+    waf_log_retention_days: RetentionDays = Field(default=365, description="Days the WAF's request logs are kept (CloudWatch Logs).")
+
+
+class Security(Strict):
+    """Threat detection, the audit trail and posture checks (`<env>-security`)."""
+
+    trail_retention_days: int = Field(
+        ge=1, le=3650, description="Days each CloudTrail log file is kept under S3 Object Lock (and then expires)."
+    )
+    trail_lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] = Field(
+        description="Object Lock mode of the trail bucket: COMPLIANCE (nobody, root included, deletes early) or GOVERNANCE."
+    )
+    trail_log_retention_days: RetentionDays = Field(
+        default=365, description="Days the trail's CloudWatch Logs copy (read by the CIS metric filters) is kept."
+    )
+    finding_min_severity: float = Field(
+        default=4.0, ge=1.0, le=8.9, description="GuardDuty findings at or above this severity page on-call (4.0 is Medium)."
+    )
+    posture_checks: bool = Field(
+        description="Security Hub (FSBP and CIS AWS Foundations standards) and the AWS Config recorder they evaluate."
     )
 
 
@@ -596,7 +679,7 @@ class Alarms(Strict):
         default=30,
         ge=1,
         le=365,
-        description="Alarm when the load balancer's ACM certificate (dns.certificate_arn) expires in fewer days (renewal failed).",
+        description="Alarm when the load balancer's ACM certificate (the edge stack's) expires in fewer days (renewal failed).",
     )
     notification_emails: tuple[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")], ...] = Field(
         default=(),
@@ -752,6 +835,8 @@ class EnvironmentSpec(Strict):
     cache: Cache
     workloads: Workloads
     dns: Dns
+    edge: Edge = Field(description="WAF and ALB access logs of the public load balancer.")
+    security: Security = Field(description="GuardDuty, CloudTrail, Security Hub and AWS Config.")
     alerting: Alerting
     alarms: Alarms = Field(default_factory=Alarms)
     monitoring: Monitoring = Field(default_factory=Monitoring, description="Prometheus and Alertmanager replicas and storage.")
@@ -791,6 +876,12 @@ class EnvironmentSpec(Strict):
         if self.network.availability_zones is not None:
             return self.network.availability_zones
         return DEFAULT_AVAILABILITY_ZONES[self.aws.region][: self.network.az_count]
+
+    @model_validator(mode="after")
+    def _waf_blocks_in_production(self) -> EnvironmentSpec:
+        if self.is_production and self.edge.waf.count_only:
+            raise ValueError("edge.waf.count_only must be false in production (count mode blocks nothing)")
+        return self
 
     @model_validator(mode="after")
     def _zones_in_region(self) -> EnvironmentSpec:

@@ -30,7 +30,7 @@ CRITICAL_ADDONS_TAINT = ("CriticalAddonsOnly", "true")
 
 # Stack layers in dependency order (a layer only reads outputs of layers before it); stacks.app
 # builds exactly these for every environment, and the tests parametrize over them.
-LAYERS = ("state", "network", "cluster", "data", "observability", "backup", "ci")
+LAYERS = ("state", "network", "cluster", "data", "observability", "edge", "security", "backup", "ci")
 
 BUCKET_PURPOSES = ("files", "backups", "diagnostics", "access-logs", "files-dr", "access-logs-dr", "tfstate-logs")
 METRICS_PORT = 9464
@@ -133,6 +133,8 @@ KARPENTER_NODE_CLASS = "application"
 PRIORITY_PLATFORM = "ai-subsidy-platform"
 PRIORITY_USER_FACING = "ai-subsidy-user-facing"
 PRIORITY_BACKGROUND = "ai-subsidy-background"
+# ExternalDNS writes the Ingress hosts' records into the environment's hosted zone (`<env>-edge`).
+EXTERNAL_DNS_RELEASE = "external-dns"
 
 
 def argocd_application(chart: str) -> str:
@@ -455,6 +457,10 @@ class Names:
         return f"{self.prefix}-karpenter-node"
 
     @property
+    def external_dns_service_account(self) -> ServiceAccountRef:
+        return ServiceAccountRef(KUBE_SYSTEM, EXTERNAL_DNS_RELEASE)
+
+    @property
     def ebs_csi_service_account(self) -> ServiceAccountRef:
         return ServiceAccountRef(KUBE_SYSTEM, "ebs-csi-controller-sa")
 
@@ -559,6 +565,66 @@ class Names:
         if component.service_name is None or component.http_port is None:
             raise ValueError(f"{component.name} has no Service")
         return f"http://{component.service_name}.{APP_NAMESPACE}.svc.cluster.local:{component.http_port}"
+
+    # --- Edge and security operations (`<env>-edge`, `<env>-security`) ---
+    @property
+    def web_acl(self) -> str:
+        """Name of the regional WAF web ACL; the Ingress names it (`wafv2-acl-name`), as its ARN ends in a random id."""
+        return self.prefix
+
+    @property
+    def waf_log_group(self) -> str:
+        """WAF only logs to CloudWatch Logs groups whose name starts with `aws-waf-logs-`."""
+        return f"aws-waf-logs-{self.prefix}"
+
+    @property
+    def alb_access_log_bucket(self) -> str:
+        return f"{self.prefix}-alb-logs-{self.account}"
+
+    @property
+    def alb_access_log_prefix(self) -> str:
+        return "alb"
+
+    @property
+    def trail(self) -> str:
+        return f"{self.prefix}-audit"
+
+    @property
+    def trail_arn(self) -> str:
+        return f"arn:aws:cloudtrail:{self.region}:{self.account}:trail/{self.trail}"
+
+    @property
+    def trail_bucket(self) -> str:
+        return f"{self.prefix}-cloudtrail-{self.account}"
+
+    @property
+    def trail_log_group(self) -> str:
+        return f"/aws/cloudtrail/{self.prefix}"
+
+    @property
+    def config_bucket(self) -> str:
+        return f"{self.prefix}-config-{self.account}"
+
+    @property
+    def config_role(self) -> str:
+        return f"{self.prefix}-config-recorder"
+
+    @property
+    def trail_logs_role(self) -> str:
+        return f"{self.prefix}-cloudtrail-logs"
+
+    @property
+    def external_dns_txt_owner(self) -> str:
+        """`txtOwnerId` of this cluster's ExternalDNS: it changes only records whose TXT marker names it."""
+        return self.cluster_name
+
+    def event_rule(self, purpose: str) -> str:
+        return f"{self.prefix}-{purpose}"
+
+    @property
+    def event_rule_arn_pattern(self) -> str:
+        """ARN pattern of this environment's EventBridge rules (default bus); they may publish to the alarm topic."""
+        return f"arn:aws:events:{self.region}:{self.account}:rule/{self.prefix}-*"
 
 
 def names_for(spec: EnvironmentSpec) -> Names:

@@ -27,6 +27,8 @@ EKS_AL2023_RELEASE_1_35 = "1.35.6-20260714"
 # after `aws ssm get-parameters-by-path --path /aws/service/eks/optimized-ami/1.35/amazon-linux-2023/x86_64/standard`
 # shows the release for 1.35; dev and staging take it first.
 NODE_IMAGE = "al2023@v20260815"
+# Routes of the backend that take document uploads (multipart bodies larger than WAF's 8 KB body inspection).
+UPLOADS = ["/api/documents", "/api/applications/attachments"]
 
 _SHARED: dict[str, Any] = {
     "aws": {"region": "ap-northeast-1", "dr_region": "ap-northeast-3"},
@@ -52,6 +54,13 @@ _SHARED: dict[str, Any] = {
 
 PROFILES: dict[str, dict[str, Any]] = {
     "development": {
+        "dns": {"external_dns_policy": "sync"},
+        "edge": {
+            "waf": {"rate_limit_per_5m": 2000, "api_rate_limit_per_5m": 1000, "max_upload_mib": 20, "upload_path_prefixes": UPLOADS},
+            "access_log_retention_days": 30,
+            "waf_log_retention_days": 30,
+        },
+        "security": {"trail_retention_days": 90, "trail_lock_mode": "GOVERNANCE", "trail_log_retention_days": 30, "posture_checks": False},
         "network": {"nat_gateways": "single", "flow_log_retention_days": 30},
         "cluster": {
             "log_retention_days": 30,
@@ -85,6 +94,13 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
     },
     "staging": {
+        "dns": {"external_dns_policy": "sync"},
+        "edge": {
+            "waf": {"rate_limit_per_5m": 2000, "api_rate_limit_per_5m": 1000, "max_upload_mib": 20, "upload_path_prefixes": UPLOADS},
+            "access_log_retention_days": 90,
+            "waf_log_retention_days": 90,
+        },
+        "security": {"trail_retention_days": 365, "trail_lock_mode": "GOVERNANCE", "trail_log_retention_days": 90, "posture_checks": True},
         "network": {"nat_gateways": "single", "flow_log_retention_days": 90},
         "cluster": {
             "log_retention_days": 90,
@@ -113,6 +129,17 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
     },
     "production": {
+        "dns": {"external_dns_policy": "upsert-only"},
+        "edge": {
+            "waf": {"rate_limit_per_5m": 2000, "api_rate_limit_per_5m": 1000, "max_upload_mib": 20, "upload_path_prefixes": UPLOADS},
+            "access_log_retention_days": 365,
+        },
+        "security": {
+            "trail_retention_days": 2557,  # seven years
+            "trail_lock_mode": "COMPLIANCE",
+            "trail_log_retention_days": 365,
+            "posture_checks": True,
+        },
         "network": {"nat_gateways": "per_az", "flow_log_retention_days": 365},
         "cluster": {
             "log_retention_days": 365,

@@ -13,8 +13,10 @@ from stacks.base import EnvironmentStack
 from stacks.ci import CiStack
 from stacks.cluster.stack import ClusterStack
 from stacks.data.stack import DataStack
+from stacks.edge.stack import EdgeStack
 from stacks.network.stack import NetworkStack
 from stacks.observability.stack import ObservabilityStack
+from stacks.security.stack import SecurityStack
 from stacks.state import StateStack
 
 
@@ -24,9 +26,11 @@ def add_environment(app: App, spec: EnvironmentSpec) -> list[EnvironmentStack]:
     cluster = ClusterStack(app, spec, network)
     data = DataStack(app, spec, network, cluster)
     observability = ObservabilityStack(app, spec, network)
+    edge = EdgeStack(app, spec, cluster)
+    security = SecurityStack(app, spec)
     backup = BackupStack(app, spec)
     ci = CiStack(app, spec)
-    built = [state, network, cluster, data, observability, backup, ci]
+    built = [state, network, cluster, data, observability, edge, security, backup, ci]
     if tuple(stack.layer for stack in built) != LAYERS:
         raise RuntimeError("envspec.naming.LAYERS must list the layers built here, in order")
     return built

@@ -23,6 +23,7 @@ from charts.addons import (
 )
 from charts.gitops import GITOPS_FILE
 from envspec.naming import (
+    EXTERNAL_DNS_RELEASE,
     EXTERNAL_SECRETS_RELEASE,
     KUBE_PROMETHEUS_RELEASE,
     LOAD_BALANCER_CONTROLLER_RELEASE,
@@ -115,12 +116,15 @@ def test_every_pinned_chart_version_is_recorded_as_published() -> None:
 # - kubernetes-sigs/metrics-server tag metrics-server-helm-chart-3.13.1: values.yaml `nodeSelector`, `tolerations`.
 # - stakater/Reloader tag chart-v2.2.9 deployments/kubernetes/chart/reloader: templates/deployment.yaml reads
 #   `reloader.deployment.nodeSelector` and `reloader.deployment.tolerations`.
+# - kubernetes-sigs/external-dns tag external-dns-helm-chart-1.21.1 charts/external-dns: templates/deployment.yaml
+#   reads the top-level `nodeSelector` and `tolerations`.
 CONTROLLER_VALUES = {
     LOAD_BALANCER_CONTROLLER_RELEASE: ((),),
     EXTERNAL_SECRETS_RELEASE: ((), ("webhook",), ("certController",)),
     KUBE_PROMETHEUS_RELEASE: (("prometheusOperator",), ("prometheusOperator", "admissionWebhooks", "patch"), ("kube-state-metrics",)),
     METRICS_SERVER_RELEASE: ((),),
     RELOADER_RELEASE: (("reloader", "deployment"),),
+    EXTERNAL_DNS_RELEASE: ((),),
 }
 EKS_TAINT_EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
 
@@ -202,6 +206,7 @@ def test_prometheus_stays_on_the_application_nodes(env: str, synthesis: Synthesi
 #   `tls.type: helm`; the default `metrics-server` makes its certificate at runtime (and the
 #   APIService skips TLS verification), so nothing changes between renders.
 # - chart-v2.2.9 (Reloader): no generated value in its templates.
+# - external-dns-helm-chart-1.21.1: no genCA/genSelfSignedCert/rand* in charts/external-dns/templates.
 GENERATED_FIELDS = {
     LOAD_BALANCER_CONTROLLER_RELEASE: {
         "render": {
@@ -228,6 +233,7 @@ GENERATED_FIELDS = {
     },
     METRICS_SERVER_RELEASE: {"render": {}},
     RELOADER_RELEASE: {"render": {}},
+    EXTERNAL_DNS_RELEASE: {"render": {}},
 }
 
 

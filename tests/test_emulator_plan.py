@@ -8,6 +8,11 @@ reads by name); then every stack is planned. The Redis AUTH token is applied too
 (generator, write-only secret value), and the data stack planned again, to show the token is read
 back consistently and printed nowhere.
 
+The edge and security stacks (WAF, Route 53, ACM, GuardDuty, CloudTrail, Security Hub, Config) are
+planned only: no later stack reads anything from them, and which of their resources moto 5.2 can
+apply has not been established here. Their plan did catch a real defect: validation records keyed
+by the certificate's validation options cannot be planned for a new certificate.
+
 What the emulator (moto 5.2) lacks, and why nothing more is applied:
 - EKS CreateAddon, CreateAccessEntry and CreatePodIdentityAssociation are not implemented (moto's EKS
   knows clusters, node groups and Fargate profiles only), so

@@ -24,6 +24,7 @@ from envspec.naming import (
     ARGOCD_NAMESPACE,
     ARGOCD_PLATFORM_PROJECT,
     ARGOCD_ROOT_APPLICATION,
+    EXTERNAL_DNS_RELEASE,
     EXTERNAL_SECRETS_RELEASE,
     GP3_STORAGE_CLASS,
     GRAFANA_DASHBOARD_LABELS,
@@ -47,6 +48,7 @@ ADDONS = (
     METRICS_SERVER_RELEASE,
     RELOADER_RELEASE,
     KARPENTER_RELEASE,
+    EXTERNAL_DNS_RELEASE,
 )
 # Built-in kinds that are cluster-scoped (the custom ones come from the CRDs in crds/).
 BUILTIN_CLUSTER_SCOPED = {

@@ -158,14 +158,6 @@ def test_every_nat_gateway_is_watched_through_the_network_stack(env: str, synthe
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_the_load_balancer_certificate_is_watched(env: str, synthesis: Synthesis) -> None:
-    alarm = _alarms(synthesis, env)["certificate-expiry"]
-    assert alarm["dimensions"] == {"CertificateArn": SPECS[env].dns.certificate_arn}
-    assert (alarm["metric_name"], alarm["comparison_operator"]) == ("DaysToExpiry", "LessThanThreshold")
-    assert alarm["threshold"] == SPECS[env].alarms.certificate_days_to_expiry
-
-
-@pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_alarm_descriptions_link_an_existing_runbook_section(env: str, synthesis: Synthesis) -> None:
     for name, alarm in _alarms(synthesis, env).items():
         assert len(alarm["alarm_description"]) <= 1024

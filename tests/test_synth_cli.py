@@ -21,7 +21,7 @@ PREVIEW = """\
 name: preview
 profile: development
 aws:
-  account_id: "111111111111"
+  account_id: "444444444444"
 network:
   vpc_cidr: 10.99.0.0/16
 workloads:
@@ -31,7 +31,7 @@ workloads:
 dns:
   frontend_host: pr-123.dev.ai-subsidy.example.jp
   api_host: api.pr-123.dev.ai-subsidy.example.jp
-  certificate_arn: arn:aws:acm:ap-northeast-1:111111111111:certificate/0b5e1a5c-6f1e-4b59-9a57-3d0f6c1e2a10
+  zone_name: pr-123.dev.ai-subsidy.example.jp
 ci:
   github_repository: ai-subsidy/infrastructure
 """

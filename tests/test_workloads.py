@@ -345,7 +345,8 @@ def test_the_ingress_serves_https_on_the_spec_hosts(env: str, synthesis: Synthes
     assert ingress["spec"]["ingressClassName"] == "alb"
     assert annotations[prefix + "scheme"] == "internet-facing"
     assert annotations[prefix + "target-type"] == "ip"
-    assert annotations[prefix + "certificate-arn"] == spec.dns.certificate_arn
+    # No ARN: the controller discovers the edge stack's certificate by the rules' hosts (tests/test_edge_stack.py).
+    assert prefix + "certificate-arn" not in annotations
     assert annotations[prefix + "listen-ports"] == '[{"HTTP":80},{"HTTPS":443}]'
     assert annotations[prefix + "ssl-redirect"] == "443"
     assert annotations[prefix + "ssl-policy"].startswith("ELBSecurityPolicy-TLS13-1-2")

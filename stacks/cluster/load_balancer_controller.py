@@ -68,6 +68,9 @@ INTEGRATION_ACTIONS = (
     "waf-regional:AssociateWebACL",
     "waf-regional:DisassociateWebACL",
     "wafv2:GetWebACL",
+    # The Ingress names the edge stack's web ACL (`wafv2-acl-name`); the controller resolves the name
+    # to the ARN with ListWebACLs (pkg/ingress/model_builder.go, webACLNameToArnMapper).
+    "wafv2:ListWebACLs",
     "wafv2:GetWebACLForResource",
     "wafv2:AssociateWebACL",
     "wafv2:DisassociateWebACL",

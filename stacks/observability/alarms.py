@@ -305,9 +305,10 @@ def nat_alarms(spec: EnvironmentSpec, nat_gateways: Sequence[NatGateway]) -> lis
 # --- ACM ---
 
 
-def certificate_alarm(spec: EnvironmentSpec, names: Names) -> AlarmDefinition:
+def certificate_alarm(spec: EnvironmentSpec, certificate_arn: str) -> AlarmDefinition:
     """The load balancer's certificate: ACM renews DNS-validated certificates 60 days ahead, so a
-    certificate this close to expiry has failed to renew."""
+    certificate this close to expiry has failed to renew. The edge stack, which creates the
+    certificate, creates this alarm."""
     return AlarmDefinition(
         "certificate-expiry",
         f"The certificate of {spec.dns.frontend_host} and {spec.dns.api_host} expires soon: ACM renewal has failed.",
@@ -318,9 +319,9 @@ def certificate_alarm(spec: EnvironmentSpec, names: Names) -> AlarmDefinition:
         1,
         MissingData(
             "breaching",
-            "ACM publishes DaysToExpiry daily while the certificate exists; none for a day means the certificate in dns.certificate_arn "
+            "ACM publishes DaysToExpiry daily while the certificate exists; none for a day means the edge stack's certificate "
             "is gone and the listener's TLS breaks",
         ),
         ("aws-certificate", "days-to-expiry"),
-        metric=Metric("AWS/CertificateManager", "DaysToExpiry", {"CertificateArn": spec.dns.certificate_arn}, "Minimum"),
+        metric=Metric("AWS/CertificateManager", "DaysToExpiry", {"CertificateArn": certificate_arn}, "Minimum"),
     )

@@ -1,7 +1,7 @@
-"""`<env>-observability`: CloudWatch alarms on RDS, ElastiCache, the NAT gateways and the load
-balancer's certificate, AWS Backup job failures and RDS events, sent to two KMS-encrypted SNS topics
-(alarms page, notices warn) that a Lambda function forwards to the cluster's PagerDuty and Slack
-receivers.
+"""`<env>-observability`: CloudWatch alarms on RDS, ElastiCache and the NAT gateways, AWS Backup job
+failures and RDS events, sent to two KMS-encrypted SNS topics (alarms page, notices warn) that a Lambda
+function forwards to the cluster's PagerDuty and Slack receivers. The edge and security stacks' alarms
+and findings notify the alarm topic too.
 
 RDS and ElastiCache are watched by their deterministic names (CloudWatch dimensions take names, so
 this stack does not depend on the data stack's state); the NAT gateways by the network stack's
@@ -16,7 +16,7 @@ from constructs import Construct
 from envspec import EnvironmentSpec
 from stacks.base import EnvironmentStack
 from stacks.network.stack import NetworkStack
-from stacks.observability.alarms import cache_alarms, certificate_alarm, create_alarm, database_alarms, nat_alarms
+from stacks.observability.alarms import cache_alarms, create_alarm, database_alarms, nat_alarms
 from stacks.observability.events import FailureEvents
 from stacks.observability.karpenter_alarm import interruption_queue_alarm
 from stacks.observability.oncall import OnCallForwarder, dead_letter_alarm
@@ -63,7 +63,6 @@ class ObservabilityStack(EnvironmentStack):
             *database_alarms(spec, names),
             *cache_alarms(spec, names),
             *nat_alarms(spec, network.network.nat_gateways),
-            certificate_alarm(spec, names),
             dead_letter_alarm(names),
             interruption_queue_alarm(names),
         ]

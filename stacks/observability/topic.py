@@ -47,7 +47,6 @@ class Publisher:
 
 def publishers(names: Names) -> dict[str, Publisher]:
     account = Condition("StringEquals", "aws:SourceAccount", [names.account])
-    region = names.region
     return {
         "cloudwatch": Publisher(
             "CloudWatchAlarms", "cloudwatch.amazonaws.com", (account, Condition("ArnLike", "aws:SourceArn", [names.alarm_arn_pattern]))
@@ -55,7 +54,7 @@ def publishers(names: Names) -> dict[str, Publisher]:
         "events": Publisher(
             "EventBridgeRules",
             "events.amazonaws.com",
-            (account, Condition("ArnLike", "aws:SourceArn", [f"arn:aws:events:{region}:{names.account}:rule/{names.prefix}-*"])),
+            (account, Condition("ArnLike", "aws:SourceArn", [names.event_rule_arn_pattern])),
         ),
         "rds": Publisher(
             "RdsEventNotifications", "events.rds.amazonaws.com", (account, Condition("ArnLike", "aws:SourceArn", [names.database_arn]))
