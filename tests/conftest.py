@@ -1,7 +1,8 @@
-"""Shared fixtures: one synthesis per test session, parsed outputs, and validator binaries.
+"""Shared fixtures: one synthesis per test run, parsed outputs, and validator binaries.
 
 Synthesis runs `python -m synth` in a subprocess, exactly as `make synth` does, into a temporary
-folder; every test reads the parsed result. A validator whose binary is missing skips its tests
+folder; every test reads the parsed result. Under pytest-xdist (`make test`) the synthesis is built
+once for all workers (`tests.run_once`). A validator whose binary is missing skips its tests
 loudly on a workstation and fails them when `CI=true`.
 """
 
@@ -22,19 +23,41 @@ import yaml
 
 from envspec import EnvironmentSpec, load_environments
 from envspec.naming import LAYERS
+from tests.run_once import build_once, json_once
+from tools import checkov_gate
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = load_environments()
 ENVIRONMENTS = sorted(SPECS)
 STACK_IDS = [f"{env}-{layer}" for env in ENVIRONMENTS for layer in LAYERS]
+PROCESSES_REPORT = "processes-left-running.json"
 
 
 def run_synth(
-    terraform_outdir: Path, kubernetes_outdir: Path, *args: str, env: dict[str, str] | None = None
+    terraform_outdir: Path,
+    kubernetes_outdir: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    processes_report: Path | None = None,
 ) -> subprocess.CompletedProcess:
-    """`python -m synth` as a user runs it, with explicit output folders."""
+    """`python -m synth` as a user runs it, with explicit output folders.
+
+    With `processes_report`, it runs under `tools.process_tree`, which writes there (JSON) the
+    processes it started that were still running when it returned.
+    """
+    watch = [sys.executable, "-m", "tools.process_tree", "--report", str(processes_report), "--"] if processes_report else []
     return subprocess.run(
-        [sys.executable, "-m", "synth", "--terraform-outdir", str(terraform_outdir), "--kubernetes-outdir", str(kubernetes_outdir), *args],
+        [
+            *watch,
+            sys.executable,
+            "-m",
+            "synth",
+            "--terraform-outdir",
+            str(terraform_outdir),
+            "--kubernetes-outdir",
+            str(kubernetes_outdir),
+            *args,
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -70,6 +93,10 @@ class Synthesis:
     def find(self, env: str, kind: str, name: str | None = None) -> list[dict[str, Any]]:
         return [doc for doc in self.manifests(env) if doc["kind"] == kind and (name is None or doc["metadata"]["name"] == name)]
 
+    def processes_left_running(self) -> list[dict[str, Any]]:
+        """Processes `python -m synth` started that still ran when it returned (tools.process_tree)."""
+        return json.loads((self.terraform_dir.parent / PROCESSES_REPORT).read_text())["leftover"]
+
 
 _JSON_CACHE: dict[Path, Any] = {}
 _YAML_CACHE: dict[Path, list[dict[str, Any]]] = {}
@@ -87,12 +114,46 @@ def _load_yaml_documents(path: Path) -> list[dict[str, Any]]:
     return _YAML_CACHE[path]
 
 
+def _synthesize_into(out: Path) -> None:
+    result = run_synth(out / "cdktf.out", out / "dist", processes_report=out / PROCESSES_REPORT)
+    (out / "stdout.txt").write_text(result.stdout, encoding="utf-8")
+    (out / "stderr.txt").write_text(result.stderr, encoding="utf-8")
+    assert result.returncode == 0, f"synthesis failed:\n{result.stderr}"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order and group the run for pytest-xdist (`make test`: `-n auto --dist loadgroup`).
+
+    - Tests marked `long_running` go first, so the run's long pole starts at once rather than last.
+    - A test that uses a module- (or class-, package-) scoped fixture runs on the same worker as the
+      rest of its module (`xdist_group`), so that fixture is still built once; other tests spread
+      one by one over the workers. Without xdist, the groups do nothing.
+    """
+    for item in items:
+        fixture_definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+        if any(definitions[-1].scope in ("class", "module", "package") for definitions in fixture_definitions.values()):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+    items.sort(key=lambda item: item.get_closest_marker("long_running") is None)
+
+
 @pytest.fixture(scope="session")
 def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
-    out = tmp_path_factory.mktemp("synth")
-    result = run_synth(out / "cdktf.out", out / "dist")
-    assert result.returncode == 0, f"synthesis failed:\n{result.stderr}"
-    return Synthesis(out / "cdktf.out", out / "dist", result.stdout, result.stderr)
+    """The checked-in environments, synthesized once per run (shared by every xdist worker)."""
+    out = build_once(tmp_path_factory, "synth", _synthesize_into)
+    return Synthesis(
+        out / "cdktf.out", out / "dist", (out / "stdout.txt").read_text(encoding="utf-8"), (out / "stderr.txt").read_text(encoding="utf-8")
+    )
+
+
+@pytest.fixture(scope="session")
+def checkov_reports(synthesis: Synthesis, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, Any]]]:
+    """checkov's reports per framework (terraform_json, kubernetes, github_actions) over the synthesis
+    and the workflows: one checkov process per run, read by every test that judges a finding."""
+    if checkov_gate.checkov_binary() is None:
+        require_binary("checkov", "run `make test`, which installs it into .tools/checkov")
+    scans = {"terraform_json": synthesis.terraform_dir, "kubernetes": synthesis.kubernetes_dir, "github_actions": ROOT / ".github"}
+    return json_once(tmp_path_factory, "checkov", lambda: checkov_gate.run_checkov_together(scans, tmp_path_factory.mktemp("checkov")))
 
 
 @pytest.fixture(scope="session")

@@ -62,6 +62,9 @@ def aws(monkeypatch: pytest.MonkeyPatch, spec: EnvironmentSpec, tmp_path: Path) 
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("MOTO_ACCOUNT_ID", spec.aws.account_id)
+    # moto loads ~2,600 public AMIs into every EC2 region backend it creates (0.3 s a region, every
+    # test); nothing here reads an AMI (moto/settings.py `ec2_load_default_amis`).
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     with mock_aws():
         yield
 
