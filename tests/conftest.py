@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,8 @@ import yaml
 
 from envspec import EnvironmentSpec, load_environments
 from envspec.naming import LAYERS
-from tests.run_once import build_once, json_once
+from tests import spec_factory
+from tests.run_once import build_once, json_once, key_of
 from tools import checkov_gate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,6 +145,29 @@ def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
     return Synthesis(
         out / "cdktf.out", out / "dist", (out / "stdout.txt").read_text(encoding="utf-8"), (out / "stderr.txt").read_text(encoding="utf-8")
     )
+
+
+@dataclass(frozen=True)
+class VariantSynthesis(Synthesis):
+    """The synthesis of the spec variants (tests/spec_factory.py), with their loaded specs."""
+
+    specs: dict[str, EnvironmentSpec] = field(default_factory=dict)
+
+
+def _synthesize_variants(out: Path) -> None:
+    spec_factory.write_all(out / "environments")
+    result = run_synth(out / "cdktf.out", out / "dist", "--environments-dir", str(out / "environments"))
+    assert result.returncode == 0, f"synthesis of the spec variants failed:\n{result.stderr}"
+
+
+@pytest.fixture(scope="session")
+def variants(tmp_path_factory: pytest.TempPathFactory) -> VariantSynthesis:
+    """Every variant declared with `tests.spec_factory.variant`, synthesized in one process once per run."""
+    if not spec_factory.VARIANTS:
+        pytest.skip("no spec variant is declared")
+    key = key_of("variants", {name: declared.document() for name, declared in spec_factory.VARIANTS.items()})
+    out = build_once(tmp_path_factory, key, _synthesize_variants)
+    return VariantSynthesis(out / "cdktf.out", out / "dist", "", "", specs=load_environments(out / "environments"))
 
 
 @pytest.fixture(scope="session")
