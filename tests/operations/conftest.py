@@ -18,6 +18,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 import yaml
 from moto import mock_aws
@@ -50,6 +52,31 @@ def spec() -> EnvironmentSpec:
 @pytest.fixture
 def names(spec: EnvironmentSpec) -> Names:
     return names_for(spec)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_botocore_loader() -> Iterator[None]:
+    """One botocore data loader for every session the tests and the CLI create.
+
+    Each `mock_aws()` resets boto3's default session and each ops command opens its own
+    `boto3.Session`, so every test re-read the service models from disk (EC2's alone is several
+    MB of JSON), about half of an ops test's time. botocore already shares one loader's models
+    across all clients of a session (`instance_cache`), so sharing it across sessions too changes
+    nothing the clients see.
+    """
+    loaders: dict[Any, botocore.loaders.Loader] = {}
+    original = botocore.session.create_loader
+
+    def shared(search_path_string: Any = None) -> botocore.loaders.Loader:
+        if search_path_string not in loaders:
+            loaders[search_path_string] = original(search_path_string)
+        return loaders[search_path_string]
+
+    botocore.session.create_loader = shared
+    try:
+        yield
+    finally:
+        botocore.session.create_loader = original
 
 
 @pytest.fixture
