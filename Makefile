@@ -72,10 +72,11 @@ synth: install ## Synthesize every environment (or ENV=staging) into cdktf.out/ 
 	@$(PY) -O -m synth $(ENV_ARGS)
 
 # The suite runs on every core (pytest-xdist); expensive inputs are built once for all workers
-# (tests/run_once.py). TEST_WORKERS=0 runs it in one process. See docs/performance.md.
+# (tests/run_once.py); each module runs on one worker, so its module-scoped fixtures are built once.
+# TEST_WORKERS=0 runs it in one process. See docs/performance.md.
 TEST_WORKERS ?= auto
 test: install $(CHECKOV_STAMP) ## Run the whole test suite (synthesis, validators, snapshots)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 bench-tests: install $(CHECKOV_STAMP) ## Wall and CPU time of `make test`, every process included (RUNS=1)
 	$(PY) -m tools.bench --suite --runs $(or $(RUNS),1)

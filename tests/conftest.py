@@ -122,19 +122,10 @@ def _synthesize_into(out: Path) -> None:
     assert result.returncode == 0, f"synthesis failed:\n{result.stderr}"
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Order and group the run for pytest-xdist (`make test`: `-n auto --dist loadgroup`).
-
-    - Tests marked `long_running` go first, so the run's long pole starts at once rather than last.
-    - A test that uses a module- (or class-, package-) scoped fixture runs on the same worker as the
-      rest of its module (`xdist_group`), so that fixture is still built once; other tests spread
-      one by one over the workers. Without xdist, the groups do nothing.
-    """
-    for item in items:
-        fixture_definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
-        if any(definitions[-1].scope in ("class", "module", "package") for definitions in fixture_definitions.values()):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+    """Modules marked `long_running` go first, so under pytest-xdist (`make test`: `--dist loadfile
+    --no-loadscope-reorder`, one module per worker at a time, in this order) the run's long pole
+    starts at once rather than last."""
     items.sort(key=lambda item: item.get_closest_marker("long_running") is None)
 
 
