@@ -33,7 +33,7 @@ ENV_ARGS := $(foreach env,$(ENV),--env $(env))
 # Terraform CLI config pointing at an offline provider mirror, when one is found (see tools/terraform_cli.py).
 TF_ENV = TF_CLI_CONFIG_FILE="$$($(PY) -m tools.terraform_cli path)" CHECKPOINT_DISABLE=1
 
-.PHONY: help install synth test snapshot-update lint bench imports lock diff deploy clean
+.PHONY: help install synth test bench-tests snapshot-update lint bench imports lock diff deploy clean
 .PHONY: pr-summary plan apply gitops-publish gitops-render gitops-push ci-matrix checkov set-image secret-scan
 
 help: ## List the targets
@@ -71,8 +71,15 @@ install: $(PY_STAMP) $(BYTECODE_STAMP) $(NODE_STAMP) ## Install Python and Node 
 synth: install ## Synthesize every environment (or ENV=staging) into cdktf.out/ and dist/
 	@$(PY) -O -m synth $(ENV_ARGS)
 
+# The suite runs on every core (pytest-xdist); expensive inputs are built once for all workers
+# (tests/run_once.py); each module runs on one worker, so its module-scoped fixtures are built once.
+# TEST_WORKERS=0 runs it in one process. See docs/performance.md.
+TEST_WORKERS ?= auto
 test: install $(CHECKOV_STAMP) ## Run the whole test suite (synthesis, validators, snapshots)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+
+bench-tests: install $(CHECKOV_STAMP) ## Wall and CPU time of `make test`, every process included (RUNS=1)
+	$(PY) -m tools.bench --suite --runs $(or $(RUNS),1)
 
 snapshot-update: install ## Rewrite the stored snapshots from a fresh synthesis (review the diff!)
 	$(PY) -m pytest tests/test_snapshots.py --snapshot-update

@@ -4,7 +4,7 @@ Each layer's synthesis is a string of synchronous round trips between Python and
 kernel (Node), so one layer keeps about one core busy: on two or more cores the Kubernetes side
 runs beside the Terraform side. The fork happens before any jsii kernel starts (a kernel's pipes
 must not be shared), and the child leaves with `os._exit` once its files are written, skipping the
-interpreter teardown.
+interpreter teardown (after stopping its jsii kernel).
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from contextlib import suppress
+
+from synth.runtime import stop_jsii_kernel
 
 
 class ChildSynthesisError(RuntimeError):
@@ -44,9 +47,12 @@ def start(work: Callable[[], None], debug: bool) -> Callable[[], None]:
             if debug:
                 traceback.print_exc()
         finally:
-            # Whatever happened, the child never returns into the parent's code path.
+            # Whatever happened, the child never returns into the parent's code path, and it
+            # leaves no jsii kernel of its own behind.
             sys.stdout.flush()
             sys.stderr.flush()
+            with suppress(Exception):
+                stop_jsii_kernel()
             os.write(write_end, message)
             os._exit(code)
     os.close(write_end)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,3 +39,31 @@ def frozen_gc() -> Iterator[None]:
     finally:
         gc.freeze()
         gc.enable()
+
+
+def stop_jsii_kernel() -> None:
+    """End this process's jsii kernel (Node), if one started, and wait until it has exited.
+
+    The runtime stops its kernel from an `atexit` hook, which `os._exit` skips; without this the
+    kernel outlives the command, unattached, and so does the folder the runtime extracted it to.
+    This calls the runtime's own stop (jsii/_kernel/providers/process.py, `_NodeProcess.stop`:
+    `{"exit":0}`, stdin closed, wait, folder removed); a kernel still running after it is killed.
+    """
+    runtime = sys.modules.get("jsii._runtime")
+    if runtime is None:
+        return
+    provider = runtime.kernel.provider
+    # `ProcessProvider._process` (a memoized property) starts the kernel on first use: look into
+    # its memo rather than start a kernel only to stop it.
+    getter = getattr(getattr(type(provider), "_process", None), "fget", None)
+    memo = [cell.cell_contents for cell in getattr(getter, "__closure__", None) or () if isinstance(cell.cell_contents, list)]
+    if not any(memo):
+        return
+    kernel = provider._process
+    try:
+        kernel.stop()
+    finally:
+        node = kernel._process  # the Node kernel's subprocess.Popen
+        if node.poll() is None:
+            node.kill()
+            node.wait()

@@ -1,7 +1,8 @@
-"""Shared fixtures: one synthesis per test session, parsed outputs, and validator binaries.
+"""Shared fixtures: one synthesis per test run, parsed outputs, and validator binaries.
 
 Synthesis runs `python -m synth` in a subprocess, exactly as `make synth` does, into a temporary
-folder; every test reads the parsed result. A validator whose binary is missing skips its tests
+folder; every test reads the parsed result. Under pytest-xdist (`make test`) the synthesis is built
+once for all workers (`tests.run_once`). A validator whose binary is missing skips its tests
 loudly on a workstation and fails them when `CI=true`.
 """
 
@@ -12,7 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -22,19 +23,42 @@ import yaml
 
 from envspec import EnvironmentSpec, load_environments
 from envspec.naming import LAYERS
+from tests import spec_factory
+from tests.run_once import build_once, json_once, key_of
+from tools import checkov_gate
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = load_environments()
 ENVIRONMENTS = sorted(SPECS)
 STACK_IDS = [f"{env}-{layer}" for env in ENVIRONMENTS for layer in LAYERS]
+PROCESSES_REPORT = "processes-left-running.json"
 
 
 def run_synth(
-    terraform_outdir: Path, kubernetes_outdir: Path, *args: str, env: dict[str, str] | None = None
+    terraform_outdir: Path,
+    kubernetes_outdir: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    processes_report: Path | None = None,
 ) -> subprocess.CompletedProcess:
-    """`python -m synth` as a user runs it, with explicit output folders."""
+    """`python -m synth` as a user runs it, with explicit output folders.
+
+    With `processes_report`, it runs under `tools.process_tree`, which writes there (JSON) the
+    processes it started that were still running when it returned.
+    """
+    watch = [sys.executable, "-m", "tools.process_tree", "--report", str(processes_report), "--"] if processes_report else []
     return subprocess.run(
-        [sys.executable, "-m", "synth", "--terraform-outdir", str(terraform_outdir), "--kubernetes-outdir", str(kubernetes_outdir), *args],
+        [
+            *watch,
+            sys.executable,
+            "-m",
+            "synth",
+            "--terraform-outdir",
+            str(terraform_outdir),
+            "--kubernetes-outdir",
+            str(kubernetes_outdir),
+            *args,
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -70,6 +94,10 @@ class Synthesis:
     def find(self, env: str, kind: str, name: str | None = None) -> list[dict[str, Any]]:
         return [doc for doc in self.manifests(env) if doc["kind"] == kind and (name is None or doc["metadata"]["name"] == name)]
 
+    def processes_left_running(self) -> list[dict[str, Any]]:
+        """Processes `python -m synth` started that still ran when it returned (tools.process_tree)."""
+        return json.loads((self.terraform_dir.parent / PROCESSES_REPORT).read_text())["leftover"]
+
 
 _JSON_CACHE: dict[Path, Any] = {}
 _YAML_CACHE: dict[Path, list[dict[str, Any]]] = {}
@@ -87,12 +115,60 @@ def _load_yaml_documents(path: Path) -> list[dict[str, Any]]:
     return _YAML_CACHE[path]
 
 
+def _synthesize_into(out: Path) -> None:
+    result = run_synth(out / "cdktf.out", out / "dist", processes_report=out / PROCESSES_REPORT)
+    (out / "stdout.txt").write_text(result.stdout, encoding="utf-8")
+    (out / "stderr.txt").write_text(result.stderr, encoding="utf-8")
+    assert result.returncode == 0, f"synthesis failed:\n{result.stderr}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules marked `long_running` go first, so under pytest-xdist (`make test`: `--dist loadfile
+    --no-loadscope-reorder`, one module per worker at a time, in this order) the run's long pole
+    starts at once rather than last."""
+    items.sort(key=lambda item: item.get_closest_marker("long_running") is None)
+
+
 @pytest.fixture(scope="session")
 def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
-    out = tmp_path_factory.mktemp("synth")
-    result = run_synth(out / "cdktf.out", out / "dist")
-    assert result.returncode == 0, f"synthesis failed:\n{result.stderr}"
-    return Synthesis(out / "cdktf.out", out / "dist", result.stdout, result.stderr)
+    """The checked-in environments, synthesized once per run (shared by every xdist worker)."""
+    out = build_once(tmp_path_factory, "synth", _synthesize_into)
+    return Synthesis(
+        out / "cdktf.out", out / "dist", (out / "stdout.txt").read_text(encoding="utf-8"), (out / "stderr.txt").read_text(encoding="utf-8")
+    )
+
+
+@dataclass(frozen=True)
+class VariantSynthesis(Synthesis):
+    """The synthesis of the spec variants (tests/spec_factory.py), with their loaded specs."""
+
+    specs: dict[str, EnvironmentSpec] = field(default_factory=dict)
+
+
+def _synthesize_variants(out: Path) -> None:
+    spec_factory.write_all(out / "environments")
+    result = run_synth(out / "cdktf.out", out / "dist", "--environments-dir", str(out / "environments"))
+    assert result.returncode == 0, f"synthesis of the spec variants failed:\n{result.stderr}"
+
+
+@pytest.fixture(scope="session")
+def variants(tmp_path_factory: pytest.TempPathFactory) -> VariantSynthesis:
+    """Every variant declared with `tests.spec_factory.variant`, synthesized in one process once per run."""
+    if not spec_factory.VARIANTS:
+        pytest.skip("no spec variant is declared")
+    key = key_of("variants", {name: declared.document() for name, declared in spec_factory.VARIANTS.items()})
+    out = build_once(tmp_path_factory, key, _synthesize_variants)
+    return VariantSynthesis(out / "cdktf.out", out / "dist", "", "", specs=load_environments(out / "environments"))
+
+
+@pytest.fixture(scope="session")
+def checkov_reports(synthesis: Synthesis, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, Any]]]:
+    """checkov's reports per framework (terraform_json, kubernetes, github_actions) over the synthesis
+    and the workflows: one checkov process per run, read by every test that judges a finding."""
+    if checkov_gate.checkov_binary() is None:
+        require_binary("checkov", "run `make test`, which installs it into .tools/checkov")
+    scans = {"terraform_json": synthesis.terraform_dir, "kubernetes": synthesis.kubernetes_dir, "github_actions": ROOT / ".github"}
+    return json_once(tmp_path_factory, "checkov", lambda: checkov_gate.run_checkov_together(scans, tmp_path_factory.mktemp("checkov")))
 
 
 @pytest.fixture(scope="session")

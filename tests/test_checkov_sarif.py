@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ROOT, Synthesis, require_binary
+from tests.conftest import ROOT, Synthesis
 from tools import checkov_gate, checkov_sarif
 
 
 @pytest.fixture(scope="module")
-def report(synthesis: Synthesis) -> dict:
-    if checkov_gate.checkov_binary() is None:
-        require_binary("checkov", "run `make test`, which installs it into .tools/checkov")
-    terraform = checkov_gate.run_checkov(synthesis.terraform_dir, "terraform_json")
-    kubernetes = checkov_gate.run_checkov(synthesis.kubernetes_dir, "kubernetes")
+def report(synthesis: Synthesis, checkov_reports: dict[str, list[dict]]) -> dict:
+    """The SARIF of the same checkov run the gate tests judge (tests/test_checkov.py)."""
+    terraform, kubernetes = checkov_reports["terraform_json"], checkov_reports["kubernetes"]
     return checkov_sarif.sarif(checkov_gate.sarif_entries(synthesis.terraform_dir, terraform, kubernetes), "test")
 
 

@@ -23,7 +23,7 @@ def test_cluster_version_endpoint_and_upgrade_policy(env: str, synthesis: Synthe
     assert cluster["upgrade_policy"] == {"support_type": "STANDARD"}
     vpc = cluster["vpc_config"]
     assert vpc["endpoint_private_access"] is True
-    assert len(vpc["subnet_ids"]) == 3 and all("private" in subnet for subnet in vpc["subnet_ids"])
+    assert len(vpc["subnet_ids"]) == len(spec.availability_zones) and all("private" in subnet for subnet in vpc["subnet_ids"])
     expected = [str(cidr) for cidr in spec.cluster.public_access_cidrs]
     assert vpc["endpoint_public_access"] is bool(expected)
     assert vpc.get("public_access_cidrs", []) == expected

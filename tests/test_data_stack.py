@@ -44,7 +44,7 @@ def test_postgresql_instance(env: str, synthesis: Synthesis) -> None:
     assert db["performance_insights_enabled"] is True and db["monitoring_interval"] > 0 and "monitoring_role_arn" in db
     assert db["enabled_cloudwatch_logs_exports"] == ["postgresql", "upgrade"]
     subnets = resources_of(stack, "aws_db_subnet_group")[ref(db["db_subnet_group_name"])]["subnet_ids"]
-    assert len(subnets) == 3 and all("isolated" in subnet for subnet in subnets)
+    assert len(subnets) == len(spec.availability_zones) and all("isolated" in subnet for subnet in subnets)
     parameters = resources_of(stack, "aws_db_parameter_group")[ref(db["parameter_group_name"])]
     assert parameters["family"] == "postgres15"
     assert {"name": "rds.force_ssl", "value": "1", "apply_method": "immediate"} in parameters["parameter"]

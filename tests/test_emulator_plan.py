@@ -32,9 +32,11 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +48,13 @@ from envspec.naming import LAYERS
 from tests.conftest import require_binary, run_synth
 from tools.terraform_cli import terraform_environment
 
+# The longest module of the suite (terraform against the emulator): under xdist it starts first.
+pytestmark = pytest.mark.long_running
+
 ENVIRONMENT = "production"
+# Lookups by name (a data source, not a cross-stack reference): the backup stack's alarms notify the
+# observability stack's alarm topic.
+READS_BY_NAME = {"backup": ("observability",)}
 # What each upstream stack must have applied for the stacks after it to plan.
 APPLY_FOR_DOWNSTREAM = {
     "network": ("aws_vpc", "aws_subnet", "aws_nat_gateway"),  # the NAT gateways the observability alarms watch
@@ -83,7 +91,11 @@ def moto_endpoint() -> Iterator[str]:
             time.sleep(0.2)
     yield endpoint
     server.terminate()
-    server.wait(timeout=10)
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:  # its SIGTERM handler waits for request threads; the plans are done
+        server.kill()
+        server.wait()
 
 
 @pytest.fixture(scope="module")
@@ -141,40 +153,86 @@ def _plan(terraform: str, stack_dir: Path) -> Plan:
     return Plan(plan.stdout, json.loads(shown.stdout))
 
 
+def _dependencies(stacks_dir: Path) -> dict[str, set[str]]:
+    """layer -> the layers whose applied resources its plan reads: cdktf's cross-stack references
+    (the manifest's `dependencies`) and the lookups by name in READS_BY_NAME."""
+    manifest = json.loads((stacks_dir.parent / "manifest.json").read_text())["stacks"]
+    prefix = f"{ENVIRONMENT}-"
+    return {
+        layer: {stack.removeprefix(prefix) for stack in manifest[prefix + layer]["dependencies"]} | set(READS_BY_NAME.get(layer, ()))
+        for layer in LAYERS
+    }
+
+
+def _apply(terraform: str, stack_dir: Path, targets: list[str], what: str) -> subprocess.CompletedProcess:
+    apply = _terraform(terraform, stack_dir, "apply", "-auto-approve", "-lock=false", *targets)
+    assert apply.returncode == 0, f"apply of {what} failed:\n{apply.stderr[-3000:]}"
+    return apply
+
+
+def _plan_stack(terraform: str, emulator_stacks: Path, layer: str, ready: Callable[[], None]) -> dict[str, Plan]:
+    """Init, wait for upstream applies (`ready`), plan, and apply what downstream plans need."""
+    stack_dir = emulator_stacks / f"{ENVIRONMENT}-{layer}"
+    document = json.loads((stack_dir / "cdk.tf.json").read_text())
+    assert "local" in document["terraform"]["backend"] and "endpoints" in document["provider"]["aws"][0]
+    init = _terraform(terraform, stack_dir, "init")
+    assert init.returncode == 0, init.stdout + init.stderr
+    ready()
+    plans = {layer: _plan(terraform, stack_dir)}
+    if layer in APPLY_FOR_DOWNSTREAM:
+        targets = [
+            f"-target={resource_type}.{logical_id}"
+            for resource_type in APPLY_FOR_DOWNSTREAM[layer]
+            for logical_id in document["resource"][resource_type]
+        ]
+        _apply(terraform, stack_dir, targets, stack_dir.name)
+    if layer == "data":
+        # The Redis AUTH token: write it (generator, write-only secret value), then plan the cache again so
+        # the token is read back and known at plan time, as on every plan after the first apply.
+        versions = document["resource"]["aws_secretsmanager_secret_version"]
+        (token_version,) = [logical for logical in versions if logical.startswith("cache_auth_token_")]
+        apply = _apply(terraform, stack_dir, [f"-target=aws_secretsmanager_secret_version.{token_version}"], "the AUTH token")
+        plans["data-after-token"] = _plan(terraform, stack_dir)
+        plans["data-after-token"].output += apply.stdout  # the apply log must not show the token either
+    return plans
+
+
 @pytest.fixture(scope="module")
 def emulator_plans(emulator_stacks: Path, moto_endpoint: str) -> dict[str, Plan]:
-    """Init and plan every stack in LAYERS order, applying upstream stacks as far as downstream plans need."""
+    """Init and plan every stack, applying upstream stacks as far as downstream plans need.
+
+    The stacks run as a dependency graph, not a chain: each starts (init) at once, plans as soon
+    as the stacks it reads have applied, and applies what later plans need; independent stacks
+    (state, network, ci) overlap, and so do the provider's waits for the emulated resources.
+    """
     terraform = require_binary("terraform", "install Terraform >= 1.11")
-    plans = {}
-    for layer in LAYERS:
-        stack_dir = emulator_stacks / f"{ENVIRONMENT}-{layer}"
-        document = json.loads((stack_dir / "cdk.tf.json").read_text())
-        assert "local" in document["terraform"]["backend"] and "endpoints" in document["provider"]["aws"][0]
-        init = _terraform(terraform, stack_dir, "init")
-        assert init.returncode == 0, init.stdout + init.stderr
+    dependencies = _dependencies(emulator_stacks)
+    applied = {layer: threading.Event() for layer in LAYERS}
+    failed = threading.Event()
 
-        plans[layer] = _plan(terraform, stack_dir)
+    def ready(layer: str) -> Callable[[], None]:
+        def wait() -> None:
+            for upstream in dependencies[layer]:
+                while not applied[upstream].wait(timeout=1):
+                    if failed.is_set():
+                        raise RuntimeError(f"{layer} not planned: {upstream} failed")
 
-        if layer in APPLY_FOR_DOWNSTREAM:
-            targets = [
-                f"-target={resource_type}.{logical_id}"
-                for resource_type in APPLY_FOR_DOWNSTREAM[layer]
-                for logical_id in document["resource"][resource_type]
-            ]
-            apply = _terraform(terraform, stack_dir, "apply", "-auto-approve", "-lock=false", *targets)
-            assert apply.returncode == 0, f"apply of {stack_dir.name} failed:\n{apply.stderr[-3000:]}"
+        return wait
 
-    # The Redis AUTH token: write it (generator, write-only secret value), then plan the cache again so
-    # the token is read back and known at plan time, as on every plan after the first apply.
-    stack_dir = emulator_stacks / f"{ENVIRONMENT}-data"
-    versions = json.loads((stack_dir / "cdk.tf.json").read_text())["resource"]["aws_secretsmanager_secret_version"]
-    (token_version,) = [logical for logical in versions if logical.startswith("cache_auth_token_")]
-    apply = _terraform(
-        terraform, stack_dir, "apply", "-auto-approve", "-lock=false", f"-target=aws_secretsmanager_secret_version.{token_version}"
-    )
-    assert apply.returncode == 0, f"apply of the AUTH token failed:\n{apply.stderr[-3000:]}"
-    plans["data-after-token"] = _plan(terraform, stack_dir)
-    plans["data-after-token"].output += apply.stdout  # the apply log must not show the token either
+    def run(layer: str) -> dict[str, Plan]:
+        try:
+            plans = _plan_stack(terraform, emulator_stacks, layer, ready(layer))
+        except BaseException:
+            failed.set()
+            raise
+        applied[layer].set()
+        return plans
+
+    with ThreadPoolExecutor(max_workers=len(LAYERS)) as pool:
+        futures = {layer: pool.submit(run, layer) for layer in LAYERS}
+        results = {layer: future.result() for layer, future in futures.items()}
+    plans = {layer: results[layer][layer] for layer in LAYERS}  # in LAYERS order
+    plans["data-after-token"] = results["data"]["data-after-token"]
     return plans
 
 

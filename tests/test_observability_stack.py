@@ -143,7 +143,8 @@ def test_every_nat_gateway_is_watched_through_the_network_stack(env: str, synthe
     alarms = _alarms(synthesis, env)
     ports = {n: a for n, a in alarms.items() if n.startswith("nat-port-allocation-")}
     drops = {n: a for n, a in alarms.items() if n.startswith("nat-packets-dropped-")}
-    assert len(ports) == len(drops) == len(gateways) == (3 if SPECS[env].network.nat_gateways == "per_az" else 1)
+    expected = len(SPECS[env].availability_zones) if SPECS[env].network.nat_gateways == "per_az" else 1
+    assert len(ports) == len(drops) == len(gateways) == expected
     referenced = set()
     for alarm in ports.values():
         assert alarm["metric_name"] == "ErrorPortAllocation" and alarm["threshold"] == SPECS[env].alarms.nat_port_allocation_errors

@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -45,11 +46,12 @@ def checkov_binary() -> str | None:
     return shutil.which("checkov")
 
 
-def run_checkov(directory: Path, framework: str, sarif_dir: Path | None = None) -> list[dict[str, Any]]:
+def run_checkov(directory: Path, framework: str | tuple[str, ...], sarif_dir: Path | None = None) -> list[dict[str, Any]]:
     binary = checkov_binary()
     if binary is None:
         raise FileNotFoundError("checkov is not installed (run `make test`, which installs it into .tools/checkov)")
-    command = [binary, "-d", str(directory), "--framework", framework, "--skip-download", "--compact", "-o", "json"]
+    frameworks = [framework] if isinstance(framework, str) else list(framework)
+    command = [binary, "-d", str(directory), "--framework", *frameworks, "--skip-download", "--compact", "-o", "json"]
     if sarif_dir is not None:
         command += ["-o", "sarif", "--output-file-path", f"console,{sarif_dir}"]
     result = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ, BC_SKIP_MAPPING="TRUE", LOG_LEVEL="ERROR"))
@@ -57,6 +59,39 @@ def run_checkov(directory: Path, framework: str, sarif_dir: Path | None = None) 
         raise RuntimeError(f"checkov failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
     report = json.loads(result.stdout)
     return report if isinstance(report, list) else [report]
+
+
+def run_checkov_together(scans: dict[str, Path], scratch: Path) -> dict[str, list[dict[str, Any]]]:
+    """framework -> reports, from one checkov process over several folders (one framework each).
+
+    checkov's start-up is most of a scan's time, so one process scans a folder holding a copy of
+    each (`-d` given twice mixes the reports up). File paths in the reports are rewritten to be
+    relative to each folder, exactly as a scan of that folder alone writes them, and a framework
+    keeps only findings in its own folder.
+    """
+    scan = scratch / "checkov-scan"
+    prefixes = {}
+    for framework, directory in scans.items():
+        shutil.copytree(directory, scan / framework / directory.name)
+        prefixes[framework] = f"/{framework}/{directory.name}"
+    by_framework: dict[str, list[dict[str, Any]]] = {framework: [] for framework in scans}
+    for report in run_checkov(scan, tuple(scans)):
+        framework = report.get("check_type")
+        if framework not in prefixes:
+            continue
+        prefix = prefixes[framework]
+        for kind, checks in report.get("results", {}).items():
+            if isinstance(checks, list):
+                kept = [check for check in checks if not isinstance(check, dict) or check.get("file_path", prefix).startswith(prefix + "/")]
+                for check in kept:
+                    if isinstance(check, dict) and "file_path" in check:
+                        check["file_path"] = check["file_path"].removeprefix(prefix)
+                        if "file_abs_path" in check:
+                            check["file_abs_path"] = str(scans[framework]) + check["file_path"]
+                report["results"][kind] = kept
+        by_framework[framework].append(report)
+    shutil.rmtree(scan)
+    return by_framework
 
 
 @cache
@@ -148,8 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sarif", type=Path, help="also write one SARIF report (reasoned skips suppressed) to this file")
     args = parser.parse_args(argv)
     problems: list[Finding] = []
-    terraform_reports = run_checkov(args.terraform, "terraform_json")
-    kubernetes_reports = run_checkov(args.kubernetes, "kubernetes")
+    with tempfile.TemporaryDirectory(prefix="checkov-gate-") as scratch:
+        reports = run_checkov_together({"terraform_json": args.terraform, "kubernetes": args.kubernetes}, Path(scratch))
+    terraform_reports, kubernetes_reports = reports["terraform_json"], reports["kubernetes"]
     unexplained, stale = gate_terraform(args.terraform, terraform_reports)
     problems += unexplained + stale
     problems += gate_kubernetes(kubernetes_reports)

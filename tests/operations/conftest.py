@@ -18,6 +18,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 import yaml
 from moto import mock_aws
@@ -52,6 +54,31 @@ def names(spec: EnvironmentSpec) -> Names:
     return names_for(spec)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_botocore_loader() -> Iterator[None]:
+    """One botocore data loader for every session the tests and the CLI create.
+
+    Each `mock_aws()` resets boto3's default session and each ops command opens its own
+    `boto3.Session`, so every test re-read the service models from disk (EC2's alone is several
+    MB of JSON), about half of an ops test's time. botocore already shares one loader's models
+    across all clients of a session (`instance_cache`), so sharing it across sessions too changes
+    nothing the clients see.
+    """
+    loaders: dict[Any, botocore.loaders.Loader] = {}
+    original = botocore.session.create_loader
+
+    def shared(search_path_string: Any = None) -> botocore.loaders.Loader:
+        if search_path_string not in loaders:
+            loaders[search_path_string] = original(search_path_string)
+        return loaders[search_path_string]
+
+    botocore.session.create_loader = shared
+    try:
+        yield
+    finally:
+        botocore.session.create_loader = original
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch, spec: EnvironmentSpec, tmp_path: Path) -> Iterator[None]:
     """moto in-process, with credentials for the environment's account and nothing from this machine."""
@@ -62,6 +89,9 @@ def aws(monkeypatch: pytest.MonkeyPatch, spec: EnvironmentSpec, tmp_path: Path) 
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("MOTO_ACCOUNT_ID", spec.aws.account_id)
+    # moto loads ~2,600 public AMIs into every EC2 region backend it creates (0.3 s a region, every
+    # test); nothing here reads an AMI (moto/settings.py `ec2_load_default_amis`).
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     with mock_aws():
         yield
 
