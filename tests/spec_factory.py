@@ -31,6 +31,8 @@ from envspec.profiles import deep_merge
 BASE_ENVIRONMENT = {"development": "development", "staging": "staging", "production": "production"}
 # Variants get VPC ranges from here, clear of the checked-in environments' (the loader refuses overlaps).
 VARIANT_RANGES = ipaddress.IPv4Network("10.128.0.0/9")
+# And accounts of their own: the loader refuses two environments in one account.
+VARIANT_ACCOUNTS = 900000000000
 
 
 @dataclass(frozen=True)
@@ -39,11 +41,12 @@ class Variant:
     profile: str
     overrides: dict[str, Any] = field(default_factory=dict)
     vpc_cidr: str = ""
+    account_id: str = ""
 
     def document(self) -> dict[str, Any]:
         """The environment file this variant would be."""
         base = yaml.safe_load((DEFAULT_DIRECTORY / f"{BASE_ENVIRONMENT[self.profile]}.yaml").read_text(encoding="utf-8"))
-        own = {"name": self.name, "profile": self.profile, "network": {"vpc_cidr": self.vpc_cidr}}
+        own = {"name": self.name, "profile": self.profile, "aws": {"account_id": self.account_id}, "network": {"vpc_cidr": self.vpc_cidr}}
         return deep_merge(deep_merge(base, own), self.overrides)
 
     def write(self, directory: Path) -> Path:
@@ -63,7 +66,7 @@ def variant(name: str, *, profile: str, **overrides: Any) -> Variant:
     """Declare a variant named `name` (also its environment name); the same declaration twice is one variant."""
     index = len(VARIANTS) if name not in VARIANTS else list(VARIANTS).index(name)
     cidr = str(list(VARIANT_RANGES.subnets(new_prefix=16))[index])
-    declared = Variant(name, profile, overrides, cidr)
+    declared = Variant(name, profile, overrides, cidr, f"{VARIANT_ACCOUNTS + index:012d}")
     if VARIANTS.setdefault(name, declared) != declared:
         raise ValueError(f"variant {name!r} is declared twice with different settings")
     return declared

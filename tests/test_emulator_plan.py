@@ -52,15 +52,19 @@ from tools.terraform_cli import terraform_environment
 pytestmark = pytest.mark.long_running
 
 ENVIRONMENT = "production"
-# Lookups by name (a data source, not a cross-stack reference): the backup stack's alarms notify the
-# observability stack's alarm topic.
-READS_BY_NAME = {"backup": ("observability",)}
+# Lookups by name (a data source, not a cross-stack reference): the backup, edge and security stacks'
+# alarms and findings notify the observability stack's alarm topic.
+READS_BY_NAME = {"backup": ("observability",), "edge": ("observability",), "security": ("observability",)}
 # What each upstream stack must have applied for the stacks after it to plan.
 APPLY_FOR_DOWNSTREAM = {
     "network": ("aws_vpc", "aws_subnet", "aws_nat_gateway"),  # the NAT gateways the observability alarms watch
     "cluster": ("aws_eks_cluster",),
-    "observability": ("aws_sns_topic",),  # the alarm topic the backup stack's alarms notify
+    "observability": ("aws_sns_topic",),  # the alarm topic the backup, edge and security stacks notify
 }
+
+
+class UpstreamFailed(RuntimeError):
+    """A stack not planned because a stack it reads failed (that failure is the one reported)."""
 
 
 def _free_port() -> int:

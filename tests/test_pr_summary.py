@@ -126,8 +126,8 @@ def test_long_diffs_are_cut_to_fit_a_comment(base_and_head: tuple[Path, Path]) -
     base, head = base_and_head
     for chart in (base / "dist").glob("*/*.k8s.yaml"):
         chart.write_text("# older\n" * 3000)
-    text = pr_summary.summarize(str(base), head, None, max_chars=8_000)
-    assert len(text) <= 8_000
+    text = pr_summary.summarize(str(base), head, None, max_chars=20_000)
+    assert len(text) <= 20_000
     assert "diff truncated" in text
     assert text.rstrip().endswith("</details>")
 

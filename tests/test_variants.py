@@ -175,7 +175,7 @@ def test_every_name_of_the_longest_environment_name_fits_its_aws_limit(variants:
 
 
 def test_a_name_one_character_longer_is_refused_in_one_line(tmp_path: Path) -> None:
-    too_long = Variant(f"max-{'n' * (MAX_NAME - 3)}", "production", vpc_cidr="10.250.0.0/16")
+    too_long = Variant(f"max-{'n' * (MAX_NAME - 3)}", "production", vpc_cidr="10.250.0.0/16", account_id="900000000999")
     with pytest.raises(SpecError) as error:
         too_long.spec(tmp_path)
     (problem,) = error.value.problems

@@ -32,7 +32,7 @@ INTERRUPTION_EVENTS = {
     "spot-interruption": ("aws.ec2", "EC2 Spot Instance Interruption Warning"),
     "rebalance": ("aws.ec2", "EC2 Instance Rebalance Recommendation"),
     "state-change": ("aws.ec2", "EC2 Instance State-change Notification"),
-    "reservation-interruption": ("aws.ec2", "EC2 Capacity Reservation Instance Interruption Warning"),
+    "reservation-warning": ("aws.ec2", "EC2 Capacity Reservation Instance Interruption Warning"),
 }
 # Upstream keeps messages 300 s: an interruption warning older than that is past acting on.
 QUEUE_RETENTION_SECONDS = 300
