@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from cdk8s import ApiObjectMetadata
 from constructs import Construct
 
@@ -12,6 +14,29 @@ from envspec.naming import MONITORING_NAMESPACE, MONITORING_SELECTOR_LABELS, PRO
 from imports.com.coreos import monitoring as prom
 
 
+def prometheus_rule_spec(groups: list[dict[str, Any]]) -> prom.PrometheusRuleSpec:
+    """A PrometheusRule's spec from rendered rule groups (recording rules and alerts)."""
+    return prom.PrometheusRuleSpec(
+        groups=[
+            prom.PrometheusRuleSpecGroups(
+                name=group["name"],
+                rules=[
+                    prom.PrometheusRuleSpecGroupsRules(
+                        record=rule.get("record"),
+                        alert=rule.get("alert"),
+                        expr=prom.PrometheusRuleSpecGroupsRulesExpr.from_string(rule["expr"]),
+                        for_=rule.get("for"),
+                        labels=rule.get("labels"),
+                        annotations=rule.get("annotations"),
+                    )
+                    for rule in group["rules"]
+                ],
+            )
+            for group in groups
+        ]
+    )
+
+
 class AlertRulesChart(EnvironmentChart):
     def __init__(self, scope: Construct, spec: EnvironmentSpec):
         super().__init__(scope, "alert-rules", spec, namespace=MONITORING_NAMESPACE)
@@ -19,23 +44,5 @@ class AlertRulesChart(EnvironmentChart):
             self,
             "rules",
             metadata=ApiObjectMetadata(name=PROMETHEUS_RULE, labels=dict(MONITORING_SELECTOR_LABELS)),
-            spec=prom.PrometheusRuleSpec(
-                groups=[
-                    prom.PrometheusRuleSpecGroups(
-                        name=group["name"],
-                        rules=[
-                            prom.PrometheusRuleSpecGroupsRules(
-                                record=rule.get("record"),
-                                alert=rule.get("alert"),
-                                expr=prom.PrometheusRuleSpecGroupsRulesExpr.from_string(rule["expr"]),
-                                for_=rule.get("for"),
-                                labels=rule.get("labels"),
-                                annotations=rule.get("annotations"),
-                            )
-                            for rule in group["rules"]
-                        ],
-                    )
-                    for group in rule_groups(self.names)
-                ]
-            ),
+            spec=prometheus_rule_spec(rule_groups(self.names)),
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 from cdk8s import ApiObjectMetadata
 from constructs import Construct
 
+from charts.alert_rules import prometheus_rule_spec
 from charts.observability.rules import CRITICAL, WARNING, Alert, RuleGroup
 from envspec import EnvironmentSpec, Names
 from envspec.naming import (
@@ -106,22 +107,5 @@ def karpenter_monitoring(scope: Construct, spec: EnvironmentSpec, names: Names) 
         scope,
         "karpenter_rules",
         metadata=ApiObjectMetadata(name=KARPENTER_RULE, namespace=MONITORING_NAMESPACE, labels=dict(MONITORING_SELECTOR_LABELS)),
-        spec=prom.PrometheusRuleSpec(
-            groups=[
-                prom.PrometheusRuleSpecGroups(
-                    name=group["name"],
-                    rules=[
-                        prom.PrometheusRuleSpecGroupsRules(
-                            alert=rule["alert"],
-                            expr=prom.PrometheusRuleSpecGroupsRulesExpr.from_string(rule["expr"]),
-                            for_=rule["for"],
-                            labels=rule["labels"],
-                            annotations=rule["annotations"],
-                        )
-                        for rule in group["rules"]
-                    ],
-                )
-                for group in karpenter_rule_groups(spec, names)
-            ]
-        ),
+        spec=prometheus_rule_spec(karpenter_rule_groups(spec, names)),
     )

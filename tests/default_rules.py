@@ -14,29 +14,21 @@ from typing import Any
 import yaml
 
 from charts.addons import KUBE_PROMETHEUS_CHART
+from tools.kube_prometheus_rules import lookup
 
 DATA = Path(__file__).parent / "data" / f"kube-prometheus-stack-{KUBE_PROMETHEUS_CHART.version}-default-rules.yaml"
 DEFAULT_RULES: dict[str, Any] = yaml.safe_load(DATA.read_text(encoding="utf-8"))
 
 
-def _lookup(values: dict[str, Any], path: str) -> Any:
-    node: Any = values
-    for key in path.split("."):
-        if not isinstance(node, dict) or key not in node:
-            return None
-        node = node[key]
-    return node
-
-
 def _value(values: dict[str, Any], path: str) -> Any:
     """`values` over the chart's defaults, as Helm merges them."""
-    given = _lookup(values, path)
+    given = lookup(values, path)
     return DEFAULT_RULES["defaults"].get(path) if given is None else given
 
 
 def enabled_groups(values: dict[str, Any]) -> list[dict[str, Any]]:
     """The default rule groups the chart renders with these values, each with its rendered rules."""
-    disabled = _lookup(values, "defaultRules.disabled") or {}
+    disabled = lookup(values, "defaultRules.disabled") or {}
     groups = []
     for group in DEFAULT_RULES["groups"]:
         if not all(_value(values, ref) for ref in group["enabled_by"]):

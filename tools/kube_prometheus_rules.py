@@ -171,12 +171,12 @@ def extract(chart_dir: Path) -> dict[str, Any]:
         },
         "rendered_for": {"release": RELEASE, "namespace": NAMESPACE, "values": "the chart's defaults"},
         # Each value a group or rule needs, as values.yaml sets it (null: not set, which Helm reads as false).
-        "defaults": {ref: _lookup(values, ref) for ref in referenced},
+        "defaults": {ref: lookup(values, ref) for ref in referenced},
         "groups": groups,
     }
 
 
-def _lookup(values: dict[str, Any], path: str) -> Any:
+def lookup(values: dict[str, Any], path: str) -> Any:
     node: Any = values
     for key in path.split("."):
         if not isinstance(node, dict) or key not in node:
