@@ -65,6 +65,8 @@ def _child_route(route: Route) -> dict[str, Any]:
         child["continue"] = True
     if route.repeat_interval:
         child["repeatInterval"] = route.repeat_interval
+    if route.group_by:
+        child["groupBy"] = list(route.group_by)
     if route.routes:
         child["routes"] = [_child_route(item) for item in route.routes]
     return child

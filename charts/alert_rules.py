@@ -1,4 +1,5 @@
-"""The `alert-rules` chart: the PrometheusRule `ai-subsidy-alerts` (charts/observability/rules.py)."""
+"""The `alert-rules` chart: the PrometheusRules `ai-subsidy-alerts` (charts/observability/rules.py) and
+`ai-subsidy-slos` (the error-budget rules of the spec's objectives, charts/observability/slo.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from constructs import Construct
 
 from charts.base import EnvironmentChart
 from charts.observability.rules import rule_groups
+from charts.observability.slo import SLO_RULE, slo_rule_groups
 from envspec import EnvironmentSpec
 from envspec.naming import MONITORING_NAMESPACE, MONITORING_SELECTOR_LABELS, PROMETHEUS_RULE
 from imports.com.coreos import monitoring as prom
@@ -45,4 +47,10 @@ class AlertRulesChart(EnvironmentChart):
             "rules",
             metadata=ApiObjectMetadata(name=PROMETHEUS_RULE, labels=dict(MONITORING_SELECTOR_LABELS)),
             spec=prometheus_rule_spec(rule_groups(self.names)),
+        )
+        self.slo_rule = prom.PrometheusRule(
+            self,
+            "slos",
+            metadata=ApiObjectMetadata(name=SLO_RULE, labels=dict(MONITORING_SELECTOR_LABELS)),
+            spec=prometheus_rule_spec(slo_rule_groups(self.names)),
         )

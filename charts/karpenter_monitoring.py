@@ -14,7 +14,8 @@ from cdk8s import ApiObjectMetadata
 from constructs import Construct
 
 from charts.alert_rules import prometheus_rule_spec
-from charts.observability.rules import CRITICAL, WARNING, Alert, RuleGroup
+from charts.observability.rules import Alert, RuleGroup
+from charts.observability.severity import Severity
 from envspec import EnvironmentSpec, Names
 from envspec.naming import (
     KARPENTER_RELEASE,
@@ -43,7 +44,7 @@ def karpenter_alerts(spec: EnvironmentSpec) -> tuple[Alert, ...]:
             "KarpenterPodsUnschedulable",
             f'max by (namespace, pod) (kube_pod_status_unschedulable{{job="{KUBE_STATE_METRICS_JOB}"}}) > 0',
             f"{pending}m",
-            WARNING,
+            Severity.WARNING,
             "A pod has waited for a node longer than a node launch takes",
             f"Pod {{{{ $labels.namespace }}}}/{{{{ $labels.pod }}}} has been unschedulable for more than {pending} minutes; "
             "Karpenter launches a node in about two.",
@@ -54,7 +55,7 @@ def karpenter_alerts(spec: EnvironmentSpec) -> tuple[Alert, ...]:
             f'max by (nodepool, resource_type) (karpenter_nodepools_usage{{job="{JOB}"}})'
             f' / max by (nodepool, resource_type) (karpenter_nodepools_limit{{job="{JOB}"}}) >= {ratio}',
             "15m",
-            WARNING,
+            Severity.WARNING,
             "A NodePool is close to its limit",
             "NodePool {{ $labels.nodepool }} uses {{ $value | humanizePercentage }} of its {{ $labels.resource_type }} limit; "
             "past it Karpenter launches no more nodes and pods stay Pending.",
@@ -64,7 +65,7 @@ def karpenter_alerts(spec: EnvironmentSpec) -> tuple[Alert, ...]:
             "KarpenterDown",
             f'absent(up{{job="{JOB}"}} == 1)',
             "5m",
-            CRITICAL,
+            Severity.CRITICAL,
             "No Karpenter controller is up",
             "No karpenter scrape target in kube-system has answered for 5 minutes: no node is launched for Pending pods and "
             "interruption messages are not consumed.",
@@ -75,7 +76,7 @@ def karpenter_alerts(spec: EnvironmentSpec) -> tuple[Alert, ...]:
             "histogram_quantile(0.99, sum by (le) (rate(karpenter_interruption_message_queue_duration_seconds_bucket"
             f'{{job="{JOB}"}}[10m]))) > {INTERRUPTION_DELAY_SECONDS}',
             "10m",
-            WARNING,
+            Severity.WARNING,
             "Interruption messages wait on the queue",
             f"The 99th percentile wait of interruption messages is {{{{ $value | humanizeDuration }}}} (over "
             f"{INTERRUPTION_DELAY_SECONDS}s): nodes may be reclaimed before they are drained.",

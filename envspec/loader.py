@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from envspec.capacity import node_autoscaling_problems
 from envspec.models import EnvironmentSpec
 from envspec.profiles import PROFILES, deep_merge, defaults_for
+from envspec.slo import slo_problems
 
 DEFAULT_DIRECTORY = Path(__file__).resolve().parent.parent / "environments"
 GUIDE = "environments/README.md"  # what a file holds, how profiles fill it in, where the fields are described
@@ -160,7 +161,9 @@ def load_file(path: Path) -> EnvironmentSpec:
             ]
         ) from None
     # A pinned node image in production; a NodePool that holds the spec's own peak (envspec/capacity.py).
-    capacity = [Problem(shown, ".".join(loc), reason, _line_of(root, loc)) for loc, reason in node_autoscaling_problems(spec)]
+    # ... and a Prometheus that keeps the samples of the longest SLO window (envspec/slo.py).
+    checks = node_autoscaling_problems(spec) + slo_problems(spec.monitoring.prometheus_retention_days)
+    capacity = [Problem(shown, ".".join(loc), reason, _line_of(root, loc)) for loc, reason in checks]
     if capacity:
         raise SpecError(capacity)
     return spec

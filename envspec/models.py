@@ -16,6 +16,7 @@ from envspec import windows
 from envspec.eks_versions import addon_problems, release_version_problem
 from envspec.profiles import allows_burstable, is_burstable
 from envspec.quantities import parse_cpu, parse_memory
+from envspec.slo import ServiceLevels
 
 ENVIRONMENT_NAME = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 # Retention values CloudWatch Logs accepts.
@@ -840,6 +841,7 @@ class EnvironmentSpec(Strict):
     alerting: Alerting
     alarms: Alarms = Field(default_factory=Alarms)
     monitoring: Monitoring = Field(default_factory=Monitoring, description="Prometheus and Alertmanager replicas and storage.")
+    slos: ServiceLevels = Field(default_factory=ServiceLevels, description="Service-level objectives and their burn-rate alerts.")
     secret_sync: SecretSync = Field(default_factory=SecretSync)
     backup: Backup
     ci: ContinuousIntegration

@@ -26,15 +26,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from charts.observability.severity import LABEL as SEVERITY
+from charts.observability.severity import Severity
 from envspec import Names
 from envspec.naming import SecretBinding
 
 ALERTMANAGER_CONFIG = "ai-subsidy"
 HEARTBEAT_CONFIG = "ai-subsidy-heartbeat"
 GROUP_BY = ("alertname", "namespace")
-SEVERITY = "severity"
-CRITICAL = "critical"
-WARNING = "warning"
+# PagerDuty's dedup key is the notification group's key (alertmanager v0.25 notify/pagerduty:
+# `dedup_key: key.Hash()`): one group per namespace makes every paging alert of the application one
+# incident, however many rules see it (an error-budget burn and the database failure behind it).
+PAGING_GROUP_BY = ("namespace",)
+CRITICAL = Severity.CRITICAL
+WARNING = Severity.WARNING
 SLACK = "slack"
 PAGERDUTY = "pagerduty"
 HEARTBEAT = "heartbeat"
@@ -66,6 +71,7 @@ class Route:
     matchers: tuple[Matcher, ...]
     continue_: bool = False
     repeat_interval: str | None = None
+    group_by: tuple[str, ...] = ()  # empty: the parent's
     routes: tuple[Route, ...] = field(default=())
 
 
@@ -118,18 +124,26 @@ class Routing:
     pagerduty_runbook_link = "{{ .CommonAnnotations.runbook_url }}"
 
 
-def severity_is(value: str) -> Matcher:
-    return Matcher(SEVERITY, value)
+def severity_is(value: Severity) -> Matcher:
+    return Matcher(SEVERITY, str(value))
 
 
 def routing_for(names: Names) -> Routing:
     """The `ai-subsidy` AlertmanagerConfig: Slack, and PagerDuty where the environment pages."""
     pagerduty = names.pagerduty_secret
-    paging = (Route(PAGERDUTY, (severity_is(CRITICAL), Matcher(IMPACT, f"{USERS}|{DATA}", "=~")), continue_=True, repeat_interval="4h"),)
+    paging = (
+        Route(
+            PAGERDUTY,
+            (severity_is(CRITICAL), Matcher(IMPACT, f"{USERS}|{DATA}", "=~")),
+            continue_=True,
+            repeat_interval="4h",
+            group_by=PAGING_GROUP_BY,
+        ),
+    )
     return Routing(
         route=Route(
             receiver=SLACK,
-            matchers=(Matcher(SEVERITY, f"{CRITICAL}|{WARNING}", "=~"),),
+            matchers=(Matcher(SEVERITY, "|".join(Severity), "=~"),),
             repeat_interval="12h",
             routes=(
                 *(paging if pagerduty else ()),
