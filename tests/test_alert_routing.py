@@ -118,7 +118,10 @@ def test_amtool_check_config(alertmanager_yml: Path, amtool: str) -> None:
 USERS_HURT = {"namespace": "ai-subsidy", "severity": "critical", "impact": "users"}
 # (labels, receivers where the environment pages, receivers where it does not)
 ROUTES = [
-    ({"alertname": "HighErrorRate", **USERS_HURT}, {PAGERDUTY, SLACK}, {SLACK}),
+    ({"alertname": "ErrorBudgetFastBurn", **USERS_HURT, "job": "ai-subsidy-backend", "slo": "availability"}, {PAGERDUTY, SLACK}, {SLACK}),
+    ({"alertname": "ErrorBudgetSlowBurn", "severity": "warning", "namespace": "ai-subsidy", "slo": "latency"}, {SLACK}, {SLACK}),
+    # A ticket since the error-budget page covers it.
+    ({"alertname": "HighErrorRate", "severity": "warning", "namespace": "ai-subsidy"}, {SLACK}, {SLACK}),
     ({"alertname": "ApplicationDown", **USERS_HURT}, {PAGERDUTY, SLACK}, {SLACK}),
     ({"alertname": "DatabaseConnectionFailure", **USERS_HURT, "impact": "data"}, {PAGERDUTY, SLACK}, {SLACK}),
     # Critical without an impact: the node is in trouble, users are not (yet).

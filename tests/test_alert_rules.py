@@ -21,11 +21,12 @@ from tests.conftest import ENVIRONMENTS, ROOT, SPECS, Synthesis, require_binary
 from tests.prometheus import metric_names, prometheus_rule, run, write_rule_file
 from tests.promtool_cases import CASES, promtool_tests
 
-# The table: alert -> (for, severity).
+# The table: alert -> (for, severity). HighErrorRate was critical there; the error-budget
+# page (ErrorBudgetFastBurn) now pages for what it sees, so it is a ticket (docs/alerting.md).
 TABLE = {
     "ApplicationDown": ("5m", "critical"),
     "HighResponseTime": ("10m", "warning"),
-    "HighErrorRate": ("5m", "critical"),
+    "HighErrorRate": ("5m", "warning"),
     "DatabaseConnectionFailure": ("2m", "critical"),
     "AIServiceHighLatency": ("5m", "warning"),
     "HighCPUUsage": ("10m", "warning"),

@@ -14,6 +14,7 @@ import yaml
 from charts.observability import dashboard as board
 from charts.observability import promql
 from charts.observability.rules import recording_rule_names
+from charts.observability.slo import SLO_RULE, sli_error
 from envspec.naming import GRAFANA_DASHBOARD_LABELS, MONITORING_NAMESPACE
 from tests.conftest import ENVIRONMENTS, Synthesis, require_binary
 from tests.prometheus import metric_names, prometheus_rule, run, write_rule_file
@@ -29,6 +30,7 @@ REQUIRED_PANELS = {
     "Active database connections",
     "Node CPU usage",
     "Node memory usage",
+    "Error budget remaining",
 }
 
 
@@ -87,7 +89,7 @@ def test_panels_do_not_overlap_and_use_the_datasource_variable(env: str, synthes
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_every_query_reads_only_listed_metrics_or_recording_rules(env: str, synthesis: Synthesis) -> None:
-    allowed = {*promql.APPLICATION_METRICS, *promql.NODE_METRICS, promql.UP, *recording_rule_names()}
+    allowed = {*promql.APPLICATION_METRICS, *promql.NODE_METRICS, promql.UP, *recording_rule_names(), sli_error("30d")}
     for expr in board.expressions(_dashboard(synthesis, env)):
         assert metric_names(expr), expr
         assert metric_names(expr) <= allowed, f"{expr}: {metric_names(expr) - allowed}"
@@ -117,8 +119,9 @@ SERIES = {
         for status in ("200", "500")
     },
     **{
-        f'http_request_duration_seconds_bucket{{{APP}, job="ai-subsidy-backend", le="{le}"}}': f"0+{n}x20"
-        for le, n in (("0.5", 50), ("1", 90), ("+Inf", 100))
+        f'http_request_duration_seconds_bucket{{{APP}, job="{job}", le="{le}"}}': f"0+{n}x20"
+        for job in ("ai-subsidy-backend", "ai-subsidy-frontend")
+        for le, n in (("0.5", 50), ("1", 90), ("2", 98), ("+Inf", 100))
     },
     f'ai_requests_total{{{APP}, job="ai-worker"}}': "0+10x20",
     **{
@@ -136,7 +139,8 @@ SERIES = {
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_every_query_returns_data_from_the_application_metrics(env: str, synthesis: Synthesis, promtool: str, tmp_path: Path) -> None:
     """Fed only the metrics the application and node-exporter export, plus the recording rules, no panel is empty."""
-    write_rule_file(tmp_path / "rules.yaml", prometheus_rule(synthesis, env)["spec"]["groups"])
+    (slos,) = synthesis.find(env, "PrometheusRule", SLO_RULE)
+    write_rule_file(tmp_path / "rules.yaml", prometheus_rule(synthesis, env)["spec"]["groups"] + slos["spec"]["groups"])
     checks = [
         {"expr": f"count({expr}) > bool 0", "eval_time": "10m", "exp_samples": [{"labels": "{}", "value": 1}]}
         for expr in board.expressions(_dashboard(synthesis, env))

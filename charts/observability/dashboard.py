@@ -1,8 +1,11 @@
 """The Grafana dashboard "AI Subsidy System Monitoring", generated from the same PromQL as the alerts.
 
 Panels read the recording rules where one exists (the same numbers the alerts compare), and draw
-the alert thresholds as red lines, so a graph crossing a line is an alert about to fire. The
-Prometheus data source is a dashboard variable, so the JSON does not depend on a data source uid.
+the alert thresholds (`thresholds`, the values the rules compare with) as red lines, so a graph
+crossing a line is an alert about to fire. The error-budget panel shows, per objective of the spec,
+the share of the period's budget left: 1 minus the period's error ratio over the budget (red below
+zero, the objective missed). The Prometheus data source is a dashboard variable, so the JSON does
+not depend on a data source uid.
 """
 
 from __future__ import annotations
@@ -12,7 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from charts.observability import promql as q
+from charts.observability import thresholds as t
+from charts.observability.slo import FAST_BURN, objectives, sli_error
 from envspec import Names
+from envspec.slo import BURN_RATE_WINDOWS
 
 TITLE = "AI Subsidy System Monitoring"
 UID = "ai-subsidy-system"
@@ -63,20 +69,21 @@ PANELS = (
     ),
     Panel(
         "Response time",
-        "Backend response time percentiles over 5 minutes; HighResponseTime fires when p95 stays over 2 s for 10 minutes.",
+        f"Backend response time percentiles over 5 minutes; HighResponseTime fires when p95 stays over {t.HIGH_RESPONSE_TIME.text} "
+        "for 10 minutes.",
         (
             Target(_backend(q.DURATION_QUANTILE, quantile="0.5"), "p50"),
             Target(_backend(q.DURATION_QUANTILE, quantile="0.95"), "p95"),
         ),
         unit="s",
-        threshold=2,
+        threshold=t.HIGH_RESPONSE_TIME.value,
     ),
     Panel(
         "Error rate",
-        "Share of backend requests answered 5xx; HighErrorRate fires above 10% for 5 minutes.",
+        f"Share of backend requests answered 5xx; HighErrorRate fires above {t.HIGH_ERROR_RATIO.text} for 5 minutes.",
         (Target(_backend(q.ERROR_RATIO), "5xx ratio"),),
         unit="percentunit",
-        threshold=0.1,
+        threshold=t.HIGH_ERROR_RATIO.value,
         extra_defaults={"min": 0, "max": 1},
     ),
     Panel(
@@ -87,10 +94,10 @@ PANELS = (
     ),
     Panel(
         "AI p95 latency",
-        "95th percentile AI request duration; AIServiceHighLatency fires over 10 s for 5 minutes.",
+        f"95th percentile AI request duration; AIServiceHighLatency fires over {t.AI_HIGH_LATENCY.text} for 5 minutes.",
         (Target(q.app(q.AI_DURATION_QUANTILE, quantile="0.95"), "{{job}} p95"),),
         unit="s",
-        threshold=10,
+        threshold=t.AI_HIGH_LATENCY.value,
     ),
     Panel(
         "Database queries per second",
@@ -106,21 +113,49 @@ PANELS = (
     ),
     Panel(
         "Node CPU usage",
-        "CPU busy share per node; HighCPUUsage fires over 85% for 10 minutes.",
+        f"CPU busy share per node; HighCPUUsage fires over {t.NODE_CPU.text} for 10 minutes.",
         (Target(q.NODE_CPU_PERCENT, "{{instance}}"),),
         unit="percent",
-        threshold=85,
+        threshold=t.NODE_CPU.value,
         extra_defaults={"min": 0, "max": 100},
     ),
     Panel(
         "Node memory usage",
-        "Memory in use per node (total minus available); HighMemoryUsage fires over 90% for 5 minutes.",
+        f"Memory in use per node (total minus available); HighMemoryUsage fires over {t.NODE_MEMORY.text} for 5 minutes.",
         (Target(q.NODE_MEMORY_PERCENT, "{{instance}}"),),
         unit="percent",
-        threshold=90,
+        threshold=t.NODE_MEMORY.value,
         extra_defaults={"min": 0, "max": 100},
     ),
 )
+
+
+ERROR_BUDGET_TITLE = "Error budget remaining"
+
+
+def error_budget_panel(names: Names) -> Panel:
+    """Per objective: 1 - (error ratio over the period) / (error budget); 1 is untouched, 0 spent."""
+    levels = names.spec.slos
+    slos = objectives(levels)
+    first = BURN_RATE_WINDOWS[0]
+    return Panel(
+        ERROR_BUDGET_TITLE,
+        f"Share of each objective's {levels.period_days}-day error budget not yet spent (below 0: the objective is missed). "
+        "Over the samples Prometheus keeps, when its retention is shorter than the period. "
+        f"{FAST_BURN} pages when {first.budget_percent:f}% of it is spent in {first.long}.",
+        tuple(
+            Target(
+                f"1 - {q.app(sli_error(slo.period), job=slo.component.name, slo=slo.kind)} / {slo.objective.error_budget.normalize():f}",
+                f"{slo.component.name} {slo.kind} ({slo.target_text})",
+            )
+            for slo in slos
+        ),
+        unit="percentunit",
+        kind="stat",
+        threshold=0,
+        width=24,
+        height=4,
+    )
 
 
 def _thresholds(panel: Panel) -> dict[str, Any]:
@@ -160,7 +195,8 @@ def _panel(panel: Panel, panel_id: int, x: int, y: int) -> dict[str, Any]:
 
 def dashboard(names: Names) -> dict[str, Any]:
     panels, x, y, row_height = [], 0, 0, 0
-    for panel_id, panel in enumerate(PANELS, start=1):
+    slos = (error_budget_panel(names),) if objectives(names.spec.slos) else ()
+    for panel_id, panel in enumerate((*PANELS, *slos), start=1):
         if x + panel.width > GRID_WIDTH:
             x, y = 0, y + row_height
             row_height = 0
