@@ -59,9 +59,8 @@ def test_the_error_budget_panel_reads_the_budget_left(env: str, synthesis: Synth
     checks = []
     for target in panel["targets"]:
         name = next(key for key in EXPECTED if target["legendFormat"].startswith(key))
-        checks.append(
-            {"expr": f"sum(round(({target['expr']}) * 1000))", "eval_time": "120m", "exp_samples": [{"labels": "{}", "value": EXPECTED[name]}]}
-        )
+        expected = [{"labels": "{}", "value": EXPECTED[name]}]
+        checks.append({"expr": f"sum(round(({target['expr']}) * 1000))", "eval_time": "120m", "exp_samples": expected})
     assert len(checks) == len(EXPECTED)
     tests = [{"interval": "1m", "input_series": [{"series": s, "values": v} for s, v in SERIES.items()], "promql_expr_test": checks}]
     (tmp_path / "tests.yaml").write_text(yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": tests}))
