@@ -28,6 +28,7 @@ WORKER_POD = "ai-worker-6f7b8c9d5-k8s2p"
 # External Secrets' controller as Prometheus scrapes it: the ExternalSecret's namespace is `exported_namespace`.
 ESO = 'job="external-secrets-metrics", namespace="external-secrets", condition="Ready"'
 SLACK_SECRET = f'externalsecret_status_condition{{{ESO}, exported_namespace="monitoring", name="alertmanager-slack"'
+REDIS_SECRET = f'externalsecret_status_condition{{{ESO}, exported_namespace="ai-subsidy", name="redis-secret"'
 
 
 @dataclass(frozen=True)
@@ -439,6 +440,34 @@ CASES: tuple[AlertCase, ...] = (
             ),
         ),
         value=f'max(externalsecret_status_condition{{{ESO}, exported_namespace="monitoring", status="False"}})',
+        firing_value=1,
+        silent_value=0,
+    ),
+    AlertCase(
+        alert="ExternalSecretNotReady",
+        # The application's Redis secret stops syncing at minute 2 (the gauge flips from status True to False).
+        firing={
+            f'{REDIS_SECRET}, status="True"}}': "1 1 0x30",
+            f'{REDIS_SECRET}, status="False"}}': "0 0 1x30",
+            f'externalsecret_status_condition{{{ESO}, exported_namespace="ai-subsidy", name="database-secret", status="True"}}': "1x32",
+        },
+        # The application's secrets are Ready; a monitoring secret failing is MonitoringSecretNotReady's business.
+        silent={
+            f'{REDIS_SECRET}, status="True"}}': "1x30",
+            f'{REDIS_SECRET}, status="False"}}': "0x30",
+            f'{SLACK_SECRET}, status="False"}}': "1x30",
+        },
+        onset=2,
+        for_minutes=10,
+        fired=(
+            Fired(
+                {"exported_namespace": "ai-subsidy", "name": "redis-secret"},
+                "ExternalSecret redis-secret in namespace ai-subsidy has not been Ready for 10 minutes (Ready=False is 1): "
+                "its Secret keeps the last value synced, so a rotated credential does not reach the pods "
+                "and a new Secret is never created.",
+            ),
+        ),
+        value=f'max(externalsecret_status_condition{{{ESO}, exported_namespace="ai-subsidy", status="False"}})',
         firing_value=1,
         silent_value=0,
     ),

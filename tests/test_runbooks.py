@@ -8,11 +8,14 @@ import re
 import pytest
 
 from charts.observability.rules import alerts
+from charts.observability.slo import slo_alerts
 from envspec.naming import AI_WORKER, APP_NAMESPACE, BACKEND, FRONTEND, MIGRATION_JOB, MONITORING_NAMESPACE
+from envspec.slo import ServiceLevels
 from tests.conftest import ROOT
 
 RUNBOOKS = ROOT / "docs" / "runbooks"
-ALERTS = {alert.name: alert for alert in alerts()}
+# The error-budget alerts as the default objectives (30 days) make them; one runbook per alert name.
+ALERTS = {alert.name: alert for alert in (*alerts(), *slo_alerts(ServiceLevels()))}
 SECTIONS = ("## Meaning", "## Impact", "## Diagnosis", "## Mitigation")
 
 

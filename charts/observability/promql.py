@@ -66,10 +66,17 @@ AI_WORKER_JOB = AI_WORKER.name
 APPLICATION_JOBS = (BACKEND_JOB, FRONTEND_JOB, AI_WORKER_JOB)
 
 
+def _matcher(label: str, value: str) -> str:
+    if value.startswith("~"):
+        return f'{label}=~"{value[1:]}"'
+    if value.startswith("!"):
+        return f'{label}!="{value[1:]}"'
+    return f'{label}="{value}"'
+
+
 def selector(metric: str, **matchers: str) -> str:
-    """`metric{label="value", ...}`; a value starting with `~` becomes a regex matcher."""
-    parts = [f'{label}=~"{value[1:]}"' if value.startswith("~") else f'{label}="{value}"' for label, value in matchers.items()]
-    return f"{metric}{{{', '.join(parts)}}}"
+    """`metric{label="value", ...}`; a value starting with `~` becomes a regex matcher, with `!` a negative one."""
+    return f"{metric}{{{', '.join(_matcher(label, value) for label, value in matchers.items())}}}"
 
 
 def app(metric: str, **matchers: str) -> str:
@@ -133,6 +140,19 @@ MONITORING_SECRET_NOT_READY_EXPR = (
         EXTERNALSECRET_CONDITION,
         job=EXTERNAL_SECRETS_JOB,
         exported_namespace=MONITORING_NAMESPACE,
+        condition="Ready",
+        status="False",
+    )
+    + ") == 1"
+)
+
+# Every other ExternalSecret (the application's): not Ready means its Secret keeps the last value synced.
+EXTERNAL_SECRET_NOT_READY_EXPR = (
+    "max by (exported_namespace, name) ("
+    + selector(
+        EXTERNALSECRET_CONDITION,
+        job=EXTERNAL_SECRETS_JOB,
+        exported_namespace=f"!{MONITORING_NAMESPACE}",
         condition="Ready",
         status="False",
     )

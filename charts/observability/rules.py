@@ -289,7 +289,24 @@ MONITORING = RuleGroup(
     ),
 )
 
-GROUPS = (HTTP, AI, DATABASE, NODES, KUBERNETES, MONITORING)
+SECRETS = RuleGroup(
+    "ai-subsidy.secrets",
+    (
+        Alert(
+            "ExternalSecretNotReady",
+            q.EXTERNAL_SECRET_NOT_READY_EXPR,
+            "10m",
+            WARNING,
+            "An ExternalSecret is not synced from Secrets Manager",
+            "ExternalSecret {{ $labels.name }} in namespace {{ $labels.exported_namespace }} has not been Ready for 10 minutes "
+            "(Ready=False is {{ $value }}): its Secret keeps the last value synced, so a rotated credential does not reach the pods "
+            "and a new Secret is never created.",
+            "an ExternalSecret outside `monitoring` (the application's secrets) has not been Ready for 10 minutes",
+        ),
+    ),
+)
+
+GROUPS = (HTTP, AI, DATABASE, NODES, KUBERNETES, MONITORING, SECRETS)
 
 
 def alerts() -> list[Alert]:
