@@ -18,6 +18,7 @@ from charts.base import EnvironmentChart
 from charts.external_secret import synced_secret
 from charts.observability.routing import (
     ALERTMANAGER_CONFIG,
+    CRITICAL,
     HEARTBEAT,
     HEARTBEAT_CONFIG,
     PAGERDUTY,
@@ -153,7 +154,7 @@ class AlertRoutingChart(EnvironmentChart):
                         name=secret.kubernetes_name, key=pagerduty_key
                     ),
                     send_resolved=True,
-                    severity="critical",
+                    severity=str(CRITICAL),  # PagerDuty's event severity: every page is critical
                     description=routing.pagerduty_description,
                     client=routing.pagerduty_client,
                     pager_duty_link_configs=[

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from charts.observability.slo import FAST_BURN, SLO_RULE, SLOW_BURN, ServiceLevelObjective, objectives
+from charts.observability.slo import BUCKET_MISSING, FAST_BURN, SLO_RULE, SLOW_BURN, ServiceLevelObjective, objectives
 from envspec.naming import MONITORING_NAMESPACE, MONITORING_SELECTOR_LABELS
 from envspec.slo import BURN_RATE_WINDOWS, SLI_WINDOWS, BurnRateWindow, minutes
 from tests.conftest import ENVIRONMENTS, SPECS, Synthesis, require_binary
@@ -64,11 +64,13 @@ def test_every_objective_records_every_window_and_alerts_twice(env: str, synthes
         records = [rule["record"] for rule in group["rules"] if "record" in rule]
         assert records == [f"slo:sli_error:ratio_rate{window}" for window in (*SLI_WINDOWS, "30d")]
         alerts = [rule for rule in group["rules"] if "alert" in rule]
+        latency = [(BUCKET_MISSING, {"severity": "warning"})] if group["name"].endswith(".latency") else []
         assert [(alert["alert"], alert["labels"]) for alert in alerts] == [
             (FAST_BURN, {"severity": "critical", "impact": "users"}),
             (SLOW_BURN, {"severity": "warning"}),
+            *latency,
         ]
-        assert all("for" not in alert for alert in alerts), "the short window, not `for`, keeps blips out"
+        assert all("for" not in alert for alert in alerts[:2]), "the short window, not `for`, keeps blips out"
         for alert in alerts:
             assert "$value" in alert["annotations"]["description"] and "$labels.job" in alert["annotations"]["description"]
 
@@ -276,5 +278,45 @@ def test_a_blip_that_high_error_rate_sees_does_not_page(synthesis: Synthesis, pr
     (tmp_path / "tests.yaml").write_text(
         yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": [blip, outage]})
     )
+    result = run(promtool, "test", "rules", str(tmp_path / "tests.yaml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_histogram_without_the_threshold_bucket_is_reported(synthesis: Synthesis, promtool: str, tmp_path: Path) -> None:
+    """Buckets 1, 2.5 and +Inf: nothing counts "within 2 s", the latency SLI is empty and no burn
+    rate can fire, so SLOLatencyBucketMissing does after 30 minutes. With a 2 s bucket (either
+    spelling) or no traffic at all it stays silent."""
+    (group,) = [g for g in _rule(synthesis, "production")["spec"]["groups"] if g["name"].endswith("backend.latency")]
+    (alert,) = [r for r in group["rules"] if r.get("alert") == BUCKET_MISSING]
+    assert alert["for"] == "30m"
+    write_rule_file(tmp_path / "rules.yaml", [group])
+
+    def buckets(*bounds: str) -> list[dict[str, str]]:
+        return [{"series": f'http_request_duration_seconds_bucket{{{BACKEND}, le="{le}"}}', "values": "0+100x60"} for le in bounds]
+
+    description = alert["annotations"]["description"].replace("{{ $labels.job }}", "ai-subsidy-backend").replace("{{ $value }}", "1")
+    missing = {
+        "interval": "1m",
+        "input_series": buckets("1", "2.5", "+Inf"),
+        "alert_rule_test": [
+            {"eval_time": "29m", "alertname": BUCKET_MISSING, "exp_alerts": []},
+            {
+                "eval_time": "30m",
+                "alertname": BUCKET_MISSING,
+                "exp_alerts": [
+                    {
+                        "exp_labels": {"namespace": "ai-subsidy", "job": "ai-subsidy-backend", **alert["labels"]},
+                        "exp_annotations": {**alert["annotations"], "description": description},
+                    }
+                ],
+            },
+        ],
+    }
+    silent = [
+        {"interval": "1m", "input_series": series, "alert_rule_test": [{"eval_time": "45m", "alertname": BUCKET_MISSING, "exp_alerts": []}]}
+        for series in (buckets("1", "2", "+Inf"), buckets("1.0", "2.0", "+Inf"), [])
+    ]
+    tests = {"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": [missing, *silent]}
+    (tmp_path / "tests.yaml").write_text(yaml.safe_dump(tests, sort_keys=False, width=200))
     result = run(promtool, "test", "rules", str(tmp_path / "tests.yaml"))
     assert result.returncode == 0, result.stdout + result.stderr

@@ -110,7 +110,9 @@ class Routing:
         "{{ end }}"
     )
     slack_color = (
-        '{{ if eq .Status "firing" }}{{ if eq .CommonLabels.severity "critical" }}danger{{ else }}warning{{ end }}{{ else }}good{{ end }}'
+        '{{ if eq .Status "firing" }}{{ if eq .CommonLabels.severity "'
+        + CRITICAL
+        + '" }}danger{{ else }}warning{{ end }}{{ else }}good{{ end }}'
     )
 
     @property

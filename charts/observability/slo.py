@@ -11,7 +11,8 @@ Two alerts per objective (Workbook, "Alerting on SLOs", 6: multiwindow, multi-bu
 `ErrorBudgetFastBurn` pages (critical, impact users) when the long and the short window of either
 page row burn faster than their rate; `ErrorBudgetSlowBurn` is a ticket (warning) for the ticket
 rows. No `for`: the short window already stops a blip from alerting and ends the alert minutes after
-the burn stops.
+the burn stops. A latency objective also has `SLOLatencyBucketMissing`: the SLI counts the
+histogram bucket at the threshold, and a component without one would leave it empty for good.
 """
 
 from __future__ import annotations
@@ -132,6 +133,27 @@ class ServiceLevelObjective:
         return f"{(self.objective.error_budget * 100).normalize():f}%"
 
 
+BUCKET_MISSING = "SLOLatencyBucketMissing"
+BUCKET_MISSING_FOR = "30m"
+
+
+def bucket_missing(slo: ServiceLevelObjective) -> Alert:
+    """The latency SLI counts the threshold's bucket: without one it is empty and nothing can fire."""
+    job = slo.component.name
+    histogram = q.HTTP_DURATION_BUCKET
+    return Alert(
+        BUCKET_MISSING,
+        f"count by ({q.BY}) ({q.app(histogram, job=job, le='+Inf')})\n"
+        f"unless\ncount by ({q.BY}) ({q.app(histogram, job=job, le=le_matcher(slo.latency_threshold))})",
+        BUCKET_MISSING_FOR,
+        Severity.WARNING,
+        f"{job} has no {slo.threshold_text} latency bucket: its latency objective is not measured",
+        f"{{{{ $labels.job }}}} exports {histogram} ({{{{ $value }}}} series with le=+Inf) but no bucket with "
+        f"le={slo.threshold_text.removesuffix('s')}: its latency SLI is empty and its error-budget alerts cannot fire.",
+        "a component's request histogram has no bucket at the latency objective's threshold",
+    )
+
+
 def objectives(levels: ServiceLevels) -> tuple[ServiceLevelObjective, ...]:
     found = []
     for component, settings in ((BACKEND, levels.backend), (FRONTEND, levels.frontend)):
@@ -147,7 +169,7 @@ def slo_groups(levels: ServiceLevels) -> tuple[RuleGroup, ...]:
     return tuple(
         RuleGroup(
             f"ai-subsidy.slo.{slo.component.name}.{slo.kind}",
-            (*slo.recordings(), slo.alert("page"), slo.alert("ticket")),
+            (*slo.recordings(), slo.alert("page"), slo.alert("ticket"), *((bucket_missing(slo),) if slo.kind == "latency" else ())),
         )
         for slo in objectives(levels)
     )
