@@ -162,10 +162,9 @@ def load_balancer_controller(spec: EnvironmentSpec) -> HelmAddon:
             "enableServiceMutatorWebhook": False,
             **({"podDisruptionBudget": {"maxUnavailable": 1}} if spec.gitops.highly_available_addons else {}),
             **system_node_placement(),
-            # templates/servicemonitor.yaml and service.yaml (3.4.2): a metrics Service on port
-            # `metrics-server` (8080) and a ServiceMonitor Prometheus selects by our label; the job is
-            # the release name (jobLabel app.kubernetes.io/instance).
-            "serviceMonitor": {"enabled": True, "additionalLabels": dict(MONITORING_SELECTOR_LABELS), "interval": "30s"},
+            # No `serviceMonitor`: its template renders a ServiceMonitor without checking that the
+            # CRD exists, and this release syncs in the first wave, long before kube-prometheus-stack
+            # installs it. Scraped by our PodMonitor instead (charts/addon_monitoring.py).
         },
         # The chart's crds/crds.yaml (TargetGroupBinding, IngressClassParams, ..., GlobalAccelerator) and
         # crds/gateway-crds.yaml (its Gateway API configurations).

@@ -13,7 +13,7 @@ from __future__ import annotations
 from cdk8s import ApiObjectMetadata
 from constructs import Construct
 
-from charts.addon_monitoring import reloader_pod_monitor
+from charts.addon_monitoring import ADDON_METRICS, addon_pod_monitor
 from charts.base import EnvironmentChart
 from charts.karpenter_monitoring import karpenter_monitoring
 from envspec import EnvironmentSpec
@@ -42,8 +42,10 @@ class ScrapeTargetsChart(EnvironmentChart):
         self.pod_monitor = self._pod_monitor(AI_WORKER)
         # Karpenter's ServiceMonitor and alerts: they need the operator's CRDs, like these monitors.
         karpenter_monitoring(self, spec, self.names)
-        # Reloader's PodMonitor (charts/addon_monitoring.py); the other add-ons' charts make their own.
-        self.reloader_monitor = reloader_pod_monitor(self, interval=SCRAPE_INTERVAL, timeout=SCRAPE_TIMEOUT)
+        # The add-ons whose charts cannot make their own monitor in time (charts/addon_monitoring.py).
+        self.addon_monitors = {
+            addon.release: addon_pod_monitor(self, addon, interval=SCRAPE_INTERVAL, timeout=SCRAPE_TIMEOUT) for addon in ADDON_METRICS
+        }
 
     @staticmethod
     def _metadata(component: Component) -> ApiObjectMetadata:
