@@ -36,7 +36,9 @@ def render_text(estimates: dict[str, Estimate], details: bool) -> str:
             out += ["", "  every priced line:"]
             out += [f"    {span(line.low, line.high):>24}  {line.address}: {line.description}" for line in item.priced]
             out += ["", "  free or usage-only:"]
-            out += [f"    {line.status:>10}  {line.address}: {line.description}" for line in item.lines if line.status in ("free", "usage-only")]
+            out += [
+                f"    {line.status:>10}  {line.address}: {line.description}" for line in item.lines if line.status in ("free", "usage-only")
+            ]
         if item.not_priced:
             out += ["", "  NOT PRICED (not counted in the total):"]
             out += [f"    {line.address}: {line.description}" for line in item.not_priced]

@@ -49,7 +49,8 @@ def price_book(region: str, directory: Path = PRICES_DIR) -> PriceBook:
     path = directory / f"{region}.yaml"
     if not path.is_file():
         raise MissingPrice(f"no price file {path.name} for region {region}")
-    document = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C safe loader when built, else the pure-Python one
+    document = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - a safe loader
     rows = {
         sku: Price(sku, region, float(row["price"]), str(row["unit"]), str(row["source"]), str(row["read"]), str(row["found"]))
         for sku, row in document["prices"].items()

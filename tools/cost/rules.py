@@ -35,6 +35,12 @@ def line(resource: Resource, description: str, low: float, high: float | None = 
     return Line(resource.stack, resource.address, resource.type, "priced", description, low, low if high is None else high, skus)
 
 
+def charge(resource: Resource, ctx: Context, description: str, quantity: float, sku: str, ceiling: float | None = None) -> Line:
+    """`quantity` (up to `ceiling`) units of `sku` a month in the resource's region; `.hour` SKUs run all month."""
+    unit = ctx.hourly(resource.region, sku) if sku.endswith(".hour") else ctx.price(resource.region, sku)
+    return line(resource, description, quantity * unit, (quantity if ceiling is None else ceiling) * unit, sku)
+
+
 def _eks_cluster(resource: Resource, ctx: Context) -> list[Line]:
     support = (resource.body.get("upgrade_policy") or {}).get("support_type", "STANDARD")
     sku = "eks.cluster.hour" if support == "STANDARD" else "eks.cluster_extended.hour"
@@ -80,13 +86,13 @@ def _instance(resource: Resource, ctx: Context) -> list[Line]:
 def _nat_gateway(resource: Resource, ctx: Context) -> list[Line]:
     share = ctx.spec.cost.usage.nat_processed_gib / len(ctx.of_type("aws_nat_gateway"))
     return [
-        line(resource, "gateway hours", ctx.hourly(resource.region, "vpc.nat_gateway.hour"), None, "vpc.nat_gateway.hour"),
-        line(resource, f"{share:g} GiB processed (cost.usage.nat_processed_gib, split)", share * ctx.price(resource.region, "vpc.nat_gateway.gib"), None, "vpc.nat_gateway.gib"),
-    ]  # fmt: skip
+        charge(resource, ctx, "gateway hours", 1, "vpc.nat_gateway.hour"),
+        charge(resource, ctx, f"{share:g} GiB processed (cost.usage.nat_processed_gib, split)", share, "vpc.nat_gateway.gib"),
+    ]
 
 
 def _eip(resource: Resource, ctx: Context) -> list[Line]:
-    return [line(resource, "public IPv4 address", ctx.hourly(resource.region, "vpc.public_ipv4.hour"), None, "vpc.public_ipv4.hour")]
+    return [charge(resource, ctx, "public IPv4 address", 1, "vpc.public_ipv4.hour")]
 
 
 def _vpc_endpoint(resource: Resource, ctx: Context) -> list[Line]:
@@ -98,10 +104,11 @@ def _vpc_endpoint(resource: Resource, ctx: Context) -> list[Line]:
     zones = len(resource.body.get("subnet_ids", [])) or 1
     interfaces = [r for r in ctx.of_type("aws_vpc_endpoint") if r.body.get("vpc_endpoint_type") == "Interface"]
     share = ctx.spec.cost.usage.endpoint_processed_gib / len(interfaces)
+    az_hour = "vpc.interface_endpoint.az_hour"
     return [
-        line(resource, f"interface endpoint in {zones} AZs", ctx.hourly(resource.region, "vpc.interface_endpoint.az_hour", zones), None, "vpc.interface_endpoint.az_hour"),
-        line(resource, f"{share:g} GiB processed (cost.usage.endpoint_processed_gib, split)", share * ctx.price(resource.region, "vpc.interface_endpoint.gib"), None, "vpc.interface_endpoint.gib"),
-    ]  # fmt: skip
+        line(resource, f"interface endpoint in {zones} AZs", ctx.hourly(resource.region, az_hour, zones), None, az_hour),
+        charge(resource, ctx, f"{share:g} GiB processed (cost.usage.endpoint_processed_gib, split)", share, "vpc.interface_endpoint.gib"),
+    ]
 
 
 def _database_storage(resource: Resource, ctx: Context) -> tuple[int, int]:
@@ -124,15 +131,19 @@ def _db_instance(resource: Resource, ctx: Context) -> list[Line]:
     where = "Multi-AZ, primary and standby" if copies == 2 else "Single-AZ"
     lines = [
         line(resource, f"{instance_class} ({where})", ctx.hourly(region, sku, copies), None, sku),
-        line(resource, f"{allocated}-{ceiling} GiB {storage_type} (allocated to the autoscaling ceiling)", allocated * per_gib, ceiling * per_gib, storage_sku),
-    ]  # fmt: skip
+        line(
+            resource,
+            f"{allocated}-{ceiling} GiB {storage_type} (allocated to the ceiling)",
+            allocated * per_gib,
+            ceiling * per_gib,
+            storage_sku,
+        ),
+    ]
     retention = int(body.get("backup_retention_period", 0) or 0)
     if retention:
         beyond = retention * usage.database_changed_gib_per_day
-        lines.append(
-            line(resource, f"{beyond:g} GiB backups beyond the free allowance ({retention} days x cost.usage.database_changed_gib_per_day)",
-                 beyond * ctx.price(region, "rds.backup.gib_month"), None, "rds.backup.gib_month")
-        )  # fmt: skip
+        described = f"{beyond:g} GiB backups beyond the free allowance ({retention} days x cost.usage.database_changed_gib_per_day)"
+        lines.append(charge(resource, ctx, described, beyond, "rds.backup.gib_month"))
     if body.get("performance_insights_enabled"):
         days = int(body.get("performance_insights_retention_period", 7))
         if days <= 7:
@@ -153,10 +164,11 @@ def _backup_replication(resource: Resource, ctx: Context) -> list[Line]:
     changed = ctx.spec.cost.usage.database_changed_gib_per_day
     stored = allocated + retention * changed
     moved = changed * DAYS_PER_MONTH
+    transfer = "data_transfer.inter_region.gib"
     return [
-        line(resource, f"{stored:g} GiB replicated backups ({resource.region})", stored * ctx.price(resource.region, "rds.backup.gib_month"), None, "rds.backup.gib_month"),
-        line(resource, f"{moved:g} GiB a month across regions", moved * ctx.price(source_region, "data_transfer.inter_region.gib"), None, "data_transfer.inter_region.gib"),
-    ]  # fmt: skip
+        charge(resource, ctx, f"{stored:g} GiB replicated backups ({resource.region})", stored, "rds.backup.gib_month"),
+        line(resource, f"{moved:g} GiB a month across regions", moved * ctx.price(source_region, transfer), None, transfer),
+    ]
 
 
 def _cache_nodes(resource: Resource, ctx: Context, nodes: int) -> list[Line]:
@@ -186,13 +198,12 @@ def _s3_bucket(resource: Resource, ctx: Context) -> list[Line]:
     usage = ctx.spec.cost.usage
     purpose = bucket_purpose(ctx, str(resource.body.get("bucket", resource.name)))
     gib = usage.bucket_storage_gib.get(purpose, usage.default_bucket_storage_gib)
-    return [line(resource, f"{gib:g} GiB stored ({purpose}; cost.usage)", gib * ctx.price(resource.region, "s3.standard.gib_month"), None, "s3.standard.gib_month")]  # fmt: skip
+    return [charge(resource, ctx, f"{gib:g} GiB stored ({purpose}; cost.usage)", gib, "s3.standard.gib_month")]
 
 
 def _s3_replication(resource: Resource, ctx: Context) -> list[Line]:
     gib = ctx.spec.cost.usage.replicated_gib
-    sku = "data_transfer.inter_region.gib"
-    return [line(resource, f"{gib:g} GiB a month replicated across regions", gib * ctx.price(resource.region, sku), None, sku)]
+    return [charge(resource, ctx, f"{gib:g} GiB a month replicated across regions", gib, "data_transfer.inter_region.gib")]
 
 
 LOG_KINDS = (("/aws/eks/", "cluster"), ("/aws/vpc/", "flow_logs"), ("/aws/rds/", "database"), ("/aws/elasticache/", "cache"),
@@ -205,24 +216,20 @@ def _log_group(resource: Resource, ctx: Context) -> list[Line]:
     gib = getattr(ctx.spec.cost.usage.logs, kind)
     retention = resource.body.get("retention_in_days") or 0
     months = retention / DAYS_PER_MONTH if retention else 12.0  # never expires: a year's worth shown
-    stored = ctx.price(resource.region, "logs.storage.gib_month")
-    ingest = gib * ctx.price(resource.region, "logs.ingest.gib")
     return [
-        line(resource, f"{gib:g} GiB/month ingested ({kind}; cost.usage.logs)", ingest, None, "logs.ingest.gib"),
-        line(resource, f"stored: first month to {retention or 'no'}-day retention", gib * stored, gib * max(months, 1) * stored, "logs.storage.gib_month"),
-    ]  # fmt: skip
+        charge(resource, ctx, f"{gib:g} GiB/month ingested ({kind}; cost.usage.logs)", gib, "logs.ingest.gib"),
+        charge(resource, ctx, f"stored: month 1 to {retention or 'no'}-day retention", gib, "logs.storage.gib_month", gib * max(months, 1)),
+    ]
 
 
 def _metric_alarm(resource: Resource, ctx: Context) -> list[Line]:
     queries = resource.body.get("metric_query") or []
     metrics = sum(1 for query in queries if query.get("metric")) or 1
-    sku = "cloudwatch.alarm.metric_month"
-    return [line(resource, f"alarm on {metrics} metric(s)", metrics * ctx.price(resource.region, sku), None, sku)]
+    return [charge(resource, ctx, f"alarm on {metrics} metric(s)", metrics, "cloudwatch.alarm.metric_month")]
 
 
 def _metric_filter(resource: Resource, ctx: Context) -> list[Line]:
-    sku = "cloudwatch.custom_metric.month"
-    return [line(resource, "custom metric", ctx.price(resource.region, sku), None, sku)]
+    return [charge(resource, ctx, "custom metric", 1, "cloudwatch.custom_metric.month")]
 
 
 def _kms_key(resource: Resource, ctx: Context) -> list[Line]:
@@ -241,7 +248,7 @@ def _secret(resource: Resource, ctx: Context) -> list[Line]:
 
 
 def _hosted_zone(resource: Resource, ctx: Context) -> list[Line]:
-    return [line(resource, "hosted zone", ctx.price(resource.region, "route53.hosted_zone.month"), None, "route53.hosted_zone.month")]
+    return [charge(resource, ctx, "hosted zone", 1, "route53.hosted_zone.month")]
 
 
 def _web_acl(resource: Resource, ctx: Context) -> list[Line]:
@@ -249,42 +256,41 @@ def _web_acl(resource: Resource, ctx: Context) -> list[Line]:
     if resource.body.get("rule_json"):
         rules = json.loads(resource.body["rule_json"])
     requests = ctx.spec.cost.usage.waf_requests_millions
-    region = resource.region
     return [
-        line(resource, "web ACL", ctx.price(region, "waf.web_acl.month"), None, "waf.web_acl.month"),
-        line(resource, f"{len(rules)} rules", len(rules) * ctx.price(region, "waf.rule.month"), None, "waf.rule.month"),
-        line(resource, f"{requests:g} M requests (cost.usage.waf_requests_millions)", requests * ctx.price(region, "waf.requests.million"), None, "waf.requests.million"),
-    ]  # fmt: skip
+        charge(resource, ctx, "web ACL", 1, "waf.web_acl.month"),
+        charge(resource, ctx, f"{len(rules)} rules", len(rules), "waf.rule.month"),
+        charge(resource, ctx, f"{requests:g} M requests (cost.usage.waf_requests_millions)", requests, "waf.requests.million"),
+    ]
 
 
 def _guardduty(resource: Resource, ctx: Context) -> list[Line]:
-    usage, region = ctx.spec.cost.usage, resource.region
+    events, logs = ctx.spec.cost.usage.guardduty_events_millions, ctx.spec.cost.usage.guardduty_flow_dns_gib
     return [
-        line(resource, f"{usage.guardduty_events_millions:g} M CloudTrail events analysed", usage.guardduty_events_millions * ctx.price(region, "guardduty.cloudtrail_events.million"), None, "guardduty.cloudtrail_events.million"),
-        line(resource, f"{usage.guardduty_flow_dns_gib:g} GiB flow and DNS logs analysed", usage.guardduty_flow_dns_gib * ctx.price(region, "guardduty.flow_dns.gib"), None, "guardduty.flow_dns.gib"),
-    ]  # fmt: skip
+        charge(resource, ctx, f"{events:g} M CloudTrail events analysed", events, "guardduty.cloudtrail_events.million"),
+        charge(resource, ctx, f"{logs:g} GiB flow and DNS logs analysed", logs, "guardduty.flow_dns.gib"),
+    ]
 
 
 def _cloudtrail(resource: Resource, ctx: Context) -> list[Line]:
     selectors = resource.body.get("event_selector") or []
     if resource.body.get("advanced_event_selector") or any(s.get("data_resource") for s in selectors):
         return [Line(resource.stack, resource.address, resource.type, "not priced", "data events: no usage assumption")]
-    return [Line(resource.stack, resource.address, resource.type, "free", "first copy of management events (storage at its bucket and log group)")]
+    return [Line(resource.stack, resource.address, resource.type, "free", "first copy of management events (storage priced at its bucket)")]
 
 
 def _config_recorder(resource: Resource, ctx: Context) -> list[Line]:
     items = ctx.spec.cost.usage.config_items
-    return [line(resource, f"{items} configuration items (cost.usage.config_items)", items * ctx.price(resource.region, "config.item"), None, "config.item")]  # fmt: skip
+    return [charge(resource, ctx, f"{items} configuration items (cost.usage.config_items)", items, "config.item")]
 
 
 def _security_hub(resource: Resource, ctx: Context) -> list[Line]:
     checks = ctx.spec.cost.usage.security_hub_checks
-    return [line(resource, f"{checks} security checks (cost.usage.security_hub_checks)", checks * ctx.price(resource.region, "securityhub.check"), None, "securityhub.check")]  # fmt: skip
+    return [charge(resource, ctx, f"{checks} security checks (cost.usage.security_hub_checks)", checks, "securityhub.check")]
 
 
 def _backup_vault(resource: Resource, ctx: Context) -> list[Line]:
     gib = ctx.spec.cost.usage.backup_vault_gib
-    return [line(resource, f"{gib:g} GiB recovery points (cost.usage.backup_vault_gib)", gib * ctx.price(resource.region, "backup.warm.gib_month"), None, "backup.warm.gib_month")]  # fmt: skip
+    return [charge(resource, ctx, f"{gib:g} GiB recovery points (cost.usage.backup_vault_gib)", gib, "backup.warm.gib_month")]
 
 
 RULES: dict[str, Rule] = {
@@ -320,7 +326,9 @@ def _pods(spec: Any, replicas: str) -> list[PodRequest]:
     pods = []
     for key in ("backend", "frontend", "ai_worker"):
         workload = getattr(spec.workloads, key)
-        request = PodRequest(key, int(parse_cpu(workload.resources.cpu_request) * 1000), parse_memory(workload.resources.memory_request) // 2**20)
+        request = PodRequest(
+            key, int(parse_cpu(workload.resources.cpu_request) * 1000), parse_memory(workload.resources.memory_request) // 2**20
+        )
         pods += [request] * getattr(workload.autoscaling, replicas)
     return pods
 
