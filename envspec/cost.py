@@ -52,8 +52,13 @@ class CostUsage(_Strict):
         "storage) grow by this per retained day.",
     )
     backup_vault_gib: float = Field(default=20.0, ge=0, description="GiB of recovery points held in each AWS Backup vault.")
+    alb_lcus: float = Field(
+        default=1.0, ge=0, description="Average load balancer capacity units of the public ALB (new connections, bytes, rule evaluations)."
+    )
     waf_requests_millions: float = Field(default=5.0, ge=0, description="Millions of requests a month the web ACL inspects.")
-    guardduty_events_millions: float = Field(default=1.0, ge=0, description="Millions of CloudTrail management events GuardDuty analyses a month.")
+    guardduty_events_millions: float = Field(
+        default=1.0, ge=0, description="Millions of CloudTrail management events GuardDuty analyses a month."
+    )
     guardduty_flow_dns_gib: float = Field(default=10.0, ge=0, description="GiB of VPC flow and DNS logs GuardDuty analyses a month.")
     config_items: int = Field(default=3000, ge=0, description="AWS Config configuration items recorded a month.")
     security_hub_checks: int = Field(default=10000, ge=0, description="Security Hub security checks a month.")

@@ -209,3 +209,14 @@ def test_without_a_synthesis_it_says_how_to_make_one(tmp_path: Path) -> None:
         f"error: no synthesized stacks under {tmp_path / 'cdktf.out'}/stacks: run `make synth` "
         "(or `python -O -m synth --target terraform`) first"
     ]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_one_public_alb_per_environment_as_the_estimate_assumes(env: str, synthesis: Synthesis, estimates: dict[str, Estimate]) -> None:
+    """The ALB is the AWS Load Balancer Controller's, not Terraform's: one per internet-facing Ingress."""
+    public = [
+        ingress
+        for ingress in synthesis.find(env, "Ingress")
+        if ingress["metadata"].get("annotations", {}).get("alb.ingress.kubernetes.io/scheme") == "internet-facing"
+    ]
+    assert len(public) == len(_lines(estimates[env], "kubernetes.ingress.alb", "public ALB")) == 1

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from envspec import EnvironmentSpec, names_for
 from tools.cost.catalog import FREE, USAGE_ONLY
+from tools.cost.cluster import cluster_lines
 from tools.cost.model import Context, Line, Resource, read_stack
 from tools.cost.prices import MissingPrice, Price
-from tools.cost.rules import RULES, karpenter_nodes
+from tools.cost.rules import RULES
 
 
 class CostError(Exception):
@@ -84,9 +85,9 @@ def estimate(spec: EnvironmentSpec, resources: list[Resource]) -> Estimate:
     clusters = [resource for resource in resources if resource.type == "aws_eks_cluster"]
     if clusters:
         try:
-            lines += karpenter_nodes(ctx, clusters[0].stack)
+            lines += cluster_lines(ctx, clusters[0].stack)
         except MissingPrice as missing:
-            lines.append(Line(clusters[0].stack, "karpenter.nodepool", "karpenter", "not priced", str(missing)))
+            lines.append(Line(clusters[0].stack, "kubernetes", "kubernetes", "not priced", str(missing)))
     return Estimate(spec.name, lines, dict(ctx.used))
 
 

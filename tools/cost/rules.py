@@ -22,8 +22,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from envspec.capacity import PodRequest, allocatable, allowed_instance_types, pack, spread_zones
-from envspec.quantities import parse_cpu, parse_memory
 from tools.cost.model import Context, Line, Resource
 
 Rule = Callable[[Resource, Context], list[Line]]
@@ -320,37 +318,3 @@ RULES: dict[str, Rule] = {
     "aws_securityhub_account": _security_hub,
     "aws_backup_vault": _backup_vault,
 }
-
-
-def _pods(spec: Any, replicas: str) -> list[PodRequest]:
-    pods = []
-    for key in ("backend", "frontend", "ai_worker"):
-        workload = getattr(spec.workloads, key)
-        request = PodRequest(
-            key, int(parse_cpu(workload.resources.cpu_request) * 1000), parse_memory(workload.resources.memory_request) // 2**20
-        )
-        pods += [request] * getattr(workload.autoscaling, replicas)
-    return pods
-
-
-def karpenter_nodes(ctx: Context, stack: str) -> list[Line]:
-    """The application nodes Karpenter runs, which Terraform does not declare: at least what the
-    HPAs' minimum replicas need on the cheapest allowed type (envspec.capacity's packing), at most
-    what the NodePool's CPU and memory limits let it launch of the dearest allowed type."""
-    spec, region = ctx.spec, ctx.spec.aws.region
-    settings = spec.node_autoscaling
-    disk = settings.disk_size_gib * ctx.price(region, "ebs.gp3.gib_month")
-    low, high = [], []
-    for instance_type in allowed_instance_types(spec):
-        hour = ctx.hourly(region, f"ec2.{instance_type}.hour") + disk
-        nodes = pack(_pods(spec, "min_replicas"), instance_type, spread_zones(spec)).nodes
-        node = allocatable(instance_type)
-        most = min(settings.cpu_limit * 1000 // node.capacity_millicpu, settings.memory_limit_gib * 1024 // node.capacity_memory_mib)
-        low.append((nodes * hour, nodes, instance_type))
-        high.append((most * hour, most, instance_type))
-    cheapest, dearest = min(low), max(high)
-    description = (
-        f"Karpenter nodes: {cheapest[1]} x {cheapest[2]} at the HPA minima to {dearest[1]} x {dearest[2]} at the NodePool limits "
-        f"({settings.cpu_limit} vCPU, {settings.memory_limit_gib} GiB), on-demand, with {settings.disk_size_gib} GiB gp3 each"
-    )
-    return [Line(stack, "karpenter.nodepool", "karpenter", "priced", description, cheapest[0], dearest[0], ("ec2.*.hour",))]
