@@ -220,3 +220,12 @@ def test_one_public_alb_per_environment_as_the_estimate_assumes(env: str, synthe
         if ingress["metadata"].get("annotations", {}).get("alb.ingress.kubernetes.io/scheme") == "internet-facing"
     ]
     assert len(public) == len(_lines(estimates[env], "kubernetes.ingress.alb", "public ALB")) == 1
+
+
+def test_an_unknown_environment_is_one_error_line(synthesis: Synthesis) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.cost", "--env", "prod", "--terraform-outdir", str(synthesis.terraform_dir)],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == "error: environments/prod.yaml: unknown environment 'prod' (known: development, production, staging)\n"
