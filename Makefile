@@ -34,7 +34,7 @@ ENV_ARGS := $(foreach env,$(ENV),--env $(env))
 TF_ENV = TF_CLI_CONFIG_FILE="$$($(PY) -m tools.terraform_cli path)" CHECKPOINT_DISABLE=1
 
 .PHONY: help install synth test bench-tests snapshot-update lint bench imports lock diff deploy clean
-.PHONY: pr-summary plan apply gitops-publish gitops-render gitops-push ci-matrix checkov set-image secret-scan
+.PHONY: cost pr-summary plan apply gitops-publish gitops-render gitops-push ci-matrix checkov set-image secret-scan
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -110,6 +110,11 @@ deploy: install ## terraform apply of one stack through cdktf: make deploy STACK
 
 clean: ## Remove synthesized output and caches (keeps installs)
 	rm -rf cdktf.out dist .pytest_cache .cache/terraform .plans $(REPORTS)
+
+# Synthesizes the Terraform side first when cdktf.out/ has no stacks (ENV=... limits both).
+cost: install ## Monthly cost estimate per environment and stack from cdktf.out/ (docs/cost.md)
+	@test -n "$$(ls cdktf.out/stacks 2>/dev/null)" || $(PY) -O -m synth $(ENV_ARGS) --target terraform --quiet
+	@$(PY) -m tools.cost $(ENV_ARGS)
 
 # --- Delivery: the commands the GitHub workflows run --------------------------------------------
 define require_one_env

@@ -370,6 +370,25 @@ class Names:
         return f"arn:aws:sns:{self.spec.aws.region}:{self.account}:{name}"
 
     @property
+    def budget(self) -> str:
+        """AWS Budgets cost budget of the environment's account (observability stack)."""
+        return f"{self.prefix}-monthly-cost"
+
+    @property
+    def cost_anomaly_monitor(self) -> str:
+        return f"{self.prefix}-services"
+
+    @property
+    def budgets_source_arn_pattern(self) -> str:
+        """What AWS Budgets sends as aws:SourceArn when it publishes (AWS Budgets guide, budgets-sns-policy)."""
+        return f"arn:aws:budgets::{self.account}:*"
+
+    @property
+    def cost_explorer_source_arn_pattern(self) -> str:
+        """Cost Anomaly Detection's aws:SourceArn: a Cost Explorer resource of this account (global, no region)."""
+        return f"arn:aws:ce::{self.account}:*"
+
+    @property
     def oncall_forwarder(self) -> str:
         """Lambda function forwarding the infrastructure topics to PagerDuty and Slack."""
         return f"{self.prefix}-oncall-forwarder"

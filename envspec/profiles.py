@@ -84,6 +84,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
         "gitops": {"automated_sync": True},
         "monitoring": {"prometheus_replicas": 1, "prometheus_retention_days": 7, "prometheus_volume_gib": 20, "alertmanager_replicas": 1},
+        # Budget: the estimate at the node autoscaler's maximum plus a margin (docs/cost.md).
+        "cost": {"monthly_budget_usd": 1500, "usage": {"nat_processed_gib": 30, "endpoint_processed_gib": 20, "waf_requests_millions": 1}},
         "node_autoscaling": {
             "image_alias": NODE_IMAGE,
             "instance_families": ["m6i", "m6a", "m5"],
@@ -119,6 +121,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
         "gitops": {"automated_sync": True},
         "monitoring": {"prometheus_replicas": 1, "prometheus_retention_days": 15, "prometheus_volume_gib": 50, "alertmanager_replicas": 2},
+        "cost": {"monthly_budget_usd": 2500},
         "node_autoscaling": {
             "image_alias": NODE_IMAGE,
             "instance_families": ["m6i", "m6a", "m5"],
@@ -168,6 +171,24 @@ PROFILES: dict[str, dict[str, Any]] = {
             "prometheus_retention_days": 30,
             "prometheus_volume_gib": 100,
             "alertmanager_replicas": 3,
+        },
+        "cost": {
+            "monthly_budget_usd": 5000,
+            "anomaly_threshold_usd": 100,
+            "usage": {
+                "nat_processed_gib": 300,
+                "endpoint_processed_gib": 200,
+                "bucket_storage_gib": {"files": 200, "files-dr": 200, "backups": 100, "cloudtrail": 20},
+                "replicated_gib": 20,
+                "database_changed_gib_per_day": 2,
+                "backup_vault_gib": 100,
+                "waf_requests_millions": 20,
+                "guardduty_events_millions": 2,
+                "guardduty_flow_dns_gib": 30,
+                "config_items": 5000,
+                "security_hub_checks": 20000,
+                "logs": {"cluster": 40, "flow_logs": 30, "waf": 15},
+            },
         },
         # Only production pages; development and staging alerts go to Slack.
         "alerting": {"page_on_call": True},

@@ -81,6 +81,11 @@ def _set_image(args: argparse.Namespace) -> None:
         raise InputError(f"--repo: {args.repo} is not a folder")
 
 
+def _cost_report(args: argparse.Namespace) -> None:
+    if not 1 <= args.weeks <= 52:
+        raise InputError(f"--weeks: must be 1 to 52 (got {args.weeks}); Cost Explorer keeps about a year of daily data")
+
+
 CHECKS = {
     ("dr", "restore-db"): _restore_db,
     ("dr", "restore-files"): _restore_files,
@@ -88,6 +93,7 @@ CHECKS = {
     ("incident", "collect"): _collect,
     ("incident", "notify"): _notify,
     ("deploy", "set-image"): _set_image,
+    ("cost", "report"): _cost_report,
 }
 
 

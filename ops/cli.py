@@ -61,11 +61,11 @@ def _command(
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ops",
-        description="Operations for the AI Subsidy System: disaster recovery, incident response, GitOps deploys.",
+        description="Operations for the AI Subsidy System: disaster recovery, incident response, cost reports, GitOps deploys.",
         epilog=EXIT_CODES + "\nRunbooks: docs/operations/ and docs/disaster-recovery.md",
         formatter_class=_Formatter,
     )
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{dr,incident,deploy}")
+    groups = parser.add_subparsers(dest="group", required=True, metavar="{dr,incident,cost,deploy}")
 
     dr = _command(groups, "dr", "disaster recovery", "Restores, the database switch, drills and status.")
     dr_commands = dr.add_subparsers(dest="command", required=True, metavar="{restore-db,switch-db,restore-files,drill,status}")
@@ -200,6 +200,25 @@ def build_parser() -> argparse.ArgumentParser:
     _execute(recover, "restart")
     _poll(recover, 5, 10)
     recover.set_defaults(handler=commands.recover)
+
+    cost = _command(groups, "cost", "cost reports", "What an environment spends against its estimate and budget.")
+    cost_commands = cost.add_subparsers(dest="command", required=True, metavar="{report}")
+    report = _command(
+        cost_commands,
+        "report",
+        "weekly spend by service vs estimate and budget (read-only)",
+        "Reads Cost Explorer (daily unblended cost, grouped by service and the Environment tag) for the last "
+        "--weeks full weeks, and prints a table for the weekly review with last week's monthly run rate against "
+        "the monthly budget and the estimate of the synthesized stacks (make cost). Changes nothing.",
+        epilog="example:\n  python -m ops cost report --env production --weeks 4 --format markdown",
+    )
+    _common(report)
+    report.add_argument("--weeks", type=int, default=4, help="full weeks to show, ending yesterday (default 4, at most 52)")
+    report.add_argument("--format", choices=("text", "markdown"), default="text", help="plain table or Markdown (default text)")
+    report.add_argument(
+        "--terraform-outdir", type=Path, default=DEFAULT_DIRECTORY.parent / "cdktf.out", help="synthesis the estimate is read from"
+    )
+    report.set_defaults(handler=commands.cost_report)
 
     deploy = _command(groups, "deploy", "GitOps deploys", "Changes reach clusters through pull requests.")
     deploy_commands = deploy.add_subparsers(dest="command", required=True, metavar="{set-image}")

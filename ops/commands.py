@@ -195,3 +195,15 @@ def set_image(args: argparse.Namespace) -> int:
         return 0
     apply_image_change(change, args.repo, args.base, args.remote, not args.no_pr)
     return 0
+
+
+def cost_report(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from ops.console import say
+    from ops.cost.report import estimate_of, read_spend, render
+
+    found = _target(args)
+    spend = read_spend(found, dt.datetime.now(dt.UTC).date(), args.weeks)
+    say(render(found, spend, estimate_of(found, args.terraform_outdir), args.format == "markdown"))
+    return 0

@@ -11,8 +11,8 @@ from envspec.targets import EMULATOR_CONTEXT, EmulatorTarget
 
 # Every service the stacks call, pointed at the emulator in an emulator synthesis.
 EMULATED_SERVICES = (
-    "acm", "backup", "cloudtrail", "cloudwatch", "configservice", "ec2", "eks", "elasticache", "eventbridge", "events", "guardduty",
-    "iam", "kms", "logs", "rds", "route53", "s3", "secretsmanager", "securityhub", "sns", "sqs", "sts", "wafv2",
+    "acm", "backup", "budgets", "ce", "cloudtrail", "cloudwatch", "configservice", "ec2", "eks", "elasticache", "eventbridge",
+    "events", "guardduty", "iam", "kms", "logs", "rds", "route53", "s3", "secretsmanager", "securityhub", "sns", "sqs", "sts", "wafv2",
 )  # fmt: skip
 
 

@@ -1,7 +1,8 @@
 """The pull-request summary: what a change does to every stack and manifest, as Markdown.
 
 Compares a base synthesis with the current one (`cdktf.out/`, `dist/`), adds resources to
-add/change/destroy per stack from `terraform plan` digests when given, and the snapshot diff.
+add/change/destroy per stack from `terraform plan` digests when given, each environment's monthly
+cost estimate before and after (tools.cost), and the snapshot diff.
 CI posts the result as one pull-request comment (updated in place, found by MARKER); locally,
 `make pr-summary BASE=origin/main` prints it.
 
@@ -29,6 +30,8 @@ from typing import Any
 
 import yaml
 
+from envspec import DEFAULT_DIRECTORY, load_environments
+from tools.cost.compare import cost_section, estimates
 from tools.plan_digest import counts, digest_plan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +61,11 @@ class Synthesis:
     def stacks(self) -> dict[str, Path]:
         folder = self.terraform_dir / "stacks"
         return {path.parent.name: path for path in sorted(folder.glob("*/cdk.tf.json"))} if folder.is_dir() else {}
+
+    @property
+    def environments_dir(self) -> Path:
+        """The environment files the synthesis was made from (copied next to a ref's synthesis)."""
+        return self.root / "environments"
 
     def charts(self) -> dict[str, Path]:
         """'<env>/<chart>' -> file."""
@@ -216,6 +224,7 @@ def render(
     diff: str,
     base_label: str,
     max_chars: int = DEFAULT_MAX_CHARS,
+    cost: Sequence[str] = (),
 ) -> str:
     lines = [MARKER, "## Infrastructure changes", "", f"Compared with {base_label}.", ""]
     stack_rows, warnings = _stack_rows(stacks, plans, have_plans)
@@ -235,6 +244,8 @@ def render(
         lines += ["", "No `terraform plan` was given (PLANS=...): the plan columns are empty."]
     if warnings:
         lines += ["", "> [!WARNING]", "> Resources this change destroys or replaces:", *[f"> - {warning}" for warning in warnings]]
+    if cost:
+        lines += ["", *cost]
     manifest_rows = _manifest_rows(charts)
     lines += ["", "### Kubernetes manifests", ""]
     if manifest_rows:
@@ -287,6 +298,7 @@ def base_synthesis(base: str) -> Iterator[tuple[Synthesis, str | None]]:
         out = scratch / "out"
         command = [sys.executable, "-m", "synth", "--quiet", "--terraform-outdir", str(out / "cdktf.out")]
         _run([*command, "--kubernetes-outdir", str(out / "dist")], worktree, env=dict(os.environ))
+        shutil.copytree(worktree / "environments", out / "environments")
         yield Synthesis(out), commit
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(worktree)], cwd=ROOT, capture_output=True, check=False)
@@ -299,6 +311,11 @@ def summarize(base: str, head: Path, plans_dir: Path | None, max_chars: int = DE
     if not head_synthesis.stacks() and not head_synthesis.charts():
         raise SummaryError(f"no synthesized output under {head} (run `make synth` first)")
     with base_synthesis(base) as (base_synthesis_, ref):
+        head_specs = load_environments(DEFAULT_DIRECTORY)
+        cost = cost_section(
+            estimates(base_synthesis_.terraform_dir, base_synthesis_.environments_dir, head_specs),
+            estimates(head_synthesis.terraform_dir, head_synthesis.environments_dir, head_specs),
+        )
         stacks = compare(base_synthesis_.stacks(), head_synthesis.stacks(), lambda path: _resources(json.loads(path.read_text())))
         charts = compare(base_synthesis_.charts(), head_synthesis.charts(), _objects)
         if ref is not None:
@@ -307,7 +324,7 @@ def summarize(base: str, head: Path, plans_dir: Path | None, max_chars: int = DE
         else:
             diff = file_diff(stacks + charts, base_synthesis_.root, head_synthesis.root)
             label = f"the synthesis in {_code(base)}"
-    return render(stacks, charts, plans, plans_dir is not None, diff, label, max_chars)
+    return render(stacks, charts, plans, plans_dir is not None, diff, label, max_chars, cost)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,5 +1,6 @@
 """`<env>-observability`: CloudWatch alarms on RDS, ElastiCache and the NAT gateways, AWS Backup job
-failures and RDS events, sent to two KMS-encrypted SNS topics (alarms page, notices warn) that a Lambda
+failures and RDS events, the account's cost budget and anomaly alerts, sent to two KMS-encrypted SNS
+topics (alarms page, notices warn) that a Lambda
 function forwards to the cluster's PagerDuty and Slack receivers. The edge and security stacks' alarms
 and findings notify the alarm topic too.
 
@@ -17,6 +18,7 @@ from envspec import EnvironmentSpec
 from stacks.base import EnvironmentStack
 from stacks.network.stack import NetworkStack
 from stacks.observability.alarms import cache_alarms, create_alarm, database_alarms, nat_alarms
+from stacks.observability.cost_guardrails import CostGuardrails
 from stacks.observability.events import FailureEvents
 from stacks.observability.karpenter_alarm import interruption_queue_alarm
 from stacks.observability.oncall import OnCallForwarder, dead_letter_alarm
@@ -67,6 +69,7 @@ class ObservabilityStack(EnvironmentStack):
             interruption_queue_alarm(names),
         ]
         self.alarms = [create_alarm(self, names, definition, self.topic.arn) for definition in self.definitions]
+        self.cost = CostGuardrails(self, "cost", settings=spec.cost, names=names, topic=self.topic)
 
         self.output("alarm_topic_arn", self.topic.arn, "SNS topic of everything that pages on-call (alarms, backup and RDS failures)")
         self.output("notice_topic_arn", self.notice_topic.arn, "SNS topic of RDS maintenance and notification events (Slack)")

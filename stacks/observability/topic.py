@@ -13,6 +13,10 @@ against the confused-deputy problem:
   "Granting permissions to publish notifications to an Amazon SNS topic");
 - AWS Backup vault notifications (`backup.amazonaws.com`; AWS Backup Developer Guide, "Notification
   options with AWS Backup", whose policy names no source condition, so only SourceAccount here).
+- AWS Budgets (`budgets.amazonaws.com`, SourceArn `arn:aws:budgets::<account>:*`; AWS Cost Management
+  User Guide, "Creating an Amazon SNS topic for budget notifications");
+- Cost Anomaly Detection (`costalerts.amazonaws.com`, SourceArn: a Cost Explorer resource of the account;
+  AWS Cost Management User Guide, "Creating an Amazon SNS topic for anomaly notifications").
 
 A publisher of an encrypted topic must also be allowed `kms:GenerateDataKey*` and `kms:Decrypt` on the
 topic's key (SNS Developer Guide, "Enable compatibility between event sources from AWS services and
@@ -60,6 +64,16 @@ def publishers(names: Names) -> dict[str, Publisher]:
             "RdsEventNotifications", "events.rds.amazonaws.com", (account, Condition("ArnLike", "aws:SourceArn", [names.database_arn]))
         ),
         "backup": Publisher("BackupVaultNotifications", "backup.amazonaws.com", (account,)),
+        "budgets": Publisher(
+            "BudgetNotifications",
+            "budgets.amazonaws.com",
+            (account, Condition("ArnLike", "aws:SourceArn", [names.budgets_source_arn_pattern])),
+        ),
+        "costalerts": Publisher(
+            "CostAnomalyAlerts",
+            "costalerts.amazonaws.com",
+            (account, Condition("ArnLike", "aws:SourceArn", [names.cost_explorer_source_arn_pattern])),
+        ),
     }
 
 
@@ -146,7 +160,7 @@ class EncryptedTopic(Construct):
                 ),
             ],
         )
-        SnsTopicPolicy(self, "topic_policy", arn=self.topic.arn, policy=policy.json)
+        self.topic_policy = SnsTopicPolicy(self, "topic_policy", arn=self.topic.arn, policy=policy.json)
 
     @property
     def arn(self) -> str:

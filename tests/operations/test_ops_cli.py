@@ -61,6 +61,7 @@ def test_the_tree_has_the_commands_the_runbooks_use() -> None:
         ("incident", "collect"),
         ("incident", "notify"),
         ("incident", "recover"),
+        ("cost", "report"),
         ("deploy", "set-image"),
     }
 

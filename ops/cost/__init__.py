@@ -1,0 +1,1 @@
+"""Cost: the weekly report against the estimate and the budget."""

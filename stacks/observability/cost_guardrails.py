@@ -1,0 +1,84 @@
+"""The account's monthly cost budget and Cost Anomaly Detection, both notifying the alarm topic.
+
+- AWS Budgets: a COST budget of the spec's amount, with a FORECASTED and an ACTUAL notification (the
+  forecast warns before the money is spent). Each environment has an account of its own, so the
+  budget covers the account and needs no cost filter.
+- Cost Anomaly Detection: one AWS-services monitor (DIMENSIONAL, SERVICE), of which an account may
+  have only one, and a subscription whose threshold is an expression on the anomaly's total impact.
+  SNS subscribers are notified only with IMMEDIATE frequency; DAILY and WEEKLY go to email only (Cost
+  Explorer API reference, AnomalySubscription, Frequency).
+
+Both APIs are global: the AWS SDKs' endpoint rules send Budgets to budgets.amazonaws.com and Cost
+Explorer to ce.us-east-1.amazonaws.com, signed for us-east-1, whatever the provider's region, so the
+stack's own provider creates them (tests/test_cost_guardrails.py checks botocore's rules).
+"""
+
+from __future__ import annotations
+
+from cdktf_cdktf_provider_aws.budgets_budget import BudgetsBudget, BudgetsBudgetNotification
+from cdktf_cdktf_provider_aws.ce_anomaly_monitor import CeAnomalyMonitor
+from cdktf_cdktf_provider_aws.ce_anomaly_subscription import (
+    CeAnomalySubscription,
+    CeAnomalySubscriptionSubscriber,
+    CeAnomalySubscriptionThresholdExpression,
+    CeAnomalySubscriptionThresholdExpressionDimension,
+)
+from constructs import Construct
+
+from envspec import Names
+from envspec.cost import CostSettings
+from stacks.observability.topic import EncryptedTopic
+
+
+class CostGuardrails(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, settings: CostSettings, names: Names, topic: EncryptedTopic):
+        super().__init__(scope, construct_id)
+        topic_arn = topic.arn
+        # Created once the topic policy lets the services publish, so no first notification is refused.
+        after = [topic.topic_policy]
+        self.budget = BudgetsBudget(
+            self,
+            "budget",
+            name=names.budget,
+            budget_type="COST",
+            limit_amount=str(settings.monthly_budget_usd),
+            limit_unit="USD",
+            time_unit="MONTHLY",
+            notification=[
+                BudgetsBudgetNotification(
+                    comparison_operator="GREATER_THAN",
+                    notification_type=kind,
+                    threshold=percent,
+                    threshold_type="PERCENTAGE",
+                    subscriber_sns_topic_arns=[topic_arn],
+                )
+                for kind, percent in (("FORECASTED", settings.forecast_alert_percent), ("ACTUAL", settings.actual_alert_percent))
+            ],
+            tags={"Name": names.budget},
+            depends_on=after,
+        )
+        self.monitor = CeAnomalyMonitor(
+            self,
+            "anomaly_monitor",
+            name=names.cost_anomaly_monitor,
+            monitor_type="DIMENSIONAL",
+            monitor_dimension="SERVICE",
+            tags={"Name": names.cost_anomaly_monitor},
+        )
+        self.subscription = CeAnomalySubscription(
+            self,
+            "anomaly_subscription",
+            name=names.cost_anomaly_monitor,
+            frequency="IMMEDIATE",
+            monitor_arn_list=[self.monitor.arn],
+            subscriber=[CeAnomalySubscriptionSubscriber(type="SNS", address=topic_arn)],
+            threshold_expression=CeAnomalySubscriptionThresholdExpression(
+                dimension=CeAnomalySubscriptionThresholdExpressionDimension(
+                    key="ANOMALY_TOTAL_IMPACT_ABSOLUTE",
+                    match_options=["GREATER_THAN_OR_EQUAL"],
+                    values=[str(settings.anomaly_threshold_usd)],
+                )
+            ),
+            tags={"Name": names.cost_anomaly_monitor},
+            depends_on=after,
+        )
