@@ -16,6 +16,7 @@ from envspec import windows
 from envspec.eks_versions import addon_problems, release_version_problem
 from envspec.profiles import allows_burstable, is_burstable
 from envspec.quantities import parse_cpu, parse_memory
+from envspec.rotation import LoginRotation
 
 ENVIRONMENT_NAME = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 # Retention values CloudWatch Logs accepts.
@@ -841,6 +842,7 @@ class EnvironmentSpec(Strict):
     alarms: Alarms = Field(default_factory=Alarms)
     monitoring: Monitoring = Field(default_factory=Monitoring, description="Prometheus and Alertmanager replicas and storage.")
     secret_sync: SecretSync = Field(default_factory=SecretSync)
+    login_rotation: LoginRotation = Field(default_factory=LoginRotation, description="When the database logins are rotated.")
     backup: Backup
     ci: ContinuousIntegration
     gitops: GitOps = Field(default_factory=GitOps, description="How Argo CD delivers the rendered manifests.")

@@ -83,6 +83,8 @@ PROFILES: dict[str, dict[str, Any]] = {
             "snapshot_schedule": None,  # the daily snapshot only
         },
         "gitops": {"automated_sync": True},
+        # Weekly: the rotation path runs often where a failure costs nothing, ahead of production's monthly one.
+        "login_rotation": {"frequency": "weekly"},
         "monitoring": {"prometheus_replicas": 1, "prometheus_retention_days": 7, "prometheus_volume_gib": 20, "alertmanager_replicas": 1},
         "node_autoscaling": {
             "image_alias": NODE_IMAGE,
@@ -118,6 +120,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "snapshot_schedule": "cron(0 0/6 * * ? *)",  # every 6 hours
         },
         "gitops": {"automated_sync": True},
+        "login_rotation": {"frequency": "weekly"},
         "monitoring": {"prometheus_replicas": 1, "prometheus_retention_days": 15, "prometheus_volume_gib": 50, "alertmanager_replicas": 2},
         "node_autoscaling": {
             "image_alias": NODE_IMAGE,
@@ -162,6 +165,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
         # Production changes reach the cluster only when a person syncs them in Argo CD.
         "gitops": {"automated_sync": False, "highly_available_addons": True},
+        "login_rotation": {"frequency": "monthly"},
         # Two Prometheus and three Alertmanager replicas in different zones: a drain or a lost zone keeps monitoring up.
         "monitoring": {
             "prometheus_replicas": 2,
