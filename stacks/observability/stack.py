@@ -20,6 +20,7 @@ from stacks.observability.alarms import cache_alarms, create_alarm, database_ala
 from stacks.observability.events import FailureEvents
 from stacks.observability.karpenter_alarm import interruption_queue_alarm
 from stacks.observability.oncall import OnCallForwarder, dead_letter_alarm
+from stacks.observability.rotation_alarm import login_rotation_alarm
 from stacks.observability.topic import EncryptedTopic, publishers
 
 
@@ -65,6 +66,7 @@ class ObservabilityStack(EnvironmentStack):
             *nat_alarms(spec, network.network.nat_gateways),
             dead_letter_alarm(names),
             interruption_queue_alarm(names),
+            login_rotation_alarm(names),
         ]
         self.alarms = [create_alarm(self, names, definition, self.topic.arn) for definition in self.definitions]
 
