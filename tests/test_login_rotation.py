@@ -56,9 +56,10 @@ LOGIN_SECRET = "ai-subsidy/test/app/database"
 
 def _certificate(folder: Path) -> Path:
     """A self-signed certificate for 127.0.0.1, the CA the function verifies the server against."""
+    key, certificate = folder / "server.key", folder / "server.crt"
+    subject = ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
-        + ["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(folder / "server.key"), "-out", str(folder / "server.crt")],
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", *subject, "-keyout", str(key), "-out", str(certificate)],
         check=True,
         capture_output=True,
     )
@@ -140,7 +141,9 @@ class World:
         self.steps: list[str] = []
         self.before_step: Callable[[str], None] = lambda step: None
         self.repeat = False
-        master = self.client.create_secret(Name="rds!db-test", SecretString=json.dumps({"username": MASTER, "password": PASSWORDS["master"]}))
+        master = self.client.create_secret(
+            Name="rds!db-test", SecretString=json.dumps({"username": MASTER, "password": PASSWORDS["master"]})
+        )
         login = {
             "engine": "postgres",
             "host": "127.0.0.1",
@@ -152,7 +155,10 @@ class World:
         }
         self.arn = self.client.create_secret(Name=LOGIN_SECRET, SecretString=json.dumps(login))["ARN"]
         iam = boto3.client("iam", region_name=REGION)
-        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+        }
         role = iam.create_role(RoleName=FUNCTION, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
         self.function_arn = boto3.client("lambda", region_name=REGION).create_function(
             FunctionName=FUNCTION, Runtime=rotation.RUNTIME, Role=role, Handler="login_rotation.handler", Code={"ZipFile": b"PK"}
@@ -192,7 +198,9 @@ class World:
             version: self.client.get_secret_value(SecretId=self.arn, VersionId=version).get("SecretString") for version in self.stages()
         }
         with psycopg.connect(host=str(self.server.folder), port=self.server.port, user="postgres", dbname=DATABASE) as admin:
-            passwords = admin.execute("SELECT rolname, rolpassword FROM pg_authid WHERE rolname LIKE 'ai_subsidy_app_user%' ORDER BY 1").fetchall()
+            passwords = admin.execute(
+                "SELECT rolname, rolpassword FROM pg_authid WHERE rolname LIKE 'ai_subsidy_app_user%' ORDER BY 1"
+            ).fetchall()
         return self.stages(), values, passwords
 
     def logs_in(self, username: str, password: str) -> bool:
@@ -249,7 +257,9 @@ def test_a_failed_test_step_leaves_awscurrent_untouched_and_the_next_rotation_re
 
     def break_the_new_password(step: str) -> None:
         if step == "testSecret":  # someone changes the clone's password between setSecret and testSecret
-            with psycopg.connect(host=str(world.server.folder), port=world.server.port, user="postgres", dbname=DATABASE, autocommit=True) as admin:
+            with psycopg.connect(
+                host=str(world.server.folder), port=world.server.port, user="postgres", dbname=DATABASE, autocommit=True
+            ) as admin:
                 admin.execute(f"ALTER ROLE {ROLES['app_clone']} PASSWORD '{os.urandom(8).hex()}'")
 
     world.before_step = break_the_new_password

@@ -30,9 +30,8 @@ from typing import Any
 
 import boto3
 import pg8000.native
-from pg8000.exceptions import DatabaseError, InterfaceError
-
 from database_roles import scram_verifier
+from pg8000.exceptions import DatabaseError, InterfaceError
 
 CLONE_SUFFIX = "_clone"
 CA_BUNDLE = Path(__file__).with_name("rds-ca-ap-northeast.pem")
