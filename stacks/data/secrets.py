@@ -66,7 +66,8 @@ class ApplicationSecrets(Construct):
 
         # Rotated by the rotation function (stacks/data/rotation.py), which needs these first versions.
         self.logins = {
-            kubernetes_name: self._database_login(kubernetes_name, username, database) for kubernetes_name, username in DATABASE_LOGINS.items()
+            kubernetes_name: self._database_login(kubernetes_name, username, database)
+            for kubernetes_name, username in DATABASE_LOGINS.items()
         }
         SecretsmanagerSecretVersion(
             self,

@@ -137,6 +137,8 @@ class DataStack(EnvironmentStack):
             {b.remote_name: self.secrets.arn(b.kubernetes_name) for b in names.synced_secrets},
             "ARN of every Secrets Manager secret this stack creates, by secret name",
         )
-        self.output("login_rotation_function_name", self.login_rotation.function.function_name, "Lambda function rotating the database logins")
+        self.output(
+            "login_rotation_function_name", self.login_rotation.function.function_name, "Lambda function rotating the database logins"
+        )
         self.output("data_kms_key_arn", self.key.arn, "KMS key of the data at rest")
         self.output("secrets_kms_key_arn", self.secrets_key.arn, "KMS key of the application secrets")
