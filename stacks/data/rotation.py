@@ -31,6 +31,7 @@ from cdktf_cdktf_provider_aws.secretsmanager_secret_rotation import (
     SecretsmanagerSecretRotation,
     SecretsmanagerSecretRotationRotationRules,
 )
+from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
@@ -108,7 +109,7 @@ class LoginRotationFunction(Construct):
         logs_key: CustomerManagedKey,
         secrets_key: CustomerManagedKey,
         secrets: dict[str, SecretsmanagerSecret],
-        initial_versions: Sequence[object],
+        initial_versions: Sequence[SecretsmanagerSecretVersion],
         master_secret_arn: str,
         vpc_id: str,
         subnet_ids: Sequence[str],
