@@ -28,6 +28,10 @@ BYTECODE_STAMP := .cache/bytecode.installed
 PROJECT_PACKAGES := envspec stacks charts synth imports
 NODE_STAMP := node_modules/.installed
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+# The database login rotation function's dependencies, installed into the folder synthesis packages
+# it from (stacks/data/rotation.py reads ROTATION_LAMBDA_SITE).
+ROTATION_LAMBDA_SITE := .cache/rotation-lambda/site
+ROTATION_LAMBDA_STAMP := .cache/rotation-lambda/.installed
 
 ENV_ARGS := $(foreach env,$(ENV),--env $(env))
 # Terraform CLI config pointing at an offline provider mirror, when one is found (see tools/terraform_cli.py).
@@ -66,7 +70,15 @@ $(CHECKOV_STAMP): requirements/checkov.lock
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/checkov.lock
 	@touch $@
 
-install: $(PY_STAMP) $(BYTECODE_STAMP) $(NODE_STAMP) ## Install Python and Node dependencies from the lock files
+# Pure-Python wheels for the Lambda runtime (Python 3.13), hash-checked; no bytecode, so the package
+# is the same bytes on every machine.
+$(ROTATION_LAMBDA_STAMP): requirements/rotation-lambda.lock | $(PY_STAMP)
+	rm -rf $(ROTATION_LAMBDA_SITE)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes --no-deps --only-binary=:all: \
+		--no-compile --implementation py --python-version 3.13 --target $(ROTATION_LAMBDA_SITE) -r requirements/rotation-lambda.lock
+	@touch $@
+
+install: $(PY_STAMP) $(BYTECODE_STAMP) $(NODE_STAMP) $(ROTATION_LAMBDA_STAMP) ## Install Python and Node dependencies from the lock files
 
 synth: install ## Synthesize every environment (or ENV=staging) into cdktf.out/ and dist/
 	@$(PY) -O -m synth $(ENV_ARGS)

@@ -17,9 +17,11 @@ def synced_secret(
     remote_keys: tuple[str, ...] | None = None,
     template_data: dict[str, str] | None = None,
     data_from: list[eso.ExternalSecretSpecDataFrom] | None = None,
+    version: str | None = None,
 ) -> eso.ExternalSecret:
     """`binding.keys` of the remote JSON secret become the Secret's keys; `remote_keys` and
-    `template_data` instead render the Secret's data from other properties."""
+    `template_data` instead render the Secret's data from other properties; `version` pins the
+    version stage each key is read from."""
     return eso.ExternalSecret(
         scope,
         binding.kubernetes_name,
@@ -47,7 +49,7 @@ def synced_secret(
             ),
             data=[
                 eso.ExternalSecretSpecData(
-                    secret_key=key, remote_ref=eso.ExternalSecretSpecDataRemoteRef(key=binding.remote_name, property=key)
+                    secret_key=key, remote_ref=eso.ExternalSecretSpecDataRemoteRef(key=binding.remote_name, property=key, version=version)
                 )
                 for key in (remote_keys or binding.keys)
             ],

@@ -44,6 +44,9 @@ from imports.io import external_secrets as eso
 
 RDS_CA_BUNDLE = Path(__file__).resolve().parent / "data" / RDS_CA_FILE
 DATABASE_SECRETS = ("database-secret", "database-migration-secret")
+# The stage the database logins are read from: the rotation moves it to the new login only after
+# testing it (External Secrets also defaults to it; stated so the contract is visible and tested).
+LOGIN_VERSION_STAGE = "AWSCURRENT"
 MASTER_KEY = "master"  # key the RDS-managed secret (a JSON document) gets in the template's data
 MIGRATION_PREFIX = "migration_"  # the migration login's properties in the bootstrap template's data
 CA_FILE = f"{RDS_CA_MOUNT_PATH}/{RDS_CA_FILE}"
@@ -104,6 +107,7 @@ class SecretsChart(EnvironmentChart):
             sync.database_refresh_interval,
             remote_keys=DATABASE_CONNECTION_KEYS,
             template_data={"url": DATABASE_URL_TEMPLATE},
+            version=LOGIN_VERSION_STAGE,
         )
 
     def _bootstrap_secret(self) -> eso.ExternalSecret:
@@ -115,10 +119,11 @@ class SecretsChart(EnvironmentChart):
             self.spec.secret_sync.database_refresh_interval,
             remote_keys=DATABASE_CONNECTION_KEYS,
             template_data=BOOTSTRAP_TEMPLATE,
+            version=LOGIN_VERSION_STAGE,
             data_from=[
                 self._master_password(),
                 eso.ExternalSecretSpecDataFrom(
-                    extract=eso.ExternalSecretSpecDataFromExtract(key=migration),
+                    extract=eso.ExternalSecretSpecDataFromExtract(key=migration, version=LOGIN_VERSION_STAGE),
                     rewrite=[
                         eso.ExternalSecretSpecDataFromRewrite(
                             regexp=eso.ExternalSecretSpecDataFromRewriteRegexp(source="^(.*)$", target=MIGRATION_PREFIX + "$1")

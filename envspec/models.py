@@ -17,6 +17,7 @@ from envspec.cost import CostSettings
 from envspec.eks_versions import addon_problems, release_version_problem
 from envspec.profiles import allows_burstable, is_burstable
 from envspec.quantities import parse_cpu, parse_memory
+from envspec.rotation import LoginRotation
 from envspec.slo import ServiceLevels
 
 ENVIRONMENT_NAME = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
@@ -844,6 +845,7 @@ class EnvironmentSpec(Strict):
     monitoring: Monitoring = Field(default_factory=Monitoring, description="Prometheus and Alertmanager replicas and storage.")
     slos: ServiceLevels = Field(default_factory=ServiceLevels, description="Service-level objectives and their burn-rate alerts.")
     secret_sync: SecretSync = Field(default_factory=SecretSync)
+    login_rotation: LoginRotation = Field(default_factory=LoginRotation, description="When the database logins are rotated.")
     backup: Backup
     ci: ContinuousIntegration
     gitops: GitOps = Field(default_factory=GitOps, description="How Argo CD delivers the rendered manifests.")

@@ -393,6 +393,11 @@ class Names:
         """Lambda function forwarding the infrastructure topics to PagerDuty and Slack."""
         return f"{self.prefix}-oncall-forwarder"
 
+    @property
+    def login_rotation_function(self) -> str:
+        """Lambda function rotating the database login secrets (alternating users)."""
+        return f"{self.prefix}-db-login-rotation"
+
     def alarm_name(self, purpose: str) -> str:
         """CloudWatch alarm name; every alarm of the environment starts with the prefix."""
         return f"{self.prefix}-{purpose}"

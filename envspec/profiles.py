@@ -83,6 +83,8 @@ PROFILES: dict[str, dict[str, Any]] = {
             "snapshot_schedule": None,  # the daily snapshot only
         },
         "gitops": {"automated_sync": True},
+        # Weekly: the rotation path runs often where a failure costs nothing, ahead of production's monthly one.
+        "login_rotation": {"frequency": "weekly"},
         "monitoring": {"prometheus_replicas": 1, "prometheus_retention_days": 7, "prometheus_volume_gib": 20, "alertmanager_replicas": 1},
         # Budget: the estimate at the node autoscaler's maximum plus a margin (docs/cost.md).
         "cost": {"monthly_budget_usd": 1500, "usage": {"nat_processed_gib": 30, "endpoint_processed_gib": 20, "waf_requests_millions": 1}},
@@ -120,6 +122,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "snapshot_schedule": "cron(0 0/6 * * ? *)",  # every 6 hours
         },
         "gitops": {"automated_sync": True},
+        "login_rotation": {"frequency": "weekly"},
         "monitoring": {"prometheus_replicas": 1, "prometheus_retention_days": 15, "prometheus_volume_gib": 50, "alertmanager_replicas": 2},
         "cost": {"monthly_budget_usd": 2500},
         "node_autoscaling": {
@@ -165,6 +168,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
         # Production changes reach the cluster only when a person syncs them in Argo CD.
         "gitops": {"automated_sync": False, "highly_available_addons": True},
+        "login_rotation": {"frequency": "monthly"},
         # Two Prometheus and three Alertmanager replicas in different zones: a drain or a lost zone keeps monitoring up.
         "monitoring": {
             "prometheus_replicas": 2,

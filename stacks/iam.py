@@ -72,9 +72,10 @@ class Role(Construct):
             permissions_boundary=boundary,
             tags={"Name": name},
         )
+        self.policy: IamRolePolicy | None = None
         if permissions:
             self.permissions = policy_document(self, "permissions", permissions)
-            IamRolePolicy(self, "policy", name=name, role=self.role.id, policy=self.permissions.json)
+            self.policy = IamRolePolicy(self, "policy", name=name, role=self.role.id, policy=self.permissions.json)
         for index, policy in enumerate(managed_policies):
             IamRolePolicyAttachment(self, f"managed_{index}", role=self.role.name, policy_arn=policy)
 

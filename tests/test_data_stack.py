@@ -122,18 +122,24 @@ def test_redis_replication_group(env: str, synthesis: Synthesis) -> None:
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_data_stores_admit_only_the_cluster(env: str, synthesis: Synthesis) -> None:
+    """And PostgreSQL the login rotation function (stacks/data/rotation.py) too."""
     stack = _data(synthesis, env)
     groups = resources_of(stack, "aws_security_group")
     rules = list(resources_of(stack, "aws_vpc_security_group_ingress_rule").values())
     db = only(resources_of(stack, "aws_db_instance"))
     cache = only(resources_of(stack, "aws_elasticache_replication_group"))
-    for store, port in ((db["vpc_security_group_ids"], 5432), (cache["security_group_ids"], 6379)):
+    rotation = next(logical for logical, group in groups.items() if group["name"].endswith("-db-login-rotation"))
+    for store, port, extra in ((db["vpc_security_group_ids"], 5432, [rotation]), (cache["security_group_ids"], 6379, [])):
         (group_ref,) = store
         assert "ingress" not in groups[ref(group_ref)] and "egress" not in groups[ref(group_ref)]
-        (rule,) = [rule for rule in rules if ref(rule["security_group_id"]) == ref(group_ref)]
-        assert (rule["from_port"], rule["to_port"], rule["ip_protocol"]) == (port, port, "tcp")
-        assert "cluster_security_group_id" in rule["referenced_security_group_id"]
-        assert "cidr_ipv4" not in rule
+        admitted = [rule for rule in rules if ref(rule["security_group_id"]) == ref(group_ref)]
+        assert len(admitted) == 1 + len(extra)
+        for rule in admitted:
+            assert (rule["from_port"], rule["to_port"], rule["ip_protocol"]) == (port, port, "tcp")
+            assert "cidr_ipv4" not in rule
+        sources = [rule["referenced_security_group_id"] for rule in admitted]
+        assert len([source for source in sources if "cluster_security_group_id" in source]) == 1
+        assert [ref(source) for source in sources if "cluster_security_group_id" not in source] == extra
 
 
 def test_no_ingress_from_anywhere_in_any_stack(synthesis: Synthesis) -> None:
@@ -281,6 +287,7 @@ def test_log_groups_encrypted_with_the_stack_key_and_kept_as_the_spec_says(env: 
         f"/aws/rds/instance/ai-subsidy-{env}/upgrade": spec.database.log_retention_days,
         f"/aws/elasticache/ai-subsidy-{env}/slow-log": spec.cache.log_retention_days,
         f"/aws/elasticache/ai-subsidy-{env}/engine-log": spec.cache.log_retention_days,
+        f"/aws/lambda/ai-subsidy-{env}-db-login-rotation": spec.database.log_retention_days,
     }
     assert {name: group["retention_in_days"] for name, group in groups.items()} == expected
     assert all(group["kms_key_id"] == data_key for group in groups.values())

@@ -57,7 +57,9 @@ ENVIRONMENT = "production"
 READS_BY_NAME = {"backup": ("observability",), "edge": ("observability",), "security": ("observability",)}
 # What each upstream stack must have applied for the stacks after it to plan.
 APPLY_FOR_DOWNSTREAM = {
-    "network": ("aws_vpc", "aws_subnet", "aws_nat_gateway"),  # the NAT gateways the observability alarms watch
+    # The NAT gateways the observability alarms watch; the VPC endpoints' security group the data
+    # stack's login rotation function may reach.
+    "network": ("aws_vpc", "aws_subnet", "aws_nat_gateway", "aws_security_group"),
     "cluster": ("aws_eks_cluster",),
     "observability": ("aws_sns_topic",),  # the alarm topic the backup, edge and security stacks notify
 }

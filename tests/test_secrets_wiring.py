@@ -140,7 +140,7 @@ def test_only_the_bootstrap_secret_holds_the_master_login(env: str, synthesis: S
     master, migration = spec["dataFrom"]
     assert master["find"] == {"tags": {RDS_MANAGED_SECRET_TAG: names.database_arn}}
     assert re.fullmatch(master["rewrite"][0]["regexp"]["source"], "rds!db-0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b")
-    assert migration["extract"] == {"key": names.app_secret("database-migration-secret").remote_name}
+    assert migration["extract"] == {"key": names.app_secret("database-migration-secret").remote_name, "version": "AWSCURRENT"}
     rewrite = migration["rewrite"][0]["regexp"]
     prefixed = re.sub(rewrite["source"], rewrite["target"].replace("$1", r"\1"), "password")
     data = _data({"spec": spec}, dbname=names.database_name, username="ai_subsidy_app_user", password=APP_INITIAL)

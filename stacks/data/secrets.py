@@ -1,8 +1,9 @@
 """Secrets Manager secrets the Kubernetes layer reads through External Secrets.
 
 Terraform creates every secret and writes only what it knows: the application's and the migration's
-database logins (generated passwords, write-only; the master password stays in RDS's own managed
-secret, for the role bootstrap and break-glass only), the Redis URL and Grafana's
+database logins (generated passwords, write-only, once: the rotation function rotates them from then
+on; the master password stays in RDS's own managed secret, for the role bootstrap, the rotation
+function and break-glass only), the Redis URL and Grafana's
 generated admin login (write-only values: Terraform sends them and keeps no copy in state). Values Terraform cannot
 know (the OpenAI key, the registry credential, alert receiver URLs) are put in by operators; see
 the README.
@@ -26,10 +27,6 @@ from stacks.kms import CustomerManagedKey
 GRAFANA_ADMIN_USER = "admin"
 DATABASE_PASSWORD_LENGTH = 40
 DATABASE_LOGINS = {"database-secret": DATABASE_APP_USER, "database-migration-secret": DATABASE_MIGRATION_USER}
-LOGIN_ROTATION_REASON = (
-    "alternating-users rotation (two PostgreSQL users per login, README 'Database roles'); the rotation function "
-    "is not deployed by this stack yet, see README"
-)
 GRAFANA_PASSWORD_LENGTH = 32
 ROTATION_REASON = (
     "rotated by their owners, not a Lambda: RDS rotates the database password in its own managed secret, "
@@ -67,9 +64,11 @@ class ApplicationSecrets(Construct):
                 skip_check(secret, "CKV2_AWS_57", ROTATION_REASON)
             self.secrets[binding.kubernetes_name] = secret
 
-        for kubernetes_name, username in DATABASE_LOGINS.items():
-            skip_check(self.secrets[kubernetes_name], "CKV2_AWS_57", LOGIN_ROTATION_REASON)
-            self._database_login(kubernetes_name, username, database)
+        # Rotated by the rotation function (stacks/data/rotation.py), which needs these first versions.
+        self.logins = {
+            kubernetes_name: self._database_login(kubernetes_name, username, database)
+            for kubernetes_name, username in DATABASE_LOGINS.items()
+        }
         SecretsmanagerSecretVersion(
             self,
             "redis_connection",
@@ -93,7 +92,7 @@ class ApplicationSecrets(Construct):
             secret_string_wo_version=1,
         )
 
-    def _database_login(self, kubernetes_name: str, username: str, database: Database) -> None:
+    def _database_login(self, kubernetes_name: str, username: str, database: Database) -> SecretsmanagerSecretVersion:
         """The initial login of one database role, in the alternating-users rotation's format, written
         once (write-only, version 1): rotation rewrites the secret and Terraform never reverts it."""
         instance = database.instance
@@ -110,7 +109,7 @@ class ApplicationSecrets(Construct):
             "masterarn": instance.master_user_secret.get(0).secret_arn,
         }
         body = ", ".join(f'"{key}" = {value}' for key, value in document.items())
-        SecretsmanagerSecretVersion(
+        return SecretsmanagerSecretVersion(
             self,
             f"{label}_login",
             secret_id=self.secrets[kubernetes_name].id,

@@ -14,7 +14,8 @@ from stacks.data.cache import RedisCache
 from stacks.data.database import Database
 from stacks.data.identities import WorkloadIdentities
 from stacks.data.network_access import store_security_group
-from stacks.data.secrets import ApplicationSecrets
+from stacks.data.rotation import LoginRotationFunction
+from stacks.data.secrets import DATABASE_LOGINS, ApplicationSecrets
 from stacks.kms import CustomerManagedKey
 from stacks.logs import log_service_statement
 from stacks.network.stack import NetworkStack
@@ -94,6 +95,21 @@ class DataStack(EnvironmentStack):
         )
 
         self.secrets = ApplicationSecrets(self, "secrets", spec, names, self.secrets_key, self.database, self.cache, dr_key=replica_key)
+        self.login_rotation = LoginRotationFunction(
+            self,
+            "login_rotation",
+            spec=spec,
+            names=names,
+            logs_key=self.key,
+            secrets_key=self.secrets_key,
+            secrets={name: self.secrets.secrets[name] for name in DATABASE_LOGINS},
+            initial_versions=list(self.secrets.logins.values()),
+            master_secret_arn=self.database.instance.master_user_secret.get(0).secret_arn,
+            vpc_id=vpc_id,
+            subnet_ids=[subnet.id for subnet in network.network.subnets["private"]],
+            database_security_group_id=database_sg.id,
+            endpoint_security_group_id=network.endpoints.security_group.id,
+        )
         WorkloadIdentities(
             self,
             "identities",
@@ -120,6 +136,9 @@ class DataStack(EnvironmentStack):
             "secret_arns",
             {b.remote_name: self.secrets.arn(b.kubernetes_name) for b in names.synced_secrets},
             "ARN of every Secrets Manager secret this stack creates, by secret name",
+        )
+        self.output(
+            "login_rotation_function_name", self.login_rotation.function.function_name, "Lambda function rotating the database logins"
         )
         self.output("data_kms_key_arn", self.key.arn, "KMS key of the data at rest")
         self.output("secrets_kms_key_arn", self.secrets_key.arn, "KMS key of the application secrets")

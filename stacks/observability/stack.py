@@ -22,6 +22,7 @@ from stacks.observability.cost_guardrails import CostGuardrails
 from stacks.observability.events import FailureEvents
 from stacks.observability.karpenter_alarm import interruption_queue_alarm
 from stacks.observability.oncall import OnCallForwarder, dead_letter_alarm
+from stacks.observability.rotation_alarm import login_rotation_alarm
 from stacks.observability.topic import EncryptedTopic, publishers
 
 
@@ -67,6 +68,7 @@ class ObservabilityStack(EnvironmentStack):
             *nat_alarms(spec, network.network.nat_gateways),
             dead_letter_alarm(names),
             interruption_queue_alarm(names),
+            login_rotation_alarm(names),
         ]
         self.alarms = [create_alarm(self, names, definition, self.topic.arn) for definition in self.definitions]
         self.cost = CostGuardrails(self, "cost", settings=spec.cost, names=names, topic=self.topic)
