@@ -170,9 +170,12 @@ def test_waf_logs_are_encrypted_and_redact_credentials(env: str, synthesis: Synt
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_the_ingress_names_the_acl_the_edge_stack_creates(env: str, synthesis: Synthesis) -> None:
-    """The controller resolves `wafv2-acl-name` with wafv2:ListWebACLs (regional scope) and attaches the
-    match (kubernetes-sigs/aws-load-balancer-controller pkg/ingress/model_builder.go,
-    `webACLNameToArnMapper.getArnByName`); so its role must be allowed to list."""
+    """At the pinned controller, kubernetes-sigs/aws-load-balancer-controller tag v3.4.2 (chart 3.4.2),
+    `wafv2-acl-name` is read from the Ingress (pkg/ingress/model_build_load_balancer_addons.go) and
+    resolved with wafv2:ListWebACLs, Scope REGIONAL, by exact name (pkg/ingress/model_builder.go,
+    `webACLNameToArnMapper.getArnByName`); so the annotation names exactly the edge stack's ACL and the
+    controller's role may list. `wafv2-acl-arn` exists at that tag too, but the ARN ends in an id WAF
+    generates, which no spec can know before the apply (tests/test_ingress_annotations.py)."""
     acl = only(resources_of(_stack(synthesis, env), "aws_wafv2_web_acl"))
     annotations = _annotations(synthesis, env)
     assert annotations[PREFIX + "wafv2-acl-name"] == acl["name"] and acl["scope"] == "REGIONAL"
@@ -185,8 +188,10 @@ def test_the_ingress_names_the_acl_the_edge_stack_creates(env: str, synthesis: S
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_the_ingress_hosts_are_exactly_the_certificate_s_names(env: str, synthesis: Synthesis) -> None:
     """Without `certificate-arn`, the controller discovers ACM certificates for the hosts of the
-    Ingress's rules and `tls` (AWS Load Balancer Controller docs, Ingress annotations, "Certificate
-    Discovery"): the edge stack's certificate must cover every rule host."""
+    Ingress's rules and `tls` (docs/guide/ingress/cert_discovery.md at tag v3.4.2): ISSUED certificates
+    whose SANs equal a host or match it as a one-label wildcard, and no certificate for a host fails the
+    Ingress (pkg/certs/cert_discovery.go at v3.4.2). The edge stack's certificate must cover every rule
+    host."""
     (ingress,) = synthesis.find(env, "Ingress")
     hosts = {rule["host"] for rule in ingress["spec"]["rules"]}
     certificate = only(resources_of(_stack(synthesis, env), "aws_acm_certificate"))
@@ -199,7 +204,9 @@ def test_the_ingress_hosts_are_exactly_the_certificate_s_names(env: str, synthes
 def test_access_logs_go_to_the_bucket_the_load_balancer_may_write(env: str, synthesis: Synthesis) -> None:
     """ELB user guide, "Enable access logs for your Application Load Balancer": SSE-S3 only, and in
     Regions available before August 2022 (ap-northeast-1) the Region's ELB account (582318560864)
-    writes `<prefix>/AWSLogs/<account>/*`."""
+    writes `<prefix>/AWSLogs/<account>/*`. The controller at tag v3.4.2 passes the Ingress's
+    `load-balancer-attributes` to ELB unchanged (pkg/ingress/model_build_load_balancer_attributes.go),
+    so the bucket the attributes name is the one the stack creates."""
     names, stack = names_for(SPECS[env]), _stack(synthesis, env)
     attributes = _attributes(synthesis, env)
     assert attributes["access_logs.s3.enabled"] == "true"
