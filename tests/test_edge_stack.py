@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from envspec import SpecError, load_environments, names_for
+from envspec.models import Waf
 from envspec.naming import EXTERNAL_DNS_RELEASE, LOAD_BALANCER_CONTROLLER_RELEASE
 from stacks.edge.waf_rules import BODY_SIZE_LABEL, BODY_SIZE_RULE, greater_than_pattern
 from tests.conftest import ENVIRONMENTS, ROOT, SPECS, Synthesis, data_of, only, resources_of
@@ -311,16 +312,29 @@ def _bad(tmp_path: Path, old: str, new: str) -> str:
     return str(problem)
 
 
-def test_a_rate_limit_of_zero_is_refused(tmp_path: Path) -> None:
-    message = _bad(tmp_path, "ci:\n", "edge:\n  waf: {rate_limit_per_5m: 0}\nci:\n")
-    assert "staging.yaml" in message and "edge.waf.rate_limit_per_5m" in message
+@pytest.mark.parametrize("field", ["rate_limit_per_5m", "api_rate_limit_per_5m"])
+def test_a_rate_limit_of_zero_is_refused(tmp_path: Path, field: str) -> None:
+    """AWS WAF developer guide, "Rate-based rule statement": the limit is 10 to 2,000,000,000."""
+    message = _bad(tmp_path, "ci:\n", f"edge:\n  waf: {{{field}: 0}}\nci:\n")
+    assert re.search(rf"staging\.yaml:\d+: edge\.waf\.{field}: .*greater than or equal to 10 \(got 0\)", message), message
 
 
 def test_hosts_outside_the_zone_are_refused(tmp_path: Path) -> None:
+    """The error names the field that is wrong (`dns.zone_name`) on its own line, not the `dns` block."""
+    text = (ROOT / "environments" / "staging.yaml").read_text(encoding="utf-8")
+    line = text.splitlines().index("  zone_name: staging.ai-subsidy.example.jp") + 1
     message = _bad(tmp_path, "zone_name: staging.ai-subsidy.example.jp", "zone_name: other.example.jp")
-    assert "staging.yaml" in message and "dns" in message and "not inside zone_name" in message
+    assert f"staging.yaml:{line}: dns.zone_name: " in message and "not inside zone_name other.example.jp" in message, message
 
 
 def test_an_upload_limit_beyond_the_spec_bound_is_refused(tmp_path: Path) -> None:
     message = _bad(tmp_path, "ci:\n", "edge:\n  waf: {max_upload_mib: 4096}\nci:\n")
-    assert "edge.waf.max_upload_mib" in message
+    assert re.search(r"staging\.yaml:\d+: edge\.waf\.max_upload_mib: .*less than or equal to 1024 \(got 4096\)", message), message
+
+
+def test_the_largest_upload_limit_fits_the_waf_rule() -> None:
+    """The ceiling is a RegexMatchStatement on Content-Length, and WAF accepts a RegexString of at most
+    512 characters (AWS WAF API Reference, "RegexMatchStatement"): every limit the spec admits fits."""
+    bound = next(m.le for m in Waf.model_fields["max_upload_mib"].metadata if hasattr(m, "le"))
+    for mib in (1, 20, bound):
+        assert len(greater_than_pattern(mib * 1024 * 1024)) <= 512, mib
