@@ -515,13 +515,15 @@ class Dns(Strict):
         description="ExternalDNS policy: `sync` also deletes records of removed Ingress hosts; `upsert-only` never deletes (production)."
     )
 
-    @model_validator(mode="after")
-    def _hosts_in_zone(self) -> Dns:
+    @field_validator("zone_name")
+    @classmethod
+    def _hosts_in_zone(cls, zone_name: str, info: ValidationInfo) -> str:
+        # On zone_name (validated after both hosts), so the error names the field and its line.
         for field in ("frontend_host", "api_host"):
-            host = getattr(self, field)
-            if host != self.zone_name and not host.endswith(f".{self.zone_name}"):
-                raise ValueError(f"{field} {host} is not inside zone_name {self.zone_name} (ExternalDNS and ACM validation write there)")
-        return self
+            host = info.data.get(field)
+            if host is not None and host != zone_name and not host.endswith(f".{zone_name}"):
+                raise ValueError(f"{field} {host} is not inside zone_name {zone_name} (ExternalDNS and ACM validation write there)")
+        return zone_name
 
 
 # AWS WAF: a rate-based rule's limit per 5-minute evaluation window (AWS WAF developer guide, "Rate-based rule statement").
@@ -544,7 +546,9 @@ class Waf(Strict):
     max_upload_mib: int = Field(
         ge=1,
         le=1024,
-        description="Largest document upload the application accepts, in MiB; requests declaring a larger Content-Length are blocked.",
+        description="Largest document upload the application accepts, in MiB; requests declaring a larger Content-Length are "
+        "blocked (WAF sees only 8 KB of a body on an ALB, so the ceiling is checked on the header; 1024 guards against a "
+        "value in bytes or KiB).",
     )
     upload_path_prefixes: tuple[Annotated[str, Field(pattern=r"^/api/[A-Za-z0-9/_-]+$")], ...] = Field(
         min_length=1,

@@ -27,7 +27,8 @@ EKS_AL2023_RELEASE_1_35 = "1.35.6-20260714"
 # after `aws ssm get-parameters-by-path --path /aws/service/eks/optimized-ami/1.35/amazon-linux-2023/x86_64/standard`
 # shows the release for 1.35; dev and staging take it first.
 NODE_IMAGE = "al2023@v20260815"
-# Routes of the backend that take document uploads (multipart bodies larger than WAF's 8 KB body inspection).
+# Routes of the backend assumed to take document uploads (multipart bodies larger than WAF's 8 KB body
+# inspection): not yet confirmed by the backend team (docs/security.md, "Upload paths are an assumption").
 UPLOADS = ["/api/documents", "/api/applications/attachments"]
 
 _SHARED: dict[str, Any] = {

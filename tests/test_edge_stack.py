@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from envspec import SpecError, load_environments, names_for
+from envspec.models import Waf
 from envspec.naming import EXTERNAL_DNS_RELEASE, LOAD_BALANCER_CONTROLLER_RELEASE
 from stacks.edge.waf_rules import BODY_SIZE_LABEL, BODY_SIZE_RULE, greater_than_pattern
 from tests.conftest import ENVIRONMENTS, ROOT, SPECS, Synthesis, data_of, only, resources_of
@@ -170,9 +171,12 @@ def test_waf_logs_are_encrypted_and_redact_credentials(env: str, synthesis: Synt
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_the_ingress_names_the_acl_the_edge_stack_creates(env: str, synthesis: Synthesis) -> None:
-    """The controller resolves `wafv2-acl-name` with wafv2:ListWebACLs (regional scope) and attaches the
-    match (kubernetes-sigs/aws-load-balancer-controller pkg/ingress/model_builder.go,
-    `webACLNameToArnMapper.getArnByName`); so its role must be allowed to list."""
+    """At the pinned controller, kubernetes-sigs/aws-load-balancer-controller tag v3.4.2 (chart 3.4.2),
+    `wafv2-acl-name` is read from the Ingress (pkg/ingress/model_build_load_balancer_addons.go) and
+    resolved with wafv2:ListWebACLs, Scope REGIONAL, by exact name (pkg/ingress/model_builder.go,
+    `webACLNameToArnMapper.getArnByName`); so the annotation names exactly the edge stack's ACL and the
+    controller's role may list. `wafv2-acl-arn` exists at that tag too, but the ARN ends in an id WAF
+    generates, which no spec can know before the apply (tests/test_ingress_annotations.py)."""
     acl = only(resources_of(_stack(synthesis, env), "aws_wafv2_web_acl"))
     annotations = _annotations(synthesis, env)
     assert annotations[PREFIX + "wafv2-acl-name"] == acl["name"] and acl["scope"] == "REGIONAL"
@@ -185,8 +189,10 @@ def test_the_ingress_names_the_acl_the_edge_stack_creates(env: str, synthesis: S
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_the_ingress_hosts_are_exactly_the_certificate_s_names(env: str, synthesis: Synthesis) -> None:
     """Without `certificate-arn`, the controller discovers ACM certificates for the hosts of the
-    Ingress's rules and `tls` (AWS Load Balancer Controller docs, Ingress annotations, "Certificate
-    Discovery"): the edge stack's certificate must cover every rule host."""
+    Ingress's rules and `tls` (docs/guide/ingress/cert_discovery.md at tag v3.4.2): ISSUED certificates
+    whose SANs equal a host or match it as a one-label wildcard, and no certificate for a host fails the
+    Ingress (pkg/certs/cert_discovery.go at v3.4.2). The edge stack's certificate must cover every rule
+    host."""
     (ingress,) = synthesis.find(env, "Ingress")
     hosts = {rule["host"] for rule in ingress["spec"]["rules"]}
     certificate = only(resources_of(_stack(synthesis, env), "aws_acm_certificate"))
@@ -199,7 +205,9 @@ def test_the_ingress_hosts_are_exactly_the_certificate_s_names(env: str, synthes
 def test_access_logs_go_to_the_bucket_the_load_balancer_may_write(env: str, synthesis: Synthesis) -> None:
     """ELB user guide, "Enable access logs for your Application Load Balancer": SSE-S3 only, and in
     Regions available before August 2022 (ap-northeast-1) the Region's ELB account (582318560864)
-    writes `<prefix>/AWSLogs/<account>/*`."""
+    writes `<prefix>/AWSLogs/<account>/*`. The controller at tag v3.4.2 passes the Ingress's
+    `load-balancer-attributes` to ELB unchanged (pkg/ingress/model_build_load_balancer_attributes.go),
+    so the bucket the attributes name is the one the stack creates."""
     names, stack = names_for(SPECS[env]), _stack(synthesis, env)
     attributes = _attributes(synthesis, env)
     assert attributes["access_logs.s3.enabled"] == "true"
@@ -304,16 +312,29 @@ def _bad(tmp_path: Path, old: str, new: str) -> str:
     return str(problem)
 
 
-def test_a_rate_limit_of_zero_is_refused(tmp_path: Path) -> None:
-    message = _bad(tmp_path, "ci:\n", "edge:\n  waf: {rate_limit_per_5m: 0}\nci:\n")
-    assert "staging.yaml" in message and "edge.waf.rate_limit_per_5m" in message
+@pytest.mark.parametrize("field", ["rate_limit_per_5m", "api_rate_limit_per_5m"])
+def test_a_rate_limit_of_zero_is_refused(tmp_path: Path, field: str) -> None:
+    """AWS WAF developer guide, "Rate-based rule statement": the limit is 10 to 2,000,000,000."""
+    message = _bad(tmp_path, "ci:\n", f"edge:\n  waf: {{{field}: 0}}\nci:\n")
+    assert re.search(rf"staging\.yaml:\d+: edge\.waf\.{field}: .*greater than or equal to 10 \(got 0\)", message), message
 
 
 def test_hosts_outside_the_zone_are_refused(tmp_path: Path) -> None:
+    """The error names the field that is wrong (`dns.zone_name`) on its own line, not the `dns` block."""
+    text = (ROOT / "environments" / "staging.yaml").read_text(encoding="utf-8")
+    line = text.splitlines().index("  zone_name: staging.ai-subsidy.example.jp") + 1
     message = _bad(tmp_path, "zone_name: staging.ai-subsidy.example.jp", "zone_name: other.example.jp")
-    assert "staging.yaml" in message and "dns" in message and "not inside zone_name" in message
+    assert f"staging.yaml:{line}: dns.zone_name: " in message and "not inside zone_name other.example.jp" in message, message
 
 
 def test_an_upload_limit_beyond_the_spec_bound_is_refused(tmp_path: Path) -> None:
     message = _bad(tmp_path, "ci:\n", "edge:\n  waf: {max_upload_mib: 4096}\nci:\n")
-    assert "edge.waf.max_upload_mib" in message
+    assert re.search(r"staging\.yaml:\d+: edge\.waf\.max_upload_mib: .*less than or equal to 1024 \(got 4096\)", message), message
+
+
+def test_the_largest_upload_limit_fits_the_waf_rule() -> None:
+    """The ceiling is a RegexMatchStatement on Content-Length, and WAF accepts a RegexString of at most
+    512 characters (AWS WAF API Reference, "RegexMatchStatement"): every limit the spec admits fits."""
+    bound = next(m.le for m in Waf.model_fields["max_upload_mib"].metadata if hasattr(m, "le"))
+    for mib in (1, 20, bound):
+        assert len(greater_than_pattern(mib * 1024 * 1024)) <= 512, mib

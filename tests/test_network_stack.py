@@ -189,7 +189,8 @@ def test_isolated_acl_admits_only_the_private_tier_and_its_answers(env: str, syn
     acl = _acls(synthesis, env)["isolated"]
     pod, public, isolated_peer = (str(next(net.hosts())) for net in (layout.private[1], layout.public[0], layout.isolated[2]))
     assert _acl_allows(acl["ingress"], pod, POSTGRES_PORT) and _acl_allows(acl["ingress"], pod, REDIS_PORT)
-    for port in (22, 443, 3306, 11211):
+    # 443 is admitted for GuardDuty's agent endpoint (tests/test_guardduty_agent_path.py).
+    for port in (22, 3306, 11211):
         assert not _acl_allows(acl["ingress"], pod, port), port
     assert not _acl_allows(acl["ingress"], public, POSTGRES_PORT), "the load balancer tier has no business with the database"
     assert not _acl_allows(acl["ingress"], "203.0.113.10", POSTGRES_PORT)

@@ -107,6 +107,9 @@ SAMPLES: list[tuple[str, dict[str, Any], set[str]]] = [
     ("new policy version", _event("CreatePolicyVersion", "iam.amazonaws.com"), {"iam-policy-changes"}),
     ("role created (no policy change)", _event("CreateRole", "iam.amazonaws.com"), set()),
     ("policy read", _event("GetRolePolicy", "iam.amazonaws.com"), set()),
+    ("trail stopped", _event("StopLogging", "cloudtrail.amazonaws.com"), {"cloudtrail-changes"}),
+    ("trail updated", _event("UpdateTrail", "cloudtrail.amazonaws.com"), {"cloudtrail-changes"}),
+    ("trail status read", _event("GetTrailStatus", "cloudtrail.amazonaws.com"), set()),
     ("failed sign-in", _event("ConsoleLogin", "signin.amazonaws.com", eventType="AwsConsoleSignIn",
                               errorMessage="Failed authentication", responseElements={"ConsoleLogin": "Failure"}),
      {"console-sign-in-failures"}),
@@ -126,7 +129,7 @@ SAMPLES: list[tuple[str, dict[str, Any], set[str]]] = [
 
 @pytest.mark.parametrize(("case", "event", "expected"), SAMPLES, ids=[case for case, _, _ in SAMPLES])
 def test_each_cis_filter_matches_exactly_its_events(case: str, event: dict[str, Any], expected: set[str]) -> None:
-    """The patterns are Security Hub's (CloudWatch.1/.4/.6/.7/.10/.11); evaluated with CloudWatch Logs'
+    """The patterns are Security Hub's (CloudWatch.1/.4/.5/.6/.7/.10/.11); evaluated with CloudWatch Logs'
     JSON filter semantics (tests/cloudwatch_filter.py)."""
     assert {item.purpose for item in CIS_FILTERS if matches(item.pattern, event)} == expected
 

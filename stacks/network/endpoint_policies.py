@@ -8,7 +8,10 @@ keeps this account's principals from moving data to other accounts' resources. T
 
 - ECR: the EKS add-on images (vpc-cni, kube-proxy, CoreDNS, EBS CSI, Pod Identity agent) are pulled
   from AWS's registry account of the region (EKS User Guide, "View Amazon container image registries
-  for Amazon EKS add-ons": 602401143452 in ap-northeast-1 and ap-northeast-3), and
+  for Amazon EKS add-ons": 602401143452 in ap-northeast-1 and ap-northeast-3); the GuardDuty
+  runtime agent, which GuardDuty installs as the `aws-guardduty-agent` add-on, from that registry and
+  from a GuardDuty registry of its own (GuardDuty User Guide, "Amazon ECR repository hosting GuardDuty
+  agent": Asia Pacific (Tokyo) 602401143452 and 781592569369, Osaka 602401143452 and 810724417379);
   `ecr:GetAuthorizationToken` names no resource;
 - S3: ECR serves image layers from the AWS-owned bucket `prod-<region>-starport-layer-bucket` (ECR
   User Guide, "Amazon ECR interface VPC endpoints", minimum S3 bucket permissions: `s3:GetObject` on
@@ -27,6 +30,9 @@ from stacks.policy import Condition, Statement
 
 # AWS account that serves the EKS add-on images, per region (EKS User Guide, add-on image registries).
 EKS_ADDON_REGISTRY_ACCOUNTS = {"ap-northeast-1": "602401143452", "ap-northeast-3": "602401143452"}
+# GuardDuty's own registry of the EKS runtime agent, per region (GuardDuty User Guide, "Amazon ECR
+# repository hosting GuardDuty agent", Amazon EKS table); the agent's other registry is the one above.
+GUARDDUTY_AGENT_REGISTRY_ACCOUNTS = {"ap-northeast-1": "781592569369", "ap-northeast-3": "810724417379"}
 ECR_PULL_ACTIONS = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
 # Actions without a resource: aws:ResourceAccount would not match them.
 UNSCOPED_ACTIONS = {
@@ -82,7 +88,8 @@ def interface_statements(names: Names, service: str) -> list[Statement]:
     account = names.account
     if service in ("ecr.api", "ecr.dkr"):
         registry = EKS_ADDON_REGISTRY_ACCOUNTS.get(names.region)
-        if registry is None:
+        guardduty_registry = GUARDDUTY_AGENT_REGISTRY_ACCOUNTS.get(names.region)
+        if registry is None or guardduty_registry is None:
             raise ValueError(f"no EKS add-on image registry account known for region {names.region} (stacks/network/endpoint_policies.py)")
         return [
             Statement(
@@ -98,6 +105,13 @@ def interface_statements(names: Names, service: str) -> list[Statement]:
                 resources=["*"],
                 principals=EVERYONE,
                 conditions=[_ours(names), _resources_in(registry)],
+            ),
+            Statement(
+                sid="PullGuardDutyAgentImages",
+                actions=ECR_PULL_ACTIONS,
+                resources=[f"arn:aws:ecr:{names.region}:{guardduty_registry}:repository/*"],
+                principals=EVERYONE,
+                conditions=[_ours(names), _resources_in(guardduty_registry)],
             ),
             Statement(
                 sid="AuthorizationToken",

@@ -15,6 +15,12 @@ User Guide's ("Ephemeral ports": Linux kernels use 32768-61000, Elastic Load Bal
 gateways 1024-65535; "to cover the different types of clients ... open ephemeral ports 1024-65535").
 Redis traffic is also allowed between the isolated subnets, for replicas replicating from a primary
 in another zone.
+
+HTTPS from the private tier is admitted too, for one network interface this project does not place:
+the `guardduty-data` endpoint GuardDuty creates for its runtime agent, in a subnet it "selects based on
+IP availability", any subnet of the VPC (GuardDuty User Guide, "How the security agent connects to
+GuardDuty": "for advanced network topologies, validate that a valid network path exists"). Nothing
+else in the isolated tier listens on 443, and its security groups admit only 5432 and 6379.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from envspec.naming import POSTGRES_PORT, REDIS_PORT
 from stacks.checkov import skip_check
 
 EPHEMERAL_PORTS = (1024, 65535)
+HTTPS_PORT = 443
 ANYWHERE = "0.0.0.0/0"
 
 
@@ -47,12 +54,14 @@ def _egress(rule_no: int, cidr: str, ports: tuple[int, int]) -> NetworkAclEgress
 def isolated_rules(
     private_cidrs: Sequence[IPv4Network], isolated_cidrs: Sequence[IPv4Network]
 ) -> tuple[list[NetworkAclIngress], list[NetworkAclEgress]]:
-    """Inbound: PostgreSQL and Redis from the private tier. Outbound: answers to the private tier's
-    ephemeral ports. Both ways between isolated subnets: TCP 1024-65535 (Redis replication)."""
+    """Inbound: PostgreSQL, Redis and HTTPS (the GuardDuty agent's endpoint) from the private tier.
+    Outbound: answers to the private tier's ephemeral ports. Both ways between isolated subnets: TCP
+    1024-65535 (Redis replication)."""
     ingress, egress = [], []
     for index, cidr in enumerate(str(network) for network in private_cidrs):
         ingress.append(_ingress(100 + index, cidr, (POSTGRES_PORT, POSTGRES_PORT)))
         ingress.append(_ingress(110 + index, cidr, (REDIS_PORT, REDIS_PORT)))
+        ingress.append(_ingress(120 + index, cidr, (HTTPS_PORT, HTTPS_PORT)))
         egress.append(_egress(100 + index, cidr, EPHEMERAL_PORTS))
     # Between isolated subnets: the Redis port lies inside the ephemeral range, so one rule each way
     # admits replication and its answers.

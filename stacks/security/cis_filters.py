@@ -1,8 +1,10 @@
 """The CloudWatch Logs metric filters CIS AWS Foundations asks for on the trail's log group.
 
 Each pattern is the one AWS Security Hub documents for the matching control ("Security Hub controls
-for Amazon CloudWatch", CloudWatch.1/.4/.6/.7/.10/.11; CIS AWS Foundations Benchmark v1.4.0 4.3,
-4.4, 4.6, 4.7, 4.10, 4.11). Each feeds one metric, and one alarm fires on its first match.
+for Amazon CloudWatch", CloudWatch.1/.4/.5/.6/.7/.10/.11; CIS AWS Foundations Benchmark v1.4.0 4.3,
+4.4, 4.5, 4.6, 4.7, 4.10, 4.11). Each feeds one metric, and one alarm fires on its first match.
+CloudWatch.5 (trail configuration changes) watches the trail itself: `StopLogging` is recorded by the
+trail it stops, so it is the last event the other filters would ever see.
 """
 
 from __future__ import annotations
@@ -53,6 +55,12 @@ CIS_FILTERS = (
             "DetachGroupPolicy",
         )
         + " }",
+    ),
+    CisFilter(
+        "cloudtrail-changes",
+        "CloudWatch.5",
+        "A trail was created, updated or deleted, or its logging started or stopped.",
+        "{ " + _any_event("CreateTrail", "UpdateTrail", "DeleteTrail", "StartLogging", "StopLogging") + " }",
     ),
     CisFilter(
         "console-sign-in-failures",

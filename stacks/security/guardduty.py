@@ -2,11 +2,14 @@
 and the rule that pages on-call for findings of medium severity and above.
 
 Runtime monitoring uses the agent GuardDuty manages (`EKS_ADDON_MANAGEMENT`): GuardDuty installs
-the `aws-guardduty-agent` EKS add-on and creates the `com.amazonaws.<region>.guardduty-data` VPC
-endpoint (with its own security group, open to the VPC on 443) that the agent reports to (GuardDuty
-user guide, "Managing automated security agent for Amazon EKS"; "Prerequisites for Amazon VPC
-endpoint"). The agent runs in the `amazon-guardduty` namespace, where no NetworkPolicy of this
-project applies, so nothing blocks its egress to the endpoint.
+the `aws-guardduty-agent` EKS add-on (namespace `amazon-guardduty`) and creates the
+`com.amazonaws.<region>.guardduty-data` VPC endpoint, with private DNS and a security group of its own
+open to the VPC's CIDR, in subnets it picks by free addresses (GuardDuty user guide, "How Runtime
+Monitoring works with Amazon EKS clusters"; "How the security agent connects to GuardDuty"). So the
+project creates no such endpoint and keeps the path open instead: the ECR endpoint admits the agent's
+registries, no NetworkPolicy selects its namespace, and the network ACLs pass HTTPS from the nodes to
+every subnet (tests/test_guardduty_agent_path.py). Disabling runtime monitoring leaves the endpoint
+behind unless GuardDuty removes it (docs/security.md, "Tearing down").
 
 Findings reach the observability stack's alarm topic (found by its deterministic name) through an
 EventBridge rule; GuardDuty severities: Low 1.0-3.9, Medium 4.0-6.9, High 7.0-8.9 (user guide,
