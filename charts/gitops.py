@@ -14,7 +14,7 @@ each object's namespace, CRD, Secret and controller exist before it is created
 (tests/test_bootstrap_order.py simulates it on an empty cluster).
 
 Argo CD reads `dist/<env>/` from the environment's branch `gitops/<env>`, which only the deploy
-workflow writes, after that environment's Terraform stacks are applied (README, "Delivery").
+workflow writes, after that environment's Terraform stacks are applied (docs/delivery.md).
 Outside production every Application syncs automatically, pruning and self-healing; in production
 a person syncs (spec `gitops.automated_sync`).
 """

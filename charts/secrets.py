@@ -7,7 +7,7 @@ writes the Kubernetes Secrets in the cluster. The store serves only the namespac
 
 The database Secrets are rendered, not copied. `database-secret` (the application) and
 `database-migration-secret` (the migration Job) each render a `url` from their own login secret,
-which the Secrets Manager alternating-users rotation keeps current (README, "Database roles").
+which the Secrets Manager alternating-users rotation keeps current (docs/data.md, "Database roles").
 `database-bootstrap-secret` (the role bootstrap Job only) joins the master login RDS manages, found
 by the tag RDS puts on it (the instance's ARN), with the two initial passwords. Passwords are
 URL-encoded.
@@ -86,7 +86,7 @@ class SecretsChart(EnvironmentChart):
         self.grafana_admin = synced_secret(self, self.names.grafana_admin_secret, spec.secret_sync.refresh_interval)
         self.external_secrets[self.names.database_bootstrap_secret.kubernetes_name] = self._bootstrap_secret()
         # Public certificates, not secrets: the RDS root CAs of both regions (a restore in the DR region
-        # presents that region's), taken from AWS's global bundle (README, "Database TLS").
+        # presents that region's), taken from AWS's global bundle (docs/data.md, "Database TLS").
         self.rds_ca = k8s.KubeConfigMap(
             self,
             "rds-ca",

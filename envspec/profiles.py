@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-# EKS add-on versions for Kubernetes 1.35, each seen released for 1.35 clusters (see README, "Cluster
-# stack"). Bump them deliberately, after `aws eks describe-addon-versions --kubernetes-version 1.35
+# EKS add-on versions for Kubernetes 1.35, each seen released for 1.35 clusters (see docs/cluster.md, "Add-on
+# versions"). Bump them deliberately, after `aws eks describe-addon-versions --kubernetes-version 1.35
 # --addon-name <name>`; kube-proxy must match the cluster's minor version (the spec checks it).
 EKS_ADDONS_1_35 = {
     "vpc-cni": "v1.21.1-eksbuild.3",
@@ -148,7 +148,7 @@ PROFILES: dict[str, dict[str, Any]] = {
                 "system": {"instance_types": ["m6i.large"], "min_size": 3, "desired_size": 3, "max_size": 4},
             },
         },
-        # Sized in README, "Data stack" (sizing): non-burstable Graviton classes.
+        # Sized in docs/data.md, "Data stack" (sizing): non-burstable Graviton classes.
         "database": {"multi_az": True, "deletion_protection": True, "log_retention_days": 365, "instance_class": "db.m7g.large"},
         "cache": {"num_nodes": 3, "log_retention_days": 365, "node_type": "cache.m7g.large"},
         # A drain must leave every component serving: two replicas at least (the AI worker's shared default is 1).

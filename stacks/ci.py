@@ -117,7 +117,7 @@ class CiStack(EnvironmentStack):
         conditioned on it, so no role can be created without it and no policy of a role without it
         can change. DeleteRole, UpdateRole, UpdateRoleDescription and UpdateAssumeRolePolicy carry no
         such key and are scoped by the name prefix alone: no role without the boundary may ever be
-        named `<prefix>-*` but the CI roles (README, "Security notes"). Explicit denials keep the CI
+        named `<prefix>-*` but the CI roles (docs/delivery.md, "Security notes"). Explicit denials keep the CI
         roles and the boundary policy out of reach even if a later statement widened this."""
         names = self.names
         own_roles = names.role_arn(f"{names.prefix}-*")
@@ -188,7 +188,7 @@ class CiStack(EnvironmentStack):
             Statement(sid="GenerateRandomPassword", actions=["secretsmanager:GetRandomPassword"], resources=["*"]),
             # Plans refresh the secret versions Terraform writes by reading them (the application's and the
             # migration's database logins, passwords included; the Redis URL and AUTH token, which are in state anyway:
-            # README, "Redis AUTH token"; Grafana's admin login) and read the token back for the cache; the
+            # docs/data.md, "Redis AUTH token"; Grafana's admin login) and read the token back for the cache; the
             # generators run on every plan. Only pull requests from this repository's branches get the role.
             Statement(
                 sid="RefreshTerraformWrittenSecrets",

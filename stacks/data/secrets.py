@@ -5,7 +5,7 @@ database logins (generated passwords, write-only; the master password stays in R
 secret, for the role bootstrap and break-glass only), the Redis URL and Grafana's
 generated admin login (write-only values: Terraform sends them and keeps no copy in state). Values Terraform cannot
 know (the OpenAI key, the registry credential, alert receiver URLs) are put in by operators; see
-the README.
+docs/data.md, "Secrets".
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ GRAFANA_ADMIN_USER = "admin"
 DATABASE_PASSWORD_LENGTH = 40
 DATABASE_LOGINS = {"database-secret": DATABASE_APP_USER, "database-migration-secret": DATABASE_MIGRATION_USER}
 LOGIN_ROTATION_REASON = (
-    "alternating-users rotation (two PostgreSQL users per login, README 'Database roles'); the rotation function "
-    "is not deployed by this stack yet, see README"
+    "alternating-users rotation (two PostgreSQL users per login, docs/data.md 'Database roles'); the rotation function "
+    "is not deployed by this stack yet, see docs/data.md"
 )
 GRAFANA_PASSWORD_LENGTH = 32
 ROTATION_REASON = (
