@@ -18,7 +18,8 @@ import json
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
-from envspec.naming import BACKEND, FRONTEND, HTTP_PORT_NAME, INGRESS_CLASS, INGRESS_NAME, Component, Names
+from envspec.naming import HTTP_PORT_NAME, INGRESS_CLASS, INGRESS_NAME, Names
+from envspec.topology import BACKEND, FRONTEND, Component
 
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3 and 1.2 only
 API_PATH = "/api"

@@ -16,17 +16,8 @@ from constructs import Construct
 from charts.base import EnvironmentChart
 from charts.karpenter_monitoring import karpenter_monitoring
 from envspec import EnvironmentSpec
-from envspec.naming import (
-    AI_WORKER,
-    APP_NAMESPACE,
-    BACKEND,
-    FRONTEND,
-    METRICS_PATH,
-    METRICS_PORT_NAME,
-    MONITORING_NAMESPACE,
-    MONITORING_SELECTOR_LABELS,
-    Component,
-)
+from envspec.naming import APP_NAMESPACE, METRICS_PATH, METRICS_PORT_NAME, MONITORING_NAMESPACE, MONITORING_SELECTOR_LABELS
+from envspec.topology import AI_WORKER, BACKEND, FRONTEND, Component
 from imports.com.coreos import monitoring as prom
 
 SCRAPE_INTERVAL = "30s"

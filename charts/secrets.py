@@ -40,10 +40,11 @@ from envspec.naming import (
     RDS_CA_MOUNT_PATH,
     SecretBinding,
 )
+from envspec.topology import APPLICATION_SECRETS, DATABASE_MIGRATION_SECRET
 from imports.io import external_secrets as eso
 
 RDS_CA_BUNDLE = Path(__file__).resolve().parent / "data" / RDS_CA_FILE
-DATABASE_SECRETS = ("database-secret", "database-migration-secret")
+DATABASE_SECRETS = tuple(secret.kubernetes_name for secret in APPLICATION_SECRETS if secret.login)
 MASTER_KEY = "master"  # key the RDS-managed secret (a JSON document) gets in the template's data
 MIGRATION_PREFIX = "migration_"  # the migration login's properties in the bootstrap template's data
 CA_FILE = f"{RDS_CA_MOUNT_PATH}/{RDS_CA_FILE}"
@@ -108,7 +109,7 @@ class SecretsChart(EnvironmentChart):
 
     def _bootstrap_secret(self) -> eso.ExternalSecret:
         names = self.names
-        migration = names.app_secret("database-migration-secret").remote_name
+        migration = names.app_secret(DATABASE_MIGRATION_SECRET.kubernetes_name).remote_name
         return synced_secret(
             self,
             names.database_bootstrap_secret,

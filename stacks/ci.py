@@ -24,6 +24,7 @@ from constructs import Construct
 
 from envspec import EnvironmentSpec
 from envspec.naming import BUCKET_PURPOSES
+from envspec.topology import DATABASE_MIGRATION_SECRET, DATABASE_SECRET, REDIS_SECRET
 from stacks.base import EnvironmentStack
 from stacks.boundary import PermissionsBoundary, assume_only_own_roles
 from stacks.iam import AWS_MANAGED, Role
@@ -195,8 +196,8 @@ class CiStack(EnvironmentStack):
                 actions=["secretsmanager:GetSecretValue"],
                 resources=[
                     *(
-                        names.secret_arn(names.app_secret(secret).remote_name)
-                        for secret in ("database-secret", "database-migration-secret", "redis-secret")
+                        names.secret_arn(names.app_secret(secret.kubernetes_name).remote_name)
+                        for secret in (DATABASE_SECRET, DATABASE_MIGRATION_SECRET, REDIS_SECRET)
                     ),
                     names.secret_arn(names.cache_auth_token_secret),
                     names.secret_arn(names.grafana_admin_secret.remote_name),

@@ -8,7 +8,8 @@ import re
 import pytest
 
 from charts.observability.rules import alerts
-from envspec.naming import AI_WORKER, APP_NAMESPACE, BACKEND, FRONTEND, MIGRATION_JOB, MONITORING_NAMESPACE
+from envspec.naming import APP_NAMESPACE, MIGRATION_JOB, MONITORING_NAMESPACE
+from envspec.topology import AI_WORKER, BACKEND, FRONTEND
 from tests.conftest import ROOT
 
 RUNBOOKS = ROOT / "docs" / "runbooks"

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from envspec import SpecError, load_environments
-from envspec.naming import COMPONENTS, Component
+from envspec.topology import COMPONENTS, Component
 from ops.deploy.set_image import COMPONENTS as OPS_COMPONENTS
 from ops.deploy.set_image import plan_image_change
 from ops.errors import OpsError

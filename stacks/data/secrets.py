@@ -17,6 +17,7 @@ from constructs import Construct
 
 from envspec import EnvironmentSpec, Names
 from envspec.naming import DATABASE_APP_USER, DATABASE_MIGRATION_USER, POSTGRES_PORT, SecretBinding
+from envspec.topology import DATABASE_MIGRATION_SECRET, DATABASE_SECRET, REDIS_SECRET
 from stacks.checkov import skip_check
 from stacks.data.cache import RedisCache
 from stacks.data.database import Database
@@ -25,7 +26,7 @@ from stacks.kms import CustomerManagedKey
 
 GRAFANA_ADMIN_USER = "admin"
 DATABASE_PASSWORD_LENGTH = 40
-DATABASE_LOGINS = {"database-secret": DATABASE_APP_USER, "database-migration-secret": DATABASE_MIGRATION_USER}
+DATABASE_LOGINS = {DATABASE_SECRET.kubernetes_name: DATABASE_APP_USER, DATABASE_MIGRATION_SECRET.kubernetes_name: DATABASE_MIGRATION_USER}
 LOGIN_ROTATION_REASON = (
     "alternating-users rotation (two PostgreSQL users per login, docs/data.md 'Database roles'); the rotation function "
     "is not deployed by this stack yet, see docs/data.md"
@@ -73,7 +74,7 @@ class ApplicationSecrets(Construct):
         SecretsmanagerSecretVersion(
             self,
             "redis_connection",
-            secret_id=self.secrets["redis-secret"].id,
+            secret_id=self.secrets[REDIS_SECRET.kubernetes_name].id,
             secret_string_wo=Fn.jsonencode({"url": cache.url}),
             # Write-only values are sent only when their version changes: a new token generation
             # writes a new URL.

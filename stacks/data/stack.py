@@ -5,7 +5,7 @@ from __future__ import annotations
 from constructs import Construct
 
 from envspec import EnvironmentSpec
-from envspec.naming import POSTGRES_PORT, REDIS_PORT
+from envspec.topology import DataStore
 from stacks.base import EnvironmentStack
 from stacks.checkov import skip_check
 from stacks.cluster.stack import ClusterStack
@@ -54,8 +54,8 @@ class DataStack(EnvironmentStack):
         # would show the replica changing and defer every read that depends on the secret.
         replica_key = dr_secrets_key if self.emulator is None else None
 
-        database_sg = store_security_group(self, "database_security_group", names, "database", vpc_id, POSTGRES_PORT, cluster_sg)
-        cache_sg = store_security_group(self, "cache_security_group", names, "cache", vpc_id, REDIS_PORT, cluster_sg)
+        database_sg = store_security_group(self, "database_security_group", names, DataStore.DATABASE, vpc_id, cluster_sg)
+        cache_sg = store_security_group(self, "cache_security_group", names, DataStore.CACHE, vpc_id, cluster_sg)
         self.database = Database(self, "database", spec, names, self.key, self.secrets_key, isolated, database_sg.id)
         self.cache_auth_token = RedisAuthToken(self, "cache_auth_token", spec, names, self.secrets_key, dr_key=replica_key)
         self.cache = RedisCache(self, "cache", spec, names, self.key, self.cache_auth_token, isolated, cache_sg.id)
