@@ -29,7 +29,7 @@ def alb_annotations(names: Names) -> dict[str, str]:
     spec = names.spec
     attributes = {
         "routing.http.drop_invalid_header_fields.enabled": "true",
-        "deletion_protection.enabled": "true" if spec.is_production else "false",
+        "deletion_protection.enabled": "true" if spec.edge.load_balancer_deletion_protection else "false",
         "access_logs.s3.enabled": "true",
         "access_logs.s3.bucket": names.alb_access_log_bucket,
         "access_logs.s3.prefix": names.alb_access_log_prefix,

@@ -278,6 +278,9 @@ class Database(Strict):
         "minutes, not overlapping backup_window.",
     )
     deletion_protection: bool = Field(description="RDS refuses to delete the instance until this is turned off.")
+    final_snapshot: bool = Field(
+        default=True, description="Deleting the instance first takes the snapshot `<identifier>-final`; false: deleted without one."
+    )
     performance_insights_retention_days: int = Field(default=7, description="7, or a multiple of 31 up to 731.")
     monitoring_interval_seconds: Literal[1, 5, 10, 15, 30, 60] = Field(
         default=60, description="Enhanced Monitoring interval in seconds (operating-system metrics of the instance)."
@@ -581,6 +584,9 @@ class Edge(Strict):
     waf: Waf = Field(description="Rules and limits of the web ACL.")
     access_log_retention_days: int = Field(ge=1, le=3650, description="Days the ALB access logs are kept in their bucket.")
     waf_log_retention_days: RetentionDays = Field(default=365, description="Days the WAF's request logs are kept (CloudWatch Logs).")
+    load_balancer_deletion_protection: bool = Field(
+        default=True, description="The ALB refuses deletion (the load balancer controller cannot remove it) until this is turned off."
+    )
 
 
 class Security(Strict):
@@ -737,11 +743,19 @@ class Backup(Strict):
     frequent_snapshot_retention_days: int = Field(
         default=2, ge=1, le=35, description="Days the frequent snapshots are kept (bounded: each one is an RDS snapshot)."
     )
+    secret_recovery_window_days: int = Field(
+        default=30, ge=7, le=30, description="Days a deleted Secrets Manager secret of the environment can still be restored."
+    )
 
 
 class ContinuousIntegration(Strict):
     github_repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="owner/name of this repository.")
-    branch: str = Field(default="main", description="Branch whose pushes may assume the deploy role (besides the GitHub environment).")
+    branch: str = Field(default="main", description="Branch whose pushes may assume the deploy role where deploy_from_branch is set.")
+    deploy_from_branch: bool = Field(
+        default=False,
+        description="Jobs of pushes to `branch` may also assume the deploy role; false: only jobs of `github_environment`, "
+        "whose protection rules then gate every deploy.",
+    )
     github_environment: str = Field(description="GitHub environment whose jobs may assume the deploy role.")
     plan_environment: str | None = Field(
         default=None,

@@ -54,11 +54,13 @@ _SHARED: dict[str, Any] = {
 
 PROFILES: dict[str, dict[str, Any]] = {
     "development": {
+        "ci": {"deploy_from_branch": True},  # a push to main deploys too; production only through its reviewed environment
         "dns": {"external_dns_policy": "sync"},
         "edge": {
             "waf": {"rate_limit_per_5m": 2000, "api_rate_limit_per_5m": 1000, "max_upload_mib": 20, "upload_path_prefixes": UPLOADS},
             "access_log_retention_days": 30,
             "waf_log_retention_days": 30,
+            "load_balancer_deletion_protection": False,
         },
         "security": {"trail_retention_days": 90, "trail_lock_mode": "GOVERNANCE", "trail_log_retention_days": 30, "posture_checks": False},
         "network": {"nat_gateways": "single", "flow_log_retention_days": 30},
@@ -68,7 +70,13 @@ PROFILES: dict[str, dict[str, Any]] = {
                 "system": {"instance_types": ["m6i.large"], "min_size": 2, "desired_size": 2, "max_size": 3},
             },
         },
-        "database": {"multi_az": False, "deletion_protection": False, "log_retention_days": 30, "instance_class": "db.t4g.medium"},
+        "database": {
+            "multi_az": False,
+            "deletion_protection": False,
+            "final_snapshot": False,
+            "log_retention_days": 30,
+            "instance_class": "db.t4g.medium",
+        },
         "cache": {"num_nodes": 1, "log_retention_days": 30, "node_type": "cache.t4g.small"},
         "workloads": {
             "backend": {"autoscaling": {"min_replicas": 1, "max_replicas": 3}},
@@ -81,6 +89,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "snapshot_retention_days": 7,
             "copy_retention_days": 7,
             "snapshot_schedule": None,  # the daily snapshot only
+            "secret_recovery_window_days": 7,
         },
         "gitops": {"automated_sync": True},
         "monitoring": {"prometheus_replicas": 1, "prometheus_retention_days": 7, "prometheus_volume_gib": 20, "alertmanager_replicas": 1},
@@ -94,11 +103,13 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
     },
     "staging": {
+        "ci": {"deploy_from_branch": True},
         "dns": {"external_dns_policy": "sync"},
         "edge": {
             "waf": {"rate_limit_per_5m": 2000, "api_rate_limit_per_5m": 1000, "max_upload_mib": 20, "upload_path_prefixes": UPLOADS},
             "access_log_retention_days": 90,
             "waf_log_retention_days": 90,
+            "load_balancer_deletion_protection": False,
         },
         "security": {"trail_retention_days": 365, "trail_lock_mode": "GOVERNANCE", "trail_log_retention_days": 90, "posture_checks": True},
         "network": {"nat_gateways": "single", "flow_log_retention_days": 90},
@@ -108,7 +119,13 @@ PROFILES: dict[str, dict[str, Any]] = {
                 "system": {"instance_types": ["m6i.large"], "min_size": 2, "desired_size": 2, "max_size": 3},
             },
         },
-        "database": {"multi_az": False, "deletion_protection": False, "log_retention_days": 90, "instance_class": "db.t4g.medium"},
+        "database": {
+            "multi_az": False,
+            "deletion_protection": False,
+            "final_snapshot": False,
+            "log_retention_days": 90,
+            "instance_class": "db.t4g.medium",
+        },
         "cache": {"num_nodes": 1, "log_retention_days": 90, "node_type": "cache.t4g.small"},
         "backup": {
             "cross_region": True,
@@ -116,6 +133,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "snapshot_retention_days": 14,
             "copy_retention_days": 14,
             "snapshot_schedule": "cron(0 0/6 * * ? *)",  # every 6 hours
+            "secret_recovery_window_days": 7,
         },
         "gitops": {"automated_sync": True},
         "monitoring": {"prometheus_replicas": 1, "prometheus_retention_days": 15, "prometheus_volume_gib": 50, "alertmanager_replicas": 2},

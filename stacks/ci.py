@@ -64,7 +64,7 @@ class CiStack(EnvironmentStack):
         )
         self.boundary = PermissionsBoundary(self, "boundary", names=names)
         deploy_subjects = [f"repo:{ci.github_repository}:environment:{ci.github_environment}"]
-        if not spec.is_production:
+        if ci.deploy_from_branch:
             deploy_subjects.append(f"repo:{ci.github_repository}:ref:refs/heads/{ci.branch}")
         self.deploy = Role(
             self,

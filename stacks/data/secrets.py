@@ -59,7 +59,7 @@ class ApplicationSecrets(Construct):
                 name=binding.remote_name,
                 description=self._describe(binding, DATABASE_LOGINS.get(binding.kubernetes_name)),
                 kms_key_id=key.arn,
-                recovery_window_in_days=30 if spec.is_production else 7,
+                recovery_window_in_days=spec.backup.secret_recovery_window_days,
                 # Copies in the DR region, so a regional failover finds its credentials.
                 replica=[SecretsmanagerSecretReplica(region=spec.aws.dr_region, kms_key_id=dr_key.arn)] if dr_key else None,
                 tags={"Name": binding.remote_name, "ConsumedBy": f"{binding.namespace}/{binding.kubernetes_name}"},
