@@ -37,7 +37,9 @@ CRITICAL_ADDONS_TAINT = ("CriticalAddonsOnly", "true")
 # builds exactly these for every environment, and the tests parametrize over them.
 LAYERS = ("state", "network", "cluster", "data", "observability", "edge", "security", "backup", "ci")
 
-BUCKET_PURPOSES = ("files", "backups", "diagnostics", "access-logs", "files-dr", "access-logs-dr", "tfstate-logs")
+# No `backups` bucket: AWS Backup's vaults and the RDS backup replication hold the recovery points
+# (stacks/backup), and nothing ever wrote to the bucket the original sketch synced backups into.
+BUCKET_PURPOSES = ("files", "diagnostics", "access-logs", "files-dr", "access-logs-dr", "tfstate-logs")
 METRICS_PORT = 9464
 METRICS_PATH = "/metrics"
 HTTP_PORT_NAME = "http"
@@ -263,7 +265,7 @@ class Names:
         return identifier
 
     def bucket(self, purpose: str) -> str:
-        """Globally unique bucket name: files, backups, diagnostics, access-logs, files-dr, access-logs-dr."""
+        """Globally unique bucket name: files, diagnostics, access-logs, files-dr, access-logs-dr, tfstate-logs."""
         if purpose not in BUCKET_PURPOSES:
             raise ValueError(f"unknown bucket purpose {purpose!r}")
         return f"{self.prefix}-{purpose}-{self.account}"

@@ -106,7 +106,7 @@ def test_plan_role_reads_only_what_plans_refresh_and_no_data(env: str, synthesis
     )
     denied = {action: s["resources"] for s in statements if s["effect"] == "Deny" for action in s["actions"]}
     data_objects = {f"arn:aws:s3:::{names.bucket(p)}/*" for p in BUCKET_PURPOSES}
-    assert {"files", "backups", "diagnostics", "access-logs", "files-dr"} <= set(BUCKET_PURPOSES)
+    assert {"files", "diagnostics", "access-logs", "files-dr"} <= set(BUCKET_PURPOSES)
     assert set(denied["s3:GetObject"]) == data_objects and set(denied["s3:GetObjectVersion"]) == data_objects
     assert f"arn:aws:s3:::{names.state_bucket}/*" not in denied["s3:GetObject"]
     for action in ("logs:GetLogEvents", "logs:FilterLogEvents", "logs:StartQuery", "rds:DownloadDBLogFilePortion"):

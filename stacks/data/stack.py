@@ -65,7 +65,6 @@ class DataStack(EnvironmentStack):
         )
         self.buckets = {
             "files": SecureBucket(self, "files", names.bucket("files"), self.key, access_logs.bucket, tags=names.backup_tags),
-            "backups": SecureBucket(self, "backups", names.bucket("backups"), self.key, access_logs.bucket),
             "diagnostics": SecureBucket(
                 self,
                 "diagnostics",
@@ -81,12 +80,11 @@ class DataStack(EnvironmentStack):
             else f"the {spec.profile} profile keeps no DR copy of its files (spec backup.cross_region is false)"
         )
         skip_check(self.buckets["files"].bucket, "CKV_AWS_144", replication)
-        for purpose in ("backups", "diagnostics"):
-            skip_check(
-                self.buckets[purpose].bucket,
-                "CKV_AWS_144",
-                f"{purpose} are copies or short-lived; AWS Backup copies what must survive a region loss",
-            )
+        skip_check(
+            self.buckets["diagnostics"].bucket,
+            "CKV_AWS_144",
+            "diagnostics are copies or short-lived; AWS Backup copies what must survive a region loss",
+        )
         skip_check(
             access_logs.bucket,
             "CKV_AWS_144",
