@@ -95,6 +95,10 @@ docs: install ## Regenerate the reference tables between the markers (spec, stac
 	@$(PY) -O -m synth --quiet
 	$(PY) -m tools.docs
 
+diagram: install ## docs/architecture.svg (+ .png, .dot) of production and docs/change-path.svg, from the synthesized output
+	@$(PY) -O -m synth --quiet --env production
+	$(PY) -m tools.diagram --env production
+
 imports: install ## Regenerate imports/ from the CRD files in crds/
 	$(PY) -m tools.import_crds
 
