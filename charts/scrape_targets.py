@@ -19,6 +19,7 @@ from envspec import EnvironmentSpec
 from envspec.naming import APP_NAMESPACE, METRICS_PATH, METRICS_PORT_NAME, MONITORING_NAMESPACE, MONITORING_SELECTOR_LABELS
 from envspec.topology import AI_WORKER, BACKEND, FRONTEND, Component
 from imports.com.coreos import monitoring as prom
+from synth.errors import construct_error
 
 SCRAPE_INTERVAL = "30s"
 SCRAPE_TIMEOUT = "10s"
@@ -39,7 +40,7 @@ class ScrapeTargetsChart(EnvironmentChart):
 
     def _service_monitor(self, component: Component) -> prom.ServiceMonitor:
         if JOB_LABEL not in component.selector_labels:
-            raise ValueError(f"{component.name}: pods must carry the `{JOB_LABEL}` label that names the scrape job")
+            raise construct_error(self, f"{component.name}: pods must carry the `{JOB_LABEL}` label that names the scrape job")
         return prom.ServiceMonitor(
             self,
             component.name,

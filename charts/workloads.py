@@ -13,6 +13,7 @@ from charts.workload import Workload, WorkloadProps
 from envspec import EnvironmentSpec
 from envspec.naming import APP_NAMESPACE, PROJECT_TAG
 from envspec.topology import BACKEND, COMPONENTS, REGISTRY_SECRET, Component, workload
+from synth.errors import construct_error
 
 
 class WorkloadsChart(EnvironmentChart):
@@ -75,4 +76,4 @@ class WorkloadsChart(EnvironmentChart):
         wanted.append((REGISTRY_SECRET.kubernetes_name, ".dockerconfigjson"))
         missing = [f"{secret}/{key}" for secret, key in wanted if key not in produced.get(secret, ())]
         if missing:
-            raise ValueError(f"pods reference secret keys that no ExternalSecret produces: {', '.join(missing)}")
+            raise construct_error(self, f"pods reference secret keys that no ExternalSecret produces: {', '.join(missing)}")

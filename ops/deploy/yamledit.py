@@ -14,8 +14,10 @@ from typing import Any
 
 import yaml
 
+from ops.errors import InputError
 
-class EditError(ValueError):
+
+class EditError(InputError):
     pass
 
 

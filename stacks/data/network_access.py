@@ -13,6 +13,7 @@ from constructs import Construct
 
 from envspec import Names
 from envspec.topology import DataStore, store_clients
+from synth.errors import construct_error
 
 
 def store_security_group(
@@ -21,7 +22,7 @@ def store_security_group(
     """A security group admitting the store's port from the cluster's security group only; no egress
     (the store never calls out)."""
     if not store_clients(store):
-        raise ValueError(f"{scope.node.path}/{construct_id}: no component connects to the {store.purpose}; nothing to admit")
+        raise construct_error(scope, f"{construct_id}: no component connects to the {store.purpose}; nothing to admit")
     purpose, port = store.purpose, store.port
     group = SecurityGroup(
         scope,

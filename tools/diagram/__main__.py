@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from envspec.exit_codes import BAD_INPUT, FAILED, OK
 from tools.diagram.architecture import architecture
 from tools.diagram.change_path import change_path
 
@@ -61,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         version = graphviz_version()
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return BAD_INPUT
     stale = []
     for name, source in graphs.items():
         files = {DOCS / f"{name}.dot": source.encode(), **{DOCS / f"{name}.{fmt}": render(source, fmt) for fmt in FORMATS}}
@@ -74,8 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"wrote {path.relative_to(ROOT)} ({version})")
     if stale:
         print(f"error: out of date ({version}): {', '.join(map(str, stale))}; run `make diagram`", file=sys.stderr)
-        return 1
-    return 0
+        return FAILED
+    return OK
 
 
 if __name__ == "__main__":

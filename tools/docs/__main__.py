@@ -13,8 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from envspec.exit_codes import BAD_INPUT, FAILED, OK
 from synth.runtime import configure_jsii_runtime
 from tools.docs import markers, runbooks, spec, stacks
+from tools.errors import ToolError, report
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_jsii_runtime()  # the runbook index reads the alert definitions, which load cdk8s
     if not (args.terraform_dir / "stacks").is_dir():
         print(f"error: {args.terraform_dir}/stacks does not exist; run `make synth` first", file=sys.stderr)
-        return 2
+        return BAD_INPUT
     try:
         if args.check:
             diffs = stale(ROOT, args.terraform_dir)
@@ -69,15 +71,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(diff)
             if diffs:
                 print("error: generated documentation is out of date; run `make docs`", file=sys.stderr)
-            return 1 if diffs else 0
+            return FAILED if diffs else OK
         for page, (before, after) in rendered(ROOT, args.terraform_dir).items():
             if before != after:
                 (ROOT / page).write_text(after, encoding="utf-8")
                 print(f"updated {page}")
-    except markers.MarkerError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    except ToolError as error:
+        return report(error, error.exit_code)
+    return OK
 
 
 if __name__ == "__main__":

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import re
 
+from envspec.exit_codes import BAD_INPUT
+from tools.errors import ToolError
 
-class MarkerError(ValueError):
-    """A page lacks the markers of a part it should hold, or holds them more than once."""
+
+class MarkerError(ToolError):
+    """A page lacks the markers of a part it should hold, or holds them more than once (bad input)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, BAD_INPUT)
 
 
 def begin(part: str) -> str:
