@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 CHECKOV_VENV := .tools/checkov
 ENV ?=
 STACK ?=
-# Delivery targets (see README, "Delivery"): pr-summary, plan, apply, gitops-publish, set-image, ...
+# Delivery targets (see docs/delivery.md): pr-summary, plan, apply, gitops-publish, set-image, ...
 BASE ?=
 PLANS ?=
 OUT ?=
@@ -37,7 +37,7 @@ ENV_ARGS := $(foreach env,$(ENV),--env $(env))
 # Terraform CLI config pointing at an offline provider mirror, when one is found (see tools/terraform_cli.py).
 TF_ENV = TF_CLI_CONFIG_FILE="$$($(PY) -m tools.terraform_cli path)" CHECKPOINT_DISABLE=1
 
-.PHONY: help install synth test bench-tests snapshot-update lint bench imports lock diff deploy clean
+.PHONY: help install synth test bench-tests snapshot-update lint bench imports lock diff deploy clean docs diagram
 .PHONY: cost pr-summary plan apply gitops-publish gitops-render gitops-push ci-matrix checkov set-image secret-scan
 
 help: ## List the targets
@@ -102,6 +102,14 @@ lint: install ## ruff over the Python code
 
 bench: install ## Synthesis time and memory for 1, 3 and 10 environments vs the naive floor
 	$(PY) -m tools.bench
+
+docs: install ## Regenerate the reference tables between the markers (spec, stack outputs, runbook index)
+	@$(PY) -O -m synth --quiet
+	$(PY) -m tools.docs
+
+diagram: install ## docs/architecture.svg (+ .png, .dot) of production and docs/change-path.svg, from the synthesized output
+	@$(PY) -O -m synth --quiet --env production
+	$(PY) -m tools.diagram --env production
 
 imports: install ## Regenerate imports/ from the CRD files in crds/
 	$(PY) -m tools.import_crds

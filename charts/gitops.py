@@ -14,7 +14,7 @@ each object's namespace, CRD, Secret and controller exist before it is created
 (tests/test_bootstrap_order.py simulates it on an empty cluster).
 
 Argo CD reads `dist/<env>/` from the environment's branch `gitops/<env>`, which only the deploy
-workflow writes, after that environment's Terraform stacks are applied (README, "Delivery").
+workflow writes, after that environment's Terraform stacks are applied (docs/delivery.md).
 Outside production every Application syncs automatically, pruning and self-healing; in production
 a person syncs (spec `gitops.automated_sync`).
 """
@@ -68,6 +68,7 @@ from imports.io.argoproj import (
     AppProjectSpecNamespaceResourceWhitelist,
     AppProjectSpecOrphanedResources,
 )
+from synth.errors import construct_error
 
 GITOPS_FILE = f"{GITOPS_CHART}.k8s.yaml"
 
@@ -165,7 +166,7 @@ class GitOpsChart(EnvironmentChart):
         super().__init__(scope, GITOPS_CHART, spec, namespace=ARGOCD_NAMESPACE)
         missing = [chart for chart in APPLICATION_CHARTS if chart not in charts]
         if missing or GITOPS_CHART in charts:
-            raise ValueError(f"GitOpsChart needs the other charts of the folder, got {charts}")
+            raise construct_error(self, f"needs the other charts of the folder, got {charts}")
         self.addons = addons_for(spec)
         self._projects()
         self.root = self._git_application(ARGOCD_ROOT_APPLICATION, ARGOCD_GITOPS_PROJECT, ARGOCD_NAMESPACE, GITOPS_CHART)

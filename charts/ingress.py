@@ -18,7 +18,8 @@ import json
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
-from envspec.naming import BACKEND, FRONTEND, HTTP_PORT_NAME, INGRESS_CLASS, INGRESS_NAME, Component, Names
+from envspec.naming import HTTP_PORT_NAME, INGRESS_CLASS, INGRESS_NAME, Names
+from envspec.topology import BACKEND, FRONTEND, Component
 
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3 and 1.2 only
 API_PATH = "/api"
@@ -28,7 +29,7 @@ def alb_annotations(names: Names) -> dict[str, str]:
     spec = names.spec
     attributes = {
         "routing.http.drop_invalid_header_fields.enabled": "true",
-        "deletion_protection.enabled": "true" if spec.is_production else "false",
+        "deletion_protection.enabled": "true" if spec.edge.load_balancer_deletion_protection else "false",
         "access_logs.s3.enabled": "true",
         "access_logs.s3.bucket": names.alb_access_log_bucket,
         "access_logs.s3.prefix": names.alb_access_log_prefix,

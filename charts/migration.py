@@ -23,9 +23,9 @@ from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from charts import pod
-from charts.application import MIGRATION_DATABASE_URL
 from envspec.models import Resources
 from envspec.naming import MIGRATION_JOB, MIGRATION_SELECTOR_LABELS, MIGRATION_SERVICE_ACCOUNT
+from envspec.topology import MIGRATION_DATABASE_URL
 
 HOOK = {"argocd.argoproj.io/hook": "PreSync", "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation"}
 MIGRATE_COMMAND = ["npx", "prisma", "migrate", "deploy"]

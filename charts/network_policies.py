@@ -3,7 +3,7 @@
 Traffic into a pod: the ALB (target type ip) from the VPC's public subnets on the http port of the
 public components, the frontend to the backend's http port, Prometheus in the monitoring namespace
 to every metrics port. Traffic out: DNS to CoreDNS for every pod, and per component what
-`charts.application` says it needs, with PostgreSQL and Redis limited to the isolated subnets where
+`envspec.topology` says it needs, with PostgreSQL and Redis limited to the isolated subnets where
 RDS and ElastiCache live (the same subnet plan the network stack builds). HTTPS goes to the
 subnets of the interface VPC endpoints (AWS APIs) and to public addresses only: the rest of the
 private ranges and the link-local range (instance metadata) stay closed. The EKS network policy
@@ -18,13 +18,10 @@ from collections.abc import Iterable, Sequence
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
-from charts.application import Egress, needs_of
 from charts.base import EnvironmentChart
 from envspec import EnvironmentSpec
 from envspec.naming import (
     APP_NAMESPACE,
-    BACKEND,
-    COMPONENTS,
     KUBE_SYSTEM,
     MIGRATION_JOB,
     MIGRATION_SELECTOR_LABELS,
@@ -32,8 +29,8 @@ from envspec.naming import (
     POSTGRES_PORT,
     PROMETHEUS_POD_LABELS,
     REDIS_PORT,
-    Component,
 )
+from envspec.topology import BACKEND, COMPONENTS, Component, Egress
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by the API server on every namespace
 DNS_POD_LABELS = {"k8s-app": "kube-dns"}
@@ -119,9 +116,9 @@ class NetworkPoliciesChart(EnvironmentChart):
 
     def _ingress(self, component: Component) -> list[k8s.NetworkPolicyIngressRule]:
         rules = []
-        if needs_of(component).public and component.http_port is not None:
+        if component.public and component.http_port is not None:
             rules.append(k8s.NetworkPolicyIngressRule(from_=self.public_subnets, ports=[tcp(component.http_port)]))
-        callers = [other for other in COMPONENTS if Egress.BACKEND in needs_of(other).egress] if component == BACKEND else []
+        callers = [other for other in COMPONENTS if Egress.BACKEND in other.egress] if component == BACKEND else []
         if callers and component.http_port is not None:
             rules.append(
                 k8s.NetworkPolicyIngressRule(from_=[pods(other.selector_labels) for other in callers], ports=[tcp(component.http_port)])
@@ -132,7 +129,7 @@ class NetworkPoliciesChart(EnvironmentChart):
         return rules
 
     def _egress(self, component: Component) -> list[k8s.NetworkPolicyEgressRule]:
-        return self._egress_rules(needs_of(component).egress)
+        return self._egress_rules(component.egress)
 
     def _egress_rules(self, needs: set[Egress] | frozenset[Egress]) -> list[k8s.NetworkPolicyEgressRule]:
         rules = []

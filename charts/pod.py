@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from cdk8s_plus_27 import k8s
 
 from envspec.models import Resources, Taint
 from envspec.naming import RDS_CA_CONFIG_MAP, RDS_CA_MOUNT_PATH
+from envspec.topology import SecretEnv
+
+__all__ = ["SecretEnv"]  # pod.SecretEnv: the env entries secret_env renders
 
 # A UID/GID above the host's range (checkov CKV_K8S_40) that no image user maps to; files in the
 # images are world-readable, and nothing writes outside /tmp.
@@ -25,15 +27,6 @@ TMP_PATH = "/tmp"
 TMP_SIZE_LIMIT = "256Mi"
 CHECKOV_SKIP = "checkov.io/skip{n}"
 TAINT_EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
-
-
-@dataclass(frozen=True)
-class SecretEnv:
-    """An environment variable read from one key of a Secret that External Secrets produces."""
-
-    variable: str
-    secret: str
-    key: str
 
 
 def quantity(value: str) -> k8s.Quantity:

@@ -13,7 +13,8 @@ from __future__ import annotations
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
-from envspec.naming import AI_WORKER, BACKEND, FRONTEND, PRIORITY_BACKGROUND, PRIORITY_PLATFORM, PRIORITY_USER_FACING, Component
+from envspec.naming import PRIORITY_BACKGROUND, PRIORITY_PLATFORM, PRIORITY_USER_FACING
+from envspec.topology import AI_WORKER, BACKEND, FRONTEND, Component
 
 # Values far below the system classes (which start at 1,000,000,000; user classes must stay under it).
 PRIORITIES = {

@@ -17,18 +17,10 @@ from charts.addon_monitoring import ADDON_METRICS, addon_pod_monitor
 from charts.base import EnvironmentChart
 from charts.karpenter_monitoring import karpenter_monitoring
 from envspec import EnvironmentSpec
-from envspec.naming import (
-    AI_WORKER,
-    APP_NAMESPACE,
-    BACKEND,
-    FRONTEND,
-    METRICS_PATH,
-    METRICS_PORT_NAME,
-    MONITORING_NAMESPACE,
-    MONITORING_SELECTOR_LABELS,
-    Component,
-)
+from envspec.naming import APP_NAMESPACE, METRICS_PATH, METRICS_PORT_NAME, MONITORING_NAMESPACE, MONITORING_SELECTOR_LABELS
+from envspec.topology import AI_WORKER, BACKEND, FRONTEND, Component
 from imports.com.coreos import monitoring as prom
+from synth.errors import construct_error
 
 SCRAPE_INTERVAL = "30s"
 SCRAPE_TIMEOUT = "10s"
@@ -53,7 +45,7 @@ class ScrapeTargetsChart(EnvironmentChart):
 
     def _service_monitor(self, component: Component) -> prom.ServiceMonitor:
         if JOB_LABEL not in component.selector_labels:
-            raise ValueError(f"{component.name}: pods must carry the `{JOB_LABEL}` label that names the scrape job")
+            raise construct_error(self, f"{component.name}: pods must carry the `{JOB_LABEL}` label that names the scrape job")
         return prom.ServiceMonitor(
             self,
             component.name,

@@ -7,7 +7,7 @@ writes the Kubernetes Secrets in the cluster. The store serves only the namespac
 
 The database Secrets are rendered, not copied. `database-secret` (the application) and
 `database-migration-secret` (the migration Job) each render a `url` from their own login secret,
-which the Secrets Manager alternating-users rotation keeps current (README, "Database roles").
+which the Secrets Manager alternating-users rotation keeps current (docs/data.md, "Database roles").
 `database-bootstrap-secret` (the role bootstrap Job only) joins the master login RDS manages, found
 by the tag RDS puts on it (the instance's ARN), with the two initial passwords. Passwords are
 URL-encoded.
@@ -40,10 +40,11 @@ from envspec.naming import (
     RDS_CA_MOUNT_PATH,
     SecretBinding,
 )
+from envspec.topology import APPLICATION_SECRETS, DATABASE_MIGRATION_SECRET
 from imports.io import external_secrets as eso
 
 RDS_CA_BUNDLE = Path(__file__).resolve().parent / "data" / RDS_CA_FILE
-DATABASE_SECRETS = ("database-secret", "database-migration-secret")
+DATABASE_SECRETS = tuple(secret.kubernetes_name for secret in APPLICATION_SECRETS if secret.login)
 # The stage the database logins are read from: the rotation moves it to the new login only after
 # testing it (External Secrets also defaults to it; stated so the contract is visible and tested).
 LOGIN_VERSION_STAGE = "AWSCURRENT"
@@ -89,7 +90,7 @@ class SecretsChart(EnvironmentChart):
         self.grafana_admin = synced_secret(self, self.names.grafana_admin_secret, spec.secret_sync.refresh_interval)
         self.external_secrets[self.names.database_bootstrap_secret.kubernetes_name] = self._bootstrap_secret()
         # Public certificates, not secrets: the RDS root CAs of both regions (a restore in the DR region
-        # presents that region's), taken from AWS's global bundle (README, "Database TLS").
+        # presents that region's), taken from AWS's global bundle (docs/data.md, "Database TLS").
         self.rds_ca = k8s.KubeConfigMap(
             self,
             "rds-ca",
@@ -112,7 +113,7 @@ class SecretsChart(EnvironmentChart):
 
     def _bootstrap_secret(self) -> eso.ExternalSecret:
         names = self.names
-        migration = names.app_secret("database-migration-secret").remote_name
+        migration = names.app_secret(DATABASE_MIGRATION_SECRET.kubernetes_name).remote_name
         return synced_secret(
             self,
             names.database_bootstrap_secret,

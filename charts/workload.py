@@ -13,10 +13,10 @@ from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from charts import pod
-from charts.application import ComponentNeeds, Egress
 from charts.priority_classes import priority_class_for
 from envspec.models import DRAIN_MAX_UNAVAILABLE, Autoscaling, Resources, Taint
-from envspec.naming import HTTP_PORT_NAME, METRICS_PORT_NAME, Component
+from envspec.naming import HTTP_PORT_NAME, METRICS_PORT_NAME
+from envspec.topology import Component, Egress
 
 # Restarts the pods when a listed Secret's data changes (Stakater Reloader, annotations strategy).
 RELOADER_SECRETS_ANNOTATION = "secret.reloader.stakater.com/reload"
@@ -39,7 +39,7 @@ ALB_SUCCESS_CODES = f"{PROBE_SUCCESS_CODES[0]}-{PROBE_SUCCESS_CODES[1]}"
 
 @dataclass(frozen=True)
 class WorkloadProps:
-    needs: ComponentNeeds
+    component: Component
     image: str
     resources: Resources
     autoscaling: Autoscaling
@@ -50,19 +50,15 @@ class WorkloadProps:
     taints: tuple[Taint, ...]
     labels: dict[str, str]  # recommended labels (name, component, version) for every object
 
-    @property
-    def component(self) -> Component:
-        return self.needs.component
 
-
-def container_skips(needs: ComponentNeeds) -> dict[str, str]:
+def container_skips(component: Component) -> dict[str, str]:
     reasons = {
         "CKV_K8S_15": "tags are pinned per release in the environment spec; pulling on every start would make each pod "
         "start depend on the registry being reachable",
         "CKV_K8S_43": "images are pinned by release tag in the environment spec, which the release pipeline promotes; "
         "digests are not part of the spec",
     }
-    if needs.secret_env:
+    if component.secret_env:
         reasons["CKV_K8S_35"] = "the application reads its connection strings and API key from environment variables"
     return reasons
 
@@ -106,9 +102,9 @@ class Workload(Construct):
         self.config_map = k8s.KubeConfigMap(
             self, "config", metadata=k8s.ObjectMeta(name=component.config_map, labels=labels), data=props.settings
         )
-        deployment_annotations = pod.checkov_skips(container_skips(props.needs))
-        if props.needs.secrets:
-            deployment_annotations[RELOADER_SECRETS_ANNOTATION] = ",".join(props.needs.secrets)
+        deployment_annotations = pod.checkov_skips(container_skips(props.component))
+        if props.component.secrets:
+            deployment_annotations[RELOADER_SECRETS_ANNOTATION] = ",".join(props.component.secrets)
         self.deployment = GracefulDeployment(
             self,
             "deployment",
@@ -186,7 +182,7 @@ class Workload(Construct):
             image_pull_policy="IfNotPresent",
             ports=self._ports(component),
             env_from=[k8s.EnvFromSource(config_map_ref=k8s.ConfigMapEnvSource(name=component.config_map))],
-            env=pod.secret_env(props.needs.secret_env) or None,
+            env=pod.secret_env(props.component.secret_env) or None,
             resources=pod.resource_requirements(props.resources),
             security_context=pod.container_security_context(),
             volume_mounts=[pod.tmp_mount(), *([pod.rds_ca_mount()] if self._connects_to_database(props) else [])],
@@ -198,7 +194,7 @@ class Workload(Construct):
             enable_service_links=False,
             image_pull_secrets=[k8s.LocalObjectReference(name=props.pull_secret)],
             security_context=pod.pod_security_context(),
-            termination_grace_period_seconds=props.needs.termination_grace_seconds,
+            termination_grace_period_seconds=props.component.termination_grace_seconds,
             topology_spread_constraints=pod.topology_spread(component.selector_labels, props.zone_spread),
             node_selector=props.node_selector or None,
             tolerations=pod.tolerations(props.taints),
@@ -210,7 +206,7 @@ class Workload(Construct):
     @staticmethod
     def _connects_to_database(props: WorkloadProps) -> bool:
         """Pods that reach PostgreSQL verify its certificate against the mounted RDS roots."""
-        return Egress.DATABASE in props.needs.egress
+        return Egress.DATABASE in props.component.egress
 
     def _service(self, props: WorkloadProps, labels: dict[str, str]) -> k8s.KubeService:
         component = props.component

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from charts.application import REGISTRY_SECRET, needs_of, settings_for
+from charts.application import settings_for
 from charts.base import EnvironmentChart
 from charts.database_bootstrap import DatabaseBootstrapJob
 from charts.ingress import PublicIngress
 from charts.migration import MigrationJob, MigrationProps
 from charts.workload import Workload, WorkloadProps
 from envspec import EnvironmentSpec
-from envspec.naming import APP_NAMESPACE, BACKEND, COMPONENTS, PROJECT_TAG, Component
+from envspec.naming import APP_NAMESPACE, PROJECT_TAG
+from envspec.topology import BACKEND, COMPONENTS, REGISTRY_SECRET, Component, workload
+from synth.errors import construct_error
 
 
 class WorkloadsChart(EnvironmentChart):
@@ -27,7 +29,7 @@ class WorkloadsChart(EnvironmentChart):
                 image=backend.image.reference,
                 resources=backend.resources,
                 deadline_seconds=spec.workloads.migration_deadline_seconds,
-                pull_secret=REGISTRY_SECRET,
+                pull_secret=REGISTRY_SECRET.kubernetes_name,
                 labels=self._labels(BACKEND, "migration"),
             ),
         )
@@ -37,7 +39,7 @@ class WorkloadsChart(EnvironmentChart):
             names=self.names,
             labels=self._labels(BACKEND, "database-bootstrap"),
             secret=self.names.database_bootstrap_secret.kubernetes_name,
-            pull_secret=REGISTRY_SECRET,
+            pull_secret=REGISTRY_SECRET.kubernetes_name,
         )
         self.ingress = PublicIngress(
             self, "ingress", self.names, {"app.kubernetes.io/name": "ai-subsidy", "app.kubernetes.io/component": "ingress"}
@@ -48,19 +50,19 @@ class WorkloadsChart(EnvironmentChart):
             "app.kubernetes.io/part-of": PROJECT_TAG,
             "app.kubernetes.io/name": component.name,
             "app.kubernetes.io/component": role or component.container_name,
-            "app.kubernetes.io/version": self.names.workload(component).image.tag,
+            "app.kubernetes.io/version": workload(self.spec, component).image.tag,
         }
 
     def _props(self, component: Component) -> WorkloadProps:
-        workload = self.names.workload(component)
+        spec_workload = workload(self.spec, component)
         nodes = self.spec.cluster.node_groups.application
         return WorkloadProps(
-            needs=needs_of(component),
-            image=workload.image.reference,
-            resources=workload.resources,
-            autoscaling=workload.autoscaling,
+            component=component,
+            image=spec_workload.image.reference,
+            resources=spec_workload.resources,
+            autoscaling=spec_workload.autoscaling,
             settings=settings_for(component, self.names),
-            pull_secret=REGISTRY_SECRET,
+            pull_secret=REGISTRY_SECRET.kubernetes_name,
             zone_spread=self.spec.workloads.zone_spread,
             node_selector=dict(nodes.labels) if nodes else {},
             taints=nodes.taints if nodes else (),
@@ -70,8 +72,8 @@ class WorkloadsChart(EnvironmentChart):
     def _check_secret_references(self) -> None:
         """Refuse at synth time a pod reference to a Secret or key no ExternalSecret produces."""
         produced = {binding.kubernetes_name: binding.keys for binding in self.names.app_secrets}
-        wanted = [(entry.secret, entry.key) for component in COMPONENTS for entry in needs_of(component).secret_env]
-        wanted.append((REGISTRY_SECRET, ".dockerconfigjson"))
+        wanted = [(entry.secret, entry.key) for component in COMPONENTS for entry in component.secret_env]
+        wanted.append((REGISTRY_SECRET.kubernetes_name, ".dockerconfigjson"))
         missing = [f"{secret}/{key}" for secret, key in wanted if key not in produced.get(secret, ())]
         if missing:
-            raise ValueError(f"pods reference secret keys that no ExternalSecret produces: {', '.join(missing)}")
+            raise construct_error(self, f"pods reference secret keys that no ExternalSecret produces: {', '.join(missing)}")

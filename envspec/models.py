@@ -78,8 +78,10 @@ class Network(Strict):
         default=None, description="Explicit zone names; default: the region's first `az_count` zones."
     )
     nat_gateways: Literal["single", "per_az"] = Field(description="One shared NAT gateway, or one per availability zone.")
-    flow_log_retention_days: RetentionDays = 365
-    flow_log_traffic_type: Literal["ALL", "REJECT"] = "ALL"
+    flow_log_retention_days: RetentionDays = Field(default=365, description="Days the VPC flow logs are kept (CloudWatch Logs).")
+    flow_log_traffic_type: Literal["ALL", "REJECT"] = Field(
+        default="ALL", description="Flow-log records of all traffic, or only of connections the security groups and network ACLs rejected."
+    )
 
     @field_validator("vpc_cidr", mode="before")
     @classmethod
@@ -105,20 +107,26 @@ class Network(Strict):
 
 
 class Taint(Strict):
-    key: str
-    value: str = ""
-    effect: Literal["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"] = "NO_SCHEDULE"
+    key: str = Field(description="Taint key; only pods with a matching toleration run on the group's nodes.")
+    value: str = Field(default="", description="Taint value; empty: the taint has a key only.")
+    effect: Literal["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"] = Field(
+        default="NO_SCHEDULE", description="What the taint does to pods without a toleration (EKS spelling of the Kubernetes effects)."
+    )
 
 
 class NodeGroup(Strict):
     instance_types: tuple[str, ...] = Field(min_length=1, description="EC2 instance types, most preferred first.")
-    capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
-    min_size: int = Field(ge=0, le=100)
-    desired_size: int = Field(ge=0, le=100)
-    max_size: int = Field(ge=1, le=100)
+    capacity_type: Literal["ON_DEMAND", "SPOT"] = Field(default="ON_DEMAND", description="EC2 purchase option of the group's nodes.")
+    min_size: int = Field(ge=0, le=100, description="Fewest nodes the group keeps.")
+    desired_size: int = Field(
+        ge=0, le=100, description="Nodes the group starts with; between min_size and max_size (EKS keeps what scaling set later)."
+    )
+    max_size: int = Field(ge=1, le=100, description="Most nodes the group may grow to.")
     disk_size_gib: int = Field(default=50, ge=20, le=1000, description="Encrypted gp3 root volume size.")
-    labels: dict[str, str] = Field(default_factory=dict)
-    taints: tuple[Taint, ...] = ()
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="Extra Kubernetes labels on the group's nodes (the node-role label is always set)."
+    )
+    taints: tuple[Taint, ...] = Field(default=(), description="Kubernetes taints on the group's nodes.")
 
     @model_validator(mode="after")
     def _bounds(self) -> NodeGroup:
@@ -134,7 +142,7 @@ class NodeGroups(Strict):
     application: NodeGroup | None = Field(
         default=None,
         description="A managed node group for the application workloads; null: Karpenter provisions them (node_autoscaling). "
-        "Set it only while switching to or rolling back from Karpenter (README, 'Node autoscaling').",
+        "Set it only while switching to or rolling back from Karpenter (docs/cluster.md, 'Node autoscaling').",
     )
 
     @field_validator("system")
@@ -157,13 +165,13 @@ class Cluster(Strict):
         pattern=r"^[\w+=,.@-]{1,64}$",
         description="IAM role granted cluster admin through an access entry.",
     )
-    log_retention_days: RetentionDays = 365
+    log_retention_days: RetentionDays = Field(default=365, description="Days the control plane's logs are kept (CloudWatch Logs).")
     api_access_host: bool = Field(
         default=False,
         description="Run the Session Manager host through which operators port-forward to a private-only API endpoint "
-        "(README, 'Reaching a private API endpoint').",
+        "(docs/cluster.md, 'Reaching a private API endpoint').",
     )
-    node_groups: NodeGroups
+    node_groups: NodeGroups = Field(description="The EKS managed node groups.")
     node_ami_release_version: str = Field(
         description="EKS-optimized AL2023 AMI release of every managed node group, `<Kubernetes patch>-<YYYYMMDD>` "
         "(e.g. 1.35.6-20260714); its minor must be `version`. Raising it rolls the nodes (docs/upgrades.md)."
@@ -249,12 +257,17 @@ class Database(Strict):
         default="db.m7g.large",
         pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$",
         validate_default=True,
-        description="RDS instance class; burstable (db.t*) classes are refused in production (README, 'Data stack').",
+        description="RDS instance class; burstable (db.t*) classes are refused in production (docs/data.md, 'Data stack').",
     )
-    allocated_storage_gib: int = Field(default=100, ge=20, le=65536)
+    allocated_storage_gib: int = Field(default=100, ge=20, le=65536, description="Initial gp3 storage of the instance in GiB.")
     max_allocated_storage_gib: int = Field(default=1000, ge=20, le=65536, description="Storage autoscaling ceiling.")
-    multi_az: bool
-    backup_retention_days: int = Field(default=30, ge=1, le=35)
+    multi_az: bool = Field(description="A synchronous standby in another availability zone that RDS fails over to.")
+    backup_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=35,
+        description="Days of automated backups (point-in-time restore window); the DR-region replication keeps as many.",
+    )
     backup_window: str = Field(
         default="03:00-04:00",
         pattern=WINDOW,
@@ -267,10 +280,15 @@ class Database(Strict):
         description=f"Weekly maintenance window in {windows.WINDOW_TIME_ZONE} time (converted to UTC for RDS); at least 30 "
         "minutes, not overlapping backup_window.",
     )
-    deletion_protection: bool
+    deletion_protection: bool = Field(description="RDS refuses to delete the instance until this is turned off.")
+    final_snapshot: bool = Field(
+        default=True, description="Deleting the instance first takes the snapshot `<identifier>-final`; false: deleted without one."
+    )
     performance_insights_retention_days: int = Field(default=7, description="7, or a multiple of 31 up to 731.")
-    monitoring_interval_seconds: Literal[1, 5, 10, 15, 30, 60] = 60
-    log_retention_days: RetentionDays = 365
+    monitoring_interval_seconds: Literal[1, 5, 10, 15, 30, 60] = Field(
+        default=60, description="Enhanced Monitoring interval in seconds (operating-system metrics of the instance)."
+    )
+    log_retention_days: RetentionDays = Field(default=365, description="Days the PostgreSQL and upgrade logs are kept (CloudWatch Logs).")
     parameters: PostgresParameters = Field(default_factory=PostgresParameters, description="PostgreSQL settings of the parameter group.")
 
     _instance_class = field_validator("instance_class")(_refuse_burstable)
@@ -321,10 +339,10 @@ class Cache(Strict):
         default="cache.m7g.large",
         pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$",
         validate_default=True,
-        description="ElastiCache node type; burstable (cache.t*) types are refused in production (README, 'Data stack').",
+        description="ElastiCache node type; burstable (cache.t*) types are refused in production (docs/data.md, 'Data stack').",
     )
     num_nodes: int = Field(ge=1, le=6, description="Primary plus replicas; 2 or more enables automatic failover and Multi-AZ.")
-    snapshot_retention_days: int = Field(default=7, ge=1, le=35)
+    snapshot_retention_days: int = Field(default=7, ge=1, le=35, description="Days ElastiCache keeps its daily snapshots.")
     snapshot_window: str = Field(
         default="02:00-03:00",
         pattern=WINDOW,
@@ -337,11 +355,11 @@ class Cache(Strict):
         description=f"Weekly maintenance window in {windows.WINDOW_TIME_ZONE} time (converted to UTC); at least 60 minutes, "
         "overlapping neither snapshot_window nor the database's maintenance window.",
     )
-    log_retention_days: RetentionDays = 365
+    log_retention_days: RetentionDays = Field(default=365, description="Days the Redis slow and engine logs are kept (CloudWatch Logs).")
     auth_token_version: int = Field(
         default=1,
         ge=1,
-        description="Generation of the Redis AUTH token; raise it by one to rotate the token (README, 'Redis AUTH token').",
+        description="Generation of the Redis AUTH token; raise it by one to rotate the token (docs/data.md, 'Redis AUTH token').",
     )
 
     _node_type = field_validator("node_type")(_refuse_burstable)
@@ -383,8 +401,8 @@ class Image(Strict):
 class Resources(Strict):
     cpu_request: str = Field(description="CPU request, e.g. 250m.")
     memory_request: str = Field(description="Memory request, e.g. 256Mi.")
-    cpu_limit: str
-    memory_limit: str
+    cpu_limit: str = Field(description="CPU limit, at least the request; the container is throttled above it.")
+    memory_limit: str = Field(description="Memory limit, at least the request; the container is killed above it.")
 
     @model_validator(mode="after")
     def _requests_within_limits(self) -> Resources:
@@ -396,8 +414,8 @@ class Resources(Strict):
 
 
 class Autoscaling(Strict):
-    min_replicas: int = Field(ge=1, le=100)
-    max_replicas: int = Field(ge=1, le=100)
+    min_replicas: int = Field(ge=1, le=100, description="Fewest replicas the HorizontalPodAutoscaler keeps.")
+    max_replicas: int = Field(ge=1, le=100, description="Most replicas the HorizontalPodAutoscaler may run.")
     cpu_utilization: int = Field(default=70, ge=10, le=100, description="Target average CPU utilization, percent of requests.")
     memory_utilization: int | None = Field(
         default=80, ge=10, le=100, description="Target average memory utilization; null to scale on CPU only."
@@ -414,9 +432,9 @@ ENV_VAR_NAME = r"^[A-Z_][A-Z0-9_]*$"
 
 
 class Workload(Strict):
-    image: Image
-    resources: Resources
-    autoscaling: Autoscaling
+    image: Image = Field(description="Container image of the component.")
+    resources: Resources = Field(description="Requests and limits of the component's container.")
+    autoscaling: Autoscaling = Field(description="HorizontalPodAutoscaler bounds and targets.")
     settings: dict[str, str] = Field(
         default_factory=dict,
         description="Extra non-secret environment variables for the workload's ConfigMap (NAME: value); secrets belong in "
@@ -441,9 +459,9 @@ DRAIN_MAX_UNAVAILABLE = 1
 
 
 class Workloads(Strict):
-    backend: Workload
-    frontend: Workload
-    ai_worker: Workload
+    backend: Workload = Field(description="The API (Deployment `ai-subsidy-backend`).")
+    frontend: Workload = Field(description="The web front end (Deployment `ai-subsidy-frontend`).")
+    ai_worker: Workload = Field(description="The AI engine (Deployment `ai-worker`).")
     serve_through_drains: bool = Field(
         default=False,
         description="Every workload keeps a pod running while a node drains: `min_replicas` must exceed what the "
@@ -508,8 +526,8 @@ class Dns(Strict):
     zone_name: str = Field(
         pattern=HOST_NAME,
         description="Route 53 public hosted zone the edge stack creates for this environment (a subdomain delegated from the "
-        "parent zone, README 'DNS delegation'); both hosts must be inside it. The ACM certificate for the hosts is validated "
-        "by records in this zone, so no certificate ARN is entered anywhere.",
+        "parent zone, docs/edge-and-security.md 'DNS delegation'); both hosts must be inside it. The ACM certificate for "
+        "the hosts is validated by records in this zone, so no certificate ARN is entered anywhere.",
     )
     external_dns_policy: Literal["sync", "upsert-only"] = Field(
         description="ExternalDNS policy: `sync` also deletes records of removed Ingress hosts; `upsert-only` never deletes (production)."
@@ -570,9 +588,12 @@ class Waf(Strict):
 
 
 class Edge(Strict):
-    waf: Waf
+    waf: Waf = Field(description="Rules and limits of the web ACL.")
     access_log_retention_days: int = Field(ge=1, le=3650, description="Days the ALB access logs are kept in their bucket.")
     waf_log_retention_days: RetentionDays = Field(default=365, description="Days the WAF's request logs are kept (CloudWatch Logs).")
+    load_balancer_deletion_protection: bool = Field(
+        default=True, description="The ALB refuses deletion (the load balancer controller cannot remove it) until this is turned off."
+    )
 
 
 class Security(Strict):
@@ -607,12 +628,12 @@ class AlertReceiver(Strict):
 
 
 class SlackReceiver(AlertReceiver):
-    channel: str = Field(pattern=r"^#[a-z0-9_-]{1,80}$")
+    channel: str = Field(pattern=r"^#[a-z0-9_-]{1,80}$", description="Slack channel the alerts are posted to.")
 
 
 class Alerting(Strict):
-    slack: SlackReceiver
-    pagerduty: AlertReceiver
+    slack: SlackReceiver = Field(description="Slack incoming webhook that receives every alert.")
+    pagerduty: AlertReceiver = Field(description="PagerDuty Events API v2 routing key that pages on-call (used with page_on_call).")
     heartbeat: AlertReceiver = Field(
         description="Secrets Manager secret holding the URL of the dead man's switch (a heartbeat check outside the cluster, "
         "e.g. a PagerDuty or Healthchecks.io heartbeat) that Alertmanager calls while the always-firing Watchdog alert arrives."
@@ -692,7 +713,7 @@ class Alarms(Strict):
         default=(),
         description=(
             "Addresses subscribed to the alarm topic (each confirms by mail), besides the forwarder to PagerDuty and Slack; "
-            "they also hear of notifications the forwarder could not deliver (README, 'Infrastructure alarms')."
+            "they also hear of notifications the forwarder could not deliver (docs/observability.md, 'Infrastructure alarms')."
         ),
     )
 
@@ -729,11 +750,19 @@ class Backup(Strict):
     frequent_snapshot_retention_days: int = Field(
         default=2, ge=1, le=35, description="Days the frequent snapshots are kept (bounded: each one is an RDS snapshot)."
     )
+    secret_recovery_window_days: int = Field(
+        default=30, ge=7, le=30, description="Days a deleted Secrets Manager secret of the environment can still be restored."
+    )
 
 
 class ContinuousIntegration(Strict):
     github_repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="owner/name of this repository.")
-    branch: str = Field(default="main")
+    branch: str = Field(default="main", description="Branch whose pushes may assume the deploy role where deploy_from_branch is set.")
+    deploy_from_branch: bool = Field(
+        default=False,
+        description="Jobs of pushes to `branch` may also assume the deploy role; false: only jobs of `github_environment`, "
+        "whose protection rules then gate every deploy.",
+    )
     github_environment: str = Field(description="GitHub environment whose jobs may assume the deploy role.")
     plan_environment: str | None = Field(
         default=None,
@@ -835,23 +864,23 @@ class EnvironmentSpec(Strict):
 
     name: str = Field(pattern=ENVIRONMENT_NAME, max_length=20, description="Environment name; equals the file name.")
     profile: Literal["development", "staging", "production"] = Field(description="Class of environment whose defaults apply.")
-    aws: AwsTarget
-    network: Network
-    cluster: Cluster
-    database: Database
-    cache: Cache
-    workloads: Workloads
-    dns: Dns
+    aws: AwsTarget = Field(description="The AWS account and regions.")
+    network: Network = Field(description="The VPC, its subnets, NAT gateways and flow logs.")
+    cluster: Cluster = Field(description="The EKS cluster, its add-ons and managed node groups.")
+    database: Database = Field(description="The RDS for PostgreSQL instance.")
+    cache: Cache = Field(description="The ElastiCache for Redis replication group.")
+    workloads: Workloads = Field(description="The three application components.")
+    dns: Dns = Field(description="Public host names and the Route 53 zone.")
     edge: Edge = Field(description="WAF and ALB access logs of the public load balancer.")
     security: Security = Field(description="GuardDuty, CloudTrail, Security Hub and AWS Config.")
-    alerting: Alerting
-    alarms: Alarms = Field(default_factory=Alarms)
+    alerting: Alerting = Field(description="Where Alertmanager sends alerts (credentials by Secrets Manager name).")
+    alarms: Alarms = Field(default_factory=Alarms, description="Thresholds of the CloudWatch alarms.")
     monitoring: Monitoring = Field(default_factory=Monitoring, description="Prometheus and Alertmanager replicas and storage.")
     slos: ServiceLevels = Field(default_factory=ServiceLevels, description="Service-level objectives and their burn-rate alerts.")
-    secret_sync: SecretSync = Field(default_factory=SecretSync)
+    secret_sync: SecretSync = Field(default_factory=SecretSync, description="How often External Secrets re-reads Secrets Manager.")
     login_rotation: LoginRotation = Field(default_factory=LoginRotation, description="When the database logins are rotated.")
-    backup: Backup
-    ci: ContinuousIntegration
+    backup: Backup = Field(description="AWS Backup, recovery objectives and the DR-region copies.")
+    ci: ContinuousIntegration = Field(description="The GitHub repository and environments the CI roles trust.")
     gitops: GitOps = Field(default_factory=GitOps, description="How Argo CD delivers the rendered manifests.")
     node_autoscaling: NodeAutoscaling = Field(description="Karpenter's NodePool for the application nodes.")
     cost: CostSettings = Field(description="Monthly budget, cost alerts and the usage the cost estimate assumes (envspec/cost.py).")

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from envspec.layout import SubnetLayout, subnet_layout
-from envspec.models import EnvironmentSpec, Workload
+from envspec.models import EnvironmentSpec
+
+if TYPE_CHECKING:
+    # The component catalogue (what each component is and needs) is envspec.topology's.
+    from envspec.topology import Component
 
 PROJECT = "ai-subsidy"
 PROJECT_TAG = "ai-subsidy-system"
@@ -32,7 +37,9 @@ CRITICAL_ADDONS_TAINT = ("CriticalAddonsOnly", "true")
 # builds exactly these for every environment, and the tests parametrize over them.
 LAYERS = ("state", "network", "cluster", "data", "observability", "edge", "security", "backup", "ci")
 
-BUCKET_PURPOSES = ("files", "backups", "diagnostics", "access-logs", "files-dr", "access-logs-dr", "tfstate-logs")
+# No `backups` bucket: AWS Backup's vaults and the RDS backup replication hold the recovery points
+# (stacks/backup), and nothing ever wrote to the bucket the original sketch synced backups into.
+BUCKET_PURPOSES = ("files", "diagnostics", "access-logs", "files-dr", "access-logs-dr", "tfstate-logs")
 METRICS_PORT = 9464
 METRICS_PATH = "/metrics"
 HTTP_PORT_NAME = "http"
@@ -140,49 +147,6 @@ EXTERNAL_DNS_RELEASE = "external-dns"
 def argocd_application(chart: str) -> str:
     """The Argo CD Application that syncs one chart (`dist/<env>/<chart>.k8s.yaml`)."""
     return f"{ARGOCD_APPLICATION_PREFIX}-{chart}"
-
-
-@dataclass(frozen=True)
-class Component:
-    """One application workload: the names and ports every layer uses for it.
-
-    Pods carry `selector_labels`; Services, NetworkPolicies, PodDisruptionBudgets and monitors
-    select by them. Every container port is named: `http` (when serving HTTP) and `metrics`
-    (always, METRICS_PORT). The backend and frontend are scraped through their Service's `metrics`
-    port (ServiceMonitor); the AI worker has no Service and is scraped by a PodMonitor.
-    """
-
-    key: str  # key under `workloads` in the spec
-    name: str  # Deployment, app label, container name prefix
-    service_account: str
-    http_port: int | None  # None: serves no HTTP traffic besides metrics
-    health_path: str | None
-    service_name: str | None
-    needs_aws: bool  # gets a Pod Identity association (EKS mounts its own token; no Kubernetes API token)
-    config_map: str | None = None  # ConfigMap of non-secret settings, read as environment variables
-
-    @property
-    def metrics_port(self) -> int:
-        return METRICS_PORT
-
-    @property
-    def container_name(self) -> str:
-        """Name of the main container (`kubectl set image deployment/<name> <container>=<image>`)."""
-        return self.key.replace("_", "-")
-
-    @property
-    def selector_labels(self) -> dict[str, str]:
-        return {"app": self.name}
-
-
-BACKEND = Component(
-    "backend", "ai-subsidy-backend", "ai-subsidy-backend", 3001, "/api/health", "ai-subsidy-backend-service", True, "backend-config"
-)
-FRONTEND = Component(
-    "frontend", "ai-subsidy-frontend", "ai-subsidy-frontend", 3000, "/", "ai-subsidy-frontend-service", False, "frontend-config"
-)
-AI_WORKER = Component("ai_worker", "ai-worker", "ai-worker", None, None, None, True, "ai-config")
-COMPONENTS = (BACKEND, FRONTEND, AI_WORKER)
 
 
 @dataclass(frozen=True)
@@ -301,7 +265,7 @@ class Names:
         return identifier
 
     def bucket(self, purpose: str) -> str:
-        """Globally unique bucket name: files, backups, diagnostics, access-logs, files-dr, access-logs-dr."""
+        """Globally unique bucket name: files, diagnostics, access-logs, files-dr, access-logs-dr, tfstate-logs."""
         if purpose not in BUCKET_PURPOSES:
             raise ValueError(f"unknown bucket purpose {purpose!r}")
         return f"{self.prefix}-{purpose}-{self.account}"
@@ -444,12 +408,6 @@ class Names:
         return subnet_layout(self.spec.network.vpc_cidr, len(self.spec.availability_zones))
 
     # --- Kubernetes ---
-    def workload(self, component: Component) -> Workload:
-        return getattr(self.spec.workloads, component.key)
-
-    def image(self, component: Component) -> str:
-        return self.workload(component).image.reference
-
     def app_service_account(self, component: Component) -> ServiceAccountRef:
         return ServiceAccountRef(APP_NAMESPACE, component.service_account)
 
@@ -494,14 +452,11 @@ class Names:
 
     @cached_property
     def app_secrets(self) -> tuple[SecretBinding, ...]:
-        return (
-            SecretBinding("database-secret", APP_NAMESPACE, self.secret_name("database"), ("url",)),
-            SecretBinding("database-migration-secret", APP_NAMESPACE, self.secret_name("database-migration"), ("url",)),
-            SecretBinding("redis-secret", APP_NAMESPACE, self.secret_name("redis"), ("url",)),
-            SecretBinding("ai-keys-secret", APP_NAMESPACE, self.secret_name("ai-keys"), ("openai-key",)),
-            SecretBinding(
-                "registry-secret", APP_NAMESPACE, self.secret_name("registry"), (".dockerconfigjson",), "kubernetes.io/dockerconfigjson"
-            ),
+        from envspec.topology import APPLICATION_SECRETS  # the topology imports this module
+
+        return tuple(
+            SecretBinding(secret.kubernetes_name, APP_NAMESPACE, self.secret_name(secret.purpose), secret.keys, secret.type)
+            for secret in APPLICATION_SECRETS
         )
 
     @property

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-# EKS add-on versions for Kubernetes 1.35, each seen released for 1.35 clusters (see README, "Cluster
-# stack"). Bump them deliberately, after `aws eks describe-addon-versions --kubernetes-version 1.35
+# EKS add-on versions for Kubernetes 1.35, each seen released for 1.35 clusters (see docs/cluster.md, "Add-on
+# versions"). Bump them deliberately, after `aws eks describe-addon-versions --kubernetes-version 1.35
 # --addon-name <name>`; kube-proxy must match the cluster's minor version (the spec checks it).
 EKS_ADDONS_1_35 = {
     "vpc-cni": "v1.21.1-eksbuild.3",
@@ -55,11 +55,13 @@ _SHARED: dict[str, Any] = {
 
 PROFILES: dict[str, dict[str, Any]] = {
     "development": {
+        "ci": {"deploy_from_branch": True},  # a push to main deploys too; production only through its reviewed environment
         "dns": {"external_dns_policy": "sync"},
         "edge": {
             "waf": {"rate_limit_per_5m": 2000, "api_rate_limit_per_5m": 1000, "max_upload_mib": 20, "upload_path_prefixes": UPLOADS},
             "access_log_retention_days": 30,
             "waf_log_retention_days": 30,
+            "load_balancer_deletion_protection": False,
         },
         "security": {"trail_retention_days": 90, "trail_lock_mode": "GOVERNANCE", "trail_log_retention_days": 30, "posture_checks": False},
         "network": {"nat_gateways": "single", "flow_log_retention_days": 30},
@@ -69,7 +71,13 @@ PROFILES: dict[str, dict[str, Any]] = {
                 "system": {"instance_types": ["m6i.large"], "min_size": 2, "desired_size": 2, "max_size": 3},
             },
         },
-        "database": {"multi_az": False, "deletion_protection": False, "log_retention_days": 30, "instance_class": "db.t4g.medium"},
+        "database": {
+            "multi_az": False,
+            "deletion_protection": False,
+            "final_snapshot": False,
+            "log_retention_days": 30,
+            "instance_class": "db.t4g.medium",
+        },
         "cache": {"num_nodes": 1, "log_retention_days": 30, "node_type": "cache.t4g.small"},
         "workloads": {
             "backend": {"autoscaling": {"min_replicas": 1, "max_replicas": 3}},
@@ -82,6 +90,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "snapshot_retention_days": 7,
             "copy_retention_days": 7,
             "snapshot_schedule": None,  # the daily snapshot only
+            "secret_recovery_window_days": 7,
         },
         "gitops": {"automated_sync": True},
         # Weekly: the rotation path runs often where a failure costs nothing, ahead of production's monthly one.
@@ -99,11 +108,13 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
     },
     "staging": {
+        "ci": {"deploy_from_branch": True},
         "dns": {"external_dns_policy": "sync"},
         "edge": {
             "waf": {"rate_limit_per_5m": 2000, "api_rate_limit_per_5m": 1000, "max_upload_mib": 20, "upload_path_prefixes": UPLOADS},
             "access_log_retention_days": 90,
             "waf_log_retention_days": 90,
+            "load_balancer_deletion_protection": False,
         },
         "security": {"trail_retention_days": 365, "trail_lock_mode": "GOVERNANCE", "trail_log_retention_days": 90, "posture_checks": True},
         "network": {"nat_gateways": "single", "flow_log_retention_days": 90},
@@ -113,7 +124,13 @@ PROFILES: dict[str, dict[str, Any]] = {
                 "system": {"instance_types": ["m6i.large"], "min_size": 2, "desired_size": 2, "max_size": 3},
             },
         },
-        "database": {"multi_az": False, "deletion_protection": False, "log_retention_days": 90, "instance_class": "db.t4g.medium"},
+        "database": {
+            "multi_az": False,
+            "deletion_protection": False,
+            "final_snapshot": False,
+            "log_retention_days": 90,
+            "instance_class": "db.t4g.medium",
+        },
         "cache": {"num_nodes": 1, "log_retention_days": 90, "node_type": "cache.t4g.small"},
         "backup": {
             "cross_region": True,
@@ -121,6 +138,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "snapshot_retention_days": 14,
             "copy_retention_days": 14,
             "snapshot_schedule": "cron(0 0/6 * * ? *)",  # every 6 hours
+            "secret_recovery_window_days": 7,
         },
         "gitops": {"automated_sync": True},
         "login_rotation": {"frequency": "weekly"},
@@ -155,7 +173,7 @@ PROFILES: dict[str, dict[str, Any]] = {
                 "system": {"instance_types": ["m6i.large"], "min_size": 3, "desired_size": 3, "max_size": 4},
             },
         },
-        # Sized in README, "Data stack" (sizing): non-burstable Graviton classes.
+        # Sized in docs/data.md, "Data stack" (sizing): non-burstable Graviton classes.
         "database": {"multi_az": True, "deletion_protection": True, "log_retention_days": 365, "instance_class": "db.m7g.large"},
         "cache": {"num_nodes": 3, "log_retention_days": 365, "node_type": "cache.m7g.large"},
         # A drain must leave every component serving: two replicas at least (the AI worker's shared default is 1).

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from envspec import DEFAULT_DIRECTORY
+from envspec.exit_codes import INTERRUPTED
 from ops import arguments, commands
 from ops.commands import COMPONENT_CHOICES
 from ops.errors import OpsError
@@ -294,7 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     except Exception as error:
         described = _describe_failure(error)
         if described is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from envspec.naming import AI_WORKER, BACKEND, FRONTEND
+from envspec.topology import AI_WORKER, BACKEND, FRONTEND
 from ops.errors import EnvironmentProblem, OpsError
 
 if TYPE_CHECKING:

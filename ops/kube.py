@@ -21,8 +21,8 @@ from envspec.naming import (
     PROMETHEUS_PORT_NAME,
     PROMETHEUS_SERVICE,
     RESTARTED_AT_ANNOTATION,
-    Component,
 )
+from envspec.topology import Component
 from ops.console import step
 from ops.errors import EnvironmentProblem, OpsError
 from ops.timeutil import iso

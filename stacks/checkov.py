@@ -12,14 +12,16 @@ import re
 
 from cdktf import TerraformDataSource, TerraformResource, TerraformStack
 
+from synth.errors import construct_error
+
 SKIP_KEY = "checkov_skip"
 
 
 def skip_check(element: TerraformResource | TerraformDataSource, check_id: str, reason: str) -> None:
     if not re.fullmatch(r"CKV2?_AWS_\d+", check_id):
-        raise ValueError(f"{check_id!r} is not a checkov AWS check id")
+        raise construct_error(element, f"{check_id!r} is not a checkov AWS check id")
     if len(reason.strip()) < 20:
-        raise ValueError(f"skip of {check_id} needs a real reason, got {reason!r}")
+        raise construct_error(element, f"skip of {check_id} needs a real reason, got {reason!r}")
     if isinstance(element, TerraformDataSource):
         stack = TerraformStack.of(element)
         stack.add_override(f"//.{SKIP_KEY}.{stack.get_logical_id(element)}.{check_id}", reason.strip())

@@ -24,6 +24,7 @@ from constructs import Construct
 
 from envspec import EnvironmentSpec
 from envspec.naming import BUCKET_PURPOSES
+from envspec.topology import DATABASE_MIGRATION_SECRET, DATABASE_SECRET, REDIS_SECRET
 from stacks.base import EnvironmentStack
 from stacks.boundary import PermissionsBoundary, assume_only_own_roles
 from stacks.iam import AWS_MANAGED, Role
@@ -63,7 +64,7 @@ class CiStack(EnvironmentStack):
         )
         self.boundary = PermissionsBoundary(self, "boundary", names=names)
         deploy_subjects = [f"repo:{ci.github_repository}:environment:{ci.github_environment}"]
-        if not spec.is_production:
+        if ci.deploy_from_branch:
             deploy_subjects.append(f"repo:{ci.github_repository}:ref:refs/heads/{ci.branch}")
         self.deploy = Role(
             self,
@@ -117,7 +118,7 @@ class CiStack(EnvironmentStack):
         conditioned on it, so no role can be created without it and no policy of a role without it
         can change. DeleteRole, UpdateRole, UpdateRoleDescription and UpdateAssumeRolePolicy carry no
         such key and are scoped by the name prefix alone: no role without the boundary may ever be
-        named `<prefix>-*` but the CI roles (README, "Security notes"). Explicit denials keep the CI
+        named `<prefix>-*` but the CI roles (docs/delivery.md, "Security notes"). Explicit denials keep the CI
         roles and the boundary policy out of reach even if a later statement widened this."""
         names = self.names
         own_roles = names.role_arn(f"{names.prefix}-*")
@@ -188,15 +189,15 @@ class CiStack(EnvironmentStack):
             Statement(sid="GenerateRandomPassword", actions=["secretsmanager:GetRandomPassword"], resources=["*"]),
             # Plans refresh the secret versions Terraform writes by reading them (the application's and the
             # migration's database logins, passwords included; the Redis URL and AUTH token, which are in state anyway:
-            # README, "Redis AUTH token"; Grafana's admin login) and read the token back for the cache; the
+            # docs/data.md, "Redis AUTH token"; Grafana's admin login) and read the token back for the cache; the
             # generators run on every plan. Only pull requests from this repository's branches get the role.
             Statement(
                 sid="RefreshTerraformWrittenSecrets",
                 actions=["secretsmanager:GetSecretValue"],
                 resources=[
                     *(
-                        names.secret_arn(names.app_secret(secret).remote_name)
-                        for secret in ("database-secret", "database-migration-secret", "redis-secret")
+                        names.secret_arn(names.app_secret(secret.kubernetes_name).remote_name)
+                        for secret in (DATABASE_SECRET, DATABASE_MIGRATION_SECRET, REDIS_SECRET)
                     ),
                     names.secret_arn(names.cache_auth_token_secret),
                     names.secret_arn(names.grafana_admin_secret.remote_name),

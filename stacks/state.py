@@ -1,7 +1,7 @@
 """`<env>-state`: the bootstrap stack that creates the bucket and key every other stack's S3 backend uses.
 
-It keeps its own state locally (`.state/<env>-state.tfstate`); see the README for the one-time
-bootstrap and for moving that file into the bucket it creates.
+It keeps its own state locally (`.state/<env>-state.tfstate`); see docs/bootstrap.md for the
+one-time bootstrap.
 """
 
 from __future__ import annotations

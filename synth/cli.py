@@ -17,14 +17,15 @@ from contextlib import ExitStack, suppress
 from pathlib import Path
 
 from envspec import DEFAULT_DIRECTORY, EnvironmentSpec, SpecError, load_environments
+from envspec.exit_codes import BAD_INPUT, FAILED
 from envspec.targets import EmulatorTarget
 from synth import parallel
 from synth.output import StagedOutput, merge_cdktf_manifest
 from synth.runtime import configure_jsii_runtime, frozen_gc
 from synth.summary import print_summary
 
-EXIT_BAD_INPUT = 2
-EXIT_SYNTH_FAILED = 1
+EXIT_BAD_INPUT = BAD_INPUT
+EXIT_SYNTH_FAILED = FAILED
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -15,10 +15,11 @@ import traceback
 from collections.abc import Callable
 from contextlib import suppress
 
+from synth.errors import SynthesisError
 from synth.runtime import stop_jsii_kernel
 
 
-class ChildSynthesisError(RuntimeError):
+class ChildSynthesisError(SynthesisError):
     """The forked synthesis failed; the message is its first line of error."""
 
 

@@ -106,7 +106,7 @@ def test_plan_role_reads_only_what_plans_refresh_and_no_data(env: str, synthesis
     )
     denied = {action: s["resources"] for s in statements if s["effect"] == "Deny" for action in s["actions"]}
     data_objects = {f"arn:aws:s3:::{names.bucket(p)}/*" for p in BUCKET_PURPOSES}
-    assert {"files", "backups", "diagnostics", "access-logs", "files-dr"} <= set(BUCKET_PURPOSES)
+    assert {"files", "diagnostics", "access-logs", "files-dr"} <= set(BUCKET_PURPOSES)
     assert set(denied["s3:GetObject"]) == data_objects and set(denied["s3:GetObjectVersion"]) == data_objects
     assert f"arn:aws:s3:::{names.state_bucket}/*" not in denied["s3:GetObject"]
     for action in ("logs:GetLogEvents", "logs:FilterLogEvents", "logs:StartQuery", "rds:DownloadDBLogFilePortion"):
@@ -131,7 +131,8 @@ REPOSITORY_SETTINGS = (
 
 def test_the_readme_names_the_settings_the_ci_roles_rely_on() -> None:
     """The CI roles trust GitHub environment subjects; what makes those subjects mean "reviewed" is
-    repository configuration no stack can set, so the README must name each setting."""
-    readme = " ".join((ROOT / "README.md").read_text().split())
+    repository configuration no stack can set, so the delivery guide and the bootstrap procedure must
+    name each setting."""
+    readme = " ".join(" ".join((ROOT / "docs" / page).read_text().split()) for page in ("delivery.md", "bootstrap.md"))
     for setting in REPOSITORY_SETTINGS:
         assert setting in readme, setting

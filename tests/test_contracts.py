@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from envspec import names_for
-from envspec.naming import APP_NAMESPACE, COMPONENTS, DATABASE_APP_USER, DATABASE_MIGRATION_USER, LAYERS, RDS_MANAGED_SECRET_TAG
+from envspec.naming import APP_NAMESPACE, DATABASE_APP_USER, DATABASE_MIGRATION_USER, LAYERS, RDS_MANAGED_SECRET_TAG
+from envspec.topology import COMPONENTS
 from tests import kube
 from tests.conftest import ENVIRONMENTS, SPECS, Synthesis, resources_of
 

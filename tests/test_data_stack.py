@@ -157,7 +157,7 @@ def test_no_ingress_from_anywhere_in_any_stack(synthesis: Synthesis) -> None:
 def test_buckets(env: str, synthesis: Synthesis) -> None:
     names, stack = names_for(SPECS[env]), _data(synthesis, env)
     buckets = {bucket["bucket"]: logical for logical, bucket in resources_of(stack, "aws_s3_bucket").items()}
-    wanted = {purpose: names.bucket(purpose) for purpose in ("files", "backups", "diagnostics", "access-logs")}
+    wanted = {purpose: names.bucket(purpose) for purpose in ("files", "diagnostics", "access-logs")}
     assert set(buckets) == set(wanted.values())
     data_key = f"${{aws_kms_key.{_key(stack, 'data')}.arn}}"
     by_bucket = {
@@ -311,7 +311,7 @@ def test_outputs_later_stacks_need(env: str, synthesis: Synthesis) -> None:
         "data_kms_key_arn",
         "secrets_kms_key_arn",
         "secret_arns",
-    } | {f"{purpose}_bucket{suffix}" for purpose in ("files", "backups", "diagnostics", "access_logs") for suffix in ("", "_arn")}
+    } | {f"{purpose}_bucket{suffix}" for purpose in ("files", "diagnostics", "access_logs") for suffix in ("", "_arn")}
     assert expected <= set(outputs)
     assert all(outputs[name]["description"] for name in expected)
     assert set(outputs["secret_arns"]["value"]) == {b.remote_name for b in names.synced_secrets}

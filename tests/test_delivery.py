@@ -20,7 +20,8 @@ from envspec import names_for
 from envspec.naming import LAYERS
 from tests.conftest import ENVIRONMENTS, ROOT, SPECS, Synthesis
 from tools import delivery
-from tools.delivery import DeliveryError, Stack
+from tools.delivery import Stack
+from tools.errors import ToolError
 
 FIXTURES = ROOT / "tests" / "fixtures" / "plans"
 
@@ -97,7 +98,7 @@ def test_ordering_follows_dependencies_and_refuses_contradictions() -> None:
     first, second = LAYERS[0], LAYERS[1]
     ordered = delivery._topological({s.id: s for s in (_stack(second, first), _stack(first))})
     assert [stack.layer for stack in ordered] == [first, second]
-    with pytest.raises(DeliveryError, match="cycle"):
+    with pytest.raises(ToolError, match="cycle"):
         delivery._topological({s.id: s for s in (_stack(first, second), _stack(second, first))})
 
 
@@ -115,7 +116,7 @@ def test_an_order_contradicting_layers_is_refused(tmp_path: Path) -> None:
             "synthesizedStackPath": f"stacks/{stack_id}/cdk.tf.json",
         }
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(DeliveryError, match="contradict"):
+    with pytest.raises(ToolError, match="contradict"):
         delivery.deploy_order(tmp_path, "dev")
 
 
@@ -209,7 +210,7 @@ def test_publish_commits_exactly_the_rendered_manifests(synthesis: Synthesis, re
 
 def test_publish_refuses_an_empty_render(repository: Path, tmp_path: Path) -> None:
     (tmp_path / "dist" / "staging").mkdir(parents=True)
-    with pytest.raises(DeliveryError, match="nothing rendered"):
+    with pytest.raises(ToolError, match="nothing rendered"):
         delivery.publish(tmp_path / "dist", SPECS["staging"], "origin", "1111111", cwd=repository)
 
 
@@ -279,7 +280,7 @@ def test_publish_sends_the_step_token_to_the_remote_and_writes_it_nowhere(
         monkeypatch.setenv(delivery.PUSH_TOKEN_VARIABLE, token)
         monkeypatch.setenv("GIT_SSL_CAINFO", str(cert))
         _RecordingGitServer.seen.clear()
-        with pytest.raises(DeliveryError, match=r"(?s)git push failed: .*403"):
+        with pytest.raises(ToolError, match=r"(?s)git push failed: .*403"):
             delivery.publish(rendered, SPECS["staging"], "origin", "1111111", cwd=repository)
     finally:
         server.shutdown()
@@ -295,5 +296,5 @@ def test_publish_never_sends_the_token_to_a_plain_http_or_local_remote(
     rendered = tmp_path / "dist"
     shutil.copytree(synthesis.kubernetes_dir / "staging", rendered / "staging")
     monkeypatch.setenv(delivery.PUSH_TOKEN_VARIABLE, "ghs_" + "0" * 36)
-    with pytest.raises(DeliveryError, match="not an https URL"):
+    with pytest.raises(ToolError, match="not an https URL"):
         delivery.publish(rendered, SPECS["staging"], "origin", "1111111", cwd=repository)

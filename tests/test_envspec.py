@@ -62,7 +62,7 @@ def test_names_are_derived_from_the_spec() -> None:
     assert names.cluster_name == "ai-subsidy-production"
     assert names.database_name == "ai_subsidy_production"
     assert names.stack_id("network") == "production-network"
-    assert all(len(names.bucket(purpose)) <= 63 for purpose in ("files", "backups", "diagnostics", "access-logs", "files-dr"))
+    assert all(len(names.bucket(purpose)) <= 63 for purpose in ("files", "diagnostics", "access-logs", "files-dr"))
 
 
 # --- bad input: one clear message naming file, field and reason; exit 2; output untouched ---

@@ -107,7 +107,7 @@ def test_replicas_encrypt_under_the_dr_key_with_bucket_keys(setup: Setup) -> Non
 
 def test_nothing_wider_than_replication(setup: Setup) -> None:
     names = setup.names
-    other = names.bucket_arn("backups")
+    other = names.bucket_arn("diagnostics")
     lookalike = f"{setup.source}-copy"
     # Other buckets' contexts, and a bucket whose name merely starts with the source's.
     for context in (other, f"{other}/dump.sql", lookalike, f"{lookalike}/x"):

@@ -186,7 +186,7 @@ def test_no_role_without_the_boundary(account: Account) -> None:
         assert not account.deploy_may(action, account.own_role), f"{action} on a role without a boundary"
     # UpdateAssumeRolePolicy, UpdateRole, UpdateRoleDescription and DeleteRole carry no boundary key:
     # the name prefix alone guards them, so the only unbounded roles of the prefix, the CI roles, are
-    # denied by name (test_it_cannot_change_its_own_role) and no other may exist (README, "Security notes").
+    # denied by name (test_it_cannot_change_its_own_role) and no other may exist (docs/delivery.md, "Security notes").
     assert not account.deploy_may("iam:DeleteRolePermissionsBoundary", account.own_role, **{BOUNDARY: account.boundary_arn})
     foreign = f"arn:aws:iam::{account.account}:role/someone-elses-role"
     assert not account.deploy_may("iam:CreateRole", foreign, **{BOUNDARY: account.boundary_arn})

@@ -10,7 +10,7 @@ import pytest
 from charts.application import settings_for
 from envspec import SpecError, load_environments, names_for
 from envspec.models import duration_seconds
-from envspec.naming import AI_WORKER
+from envspec.topology import AI_WORKER
 from tests.conftest import ROOT, SPECS
 
 BAD_VALUES = {

@@ -15,18 +15,15 @@ import pytest
 
 from envspec import names_for
 from envspec.naming import (
-    AI_WORKER,
     APP_NAMESPACE,
-    BACKEND,
-    FRONTEND,
     METRICS_PORT,
     MIGRATION_JOB,
     MONITORING_NAMESPACE,
     POSTGRES_PORT,
     PROMETHEUS_POD_LABELS,
     REDIS_PORT,
-    Component,
 )
+from envspec.topology import AI_WORKER, BACKEND, FRONTEND, Component
 from tests import kube
 from tests.conftest import ENVIRONMENTS, SPECS, Synthesis
 from tests.kube import Endpoint, allowed

@@ -105,7 +105,7 @@ def test_rds_alarms_use_the_spec_thresholds(env: str, synthesis: Synthesis) -> N
             threshold,
         )
         assert alarm["dimensions"] == {"DBInstanceIdentifier": names_for(spec).database_identifier}
-    # No read replica exists, and a Multi-AZ standby publishes no ReplicaLag (see the README).
+    # No read replica exists, and a Multi-AZ standby publishes no ReplicaLag (docs/observability.md).
     assert not [alarm for alarm in alarms.values() if alarm.get("metric_name") == "ReplicaLag"]
     assert alarms["rds-free-storage"]["treat_missing_data"] == "breaching"
 

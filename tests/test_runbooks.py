@@ -9,8 +9,9 @@ import pytest
 
 from charts.observability.rules import alerts
 from charts.observability.slo import slo_alerts
-from envspec.naming import AI_WORKER, APP_NAMESPACE, BACKEND, FRONTEND, MIGRATION_JOB, MONITORING_NAMESPACE
+from envspec.naming import APP_NAMESPACE, MIGRATION_JOB, MONITORING_NAMESPACE
 from envspec.slo import ServiceLevels
+from envspec.topology import AI_WORKER, BACKEND, FRONTEND
 from tests.conftest import ROOT
 
 RUNBOOKS = ROOT / "docs" / "runbooks"

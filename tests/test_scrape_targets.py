@@ -8,18 +8,8 @@ from typing import Any
 import pytest
 
 from charts.observability import promql
-from envspec.naming import (
-    AI_WORKER,
-    APP_NAMESPACE,
-    BACKEND,
-    FRONTEND,
-    METRICS_PATH,
-    METRICS_PORT,
-    METRICS_PORT_NAME,
-    MONITORING_NAMESPACE,
-    MONITORING_SELECTOR_LABELS,
-    Component,
-)
+from envspec.naming import APP_NAMESPACE, METRICS_PATH, METRICS_PORT, METRICS_PORT_NAME, MONITORING_NAMESPACE, MONITORING_SELECTOR_LABELS
+from envspec.topology import AI_WORKER, BACKEND, FRONTEND, Component
 from tests.conftest import ENVIRONMENTS, Synthesis
 
 

@@ -10,7 +10,8 @@ import pytest
 
 from envspec import load_environments
 from tests.conftest import ROOT
-from tools.set_image import SetImageError, main, set_image
+from tools.errors import ToolError
+from tools.set_image import main, set_image
 
 
 @pytest.fixture
@@ -47,13 +48,13 @@ def test_components_by_image_name_workload_key_or_deployment(environments: Path)
 
 def test_nothing_is_written_unless_every_file_stays_valid(environments: Path) -> None:
     before = {path.name: path.read_text() for path in environments.glob("*.yaml")}
-    with pytest.raises(SetImageError, match="'latest' is not a pinned tag"):
+    with pytest.raises(ToolError, match="'latest' is not a pinned tag"):
         set_image(environments.parent, ["development", "staging"], "backend", "latest")
-    with pytest.raises(SetImageError, match="unknown component 'worker'"):
+    with pytest.raises(ToolError, match="unknown component 'worker'"):
         set_image(environments.parent, ["development"], "worker", "v1.0.0")
-    with pytest.raises(SetImageError, match="not a valid image tag"):
+    with pytest.raises(ToolError, match="not a valid image tag"):
         set_image(environments.parent, ["development"], "backend", "v1 ; rm -rf /")
-    with pytest.raises(SetImageError, match="unknown environment"):
+    with pytest.raises(ToolError, match="unknown environment"):
         set_image(environments.parent, ["development", "qa"], "backend", "v1.0.0")
     assert {path.name: path.read_text() for path in environments.glob("*.yaml")} == before
 

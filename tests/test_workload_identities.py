@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from envspec import names_for
-from envspec.naming import AI_WORKER, BACKEND, KUBE_SYSTEM
+from envspec.naming import KUBE_SYSTEM
+from envspec.topology import AI_WORKER, BACKEND
 from tests.conftest import ENVIRONMENTS, SPECS, Synthesis, data_of, ref, resources_of
 
 POD_IDENTITY_LAYERS = ("cluster", "data")
@@ -119,7 +120,8 @@ def test_application_identities_reach_only_their_own_resources(env: str, synthes
     assert _resource_refs(worker, "s3:GetObject") == {f"{files}/*"}
     assert _resource_refs(worker, "s3:PutObject") == {f"{files}/generated/*"}
     assert not _resource_refs(worker, "s3:DeleteObject")
-    assert _resource_refs(worker, "secretsmanager:GetSecretValue") == {secret["ai-keys-secret"]}
+    # What it uses (envspec.topology): Redis (its job queue) and the OpenAI key; its login comes through External Secrets.
+    assert _resource_refs(worker, "secretsmanager:GetSecretValue") == {secret[n] for n in ("redis-secret", "ai-keys-secret")}
 
     external_secrets = _permissions(stack, identities[("external-secrets", "external-secrets")][1])
     readable = _resource_refs(external_secrets, "secretsmanager:GetSecretValue")

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from charts.application import needs_of
 from charts.pod import content_hash
-from envspec import names_for
-from envspec.naming import AI_WORKER, APP_NAMESPACE, BACKEND, COMPONENTS, FRONTEND, MIGRATION_JOB, Component
+from envspec import names_for, topology
+from envspec.naming import APP_NAMESPACE, MIGRATION_JOB
+from envspec.topology import AI_WORKER, BACKEND, COMPONENTS, FRONTEND, Component
 from tests import kube
 from tests.conftest import ENVIRONMENTS, SPECS, Synthesis
 
@@ -45,7 +45,7 @@ def test_the_backend_matches_the_issue_in_production(synthesis: Synthesis) -> No
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 @pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.name)
 def test_images_resources_and_autoscaling_come_from_the_spec(env: str, component: Component, synthesis: Synthesis) -> None:
-    workload = names_for(SPECS[env]).workload(component)
+    workload = topology.workload(SPECS[env], component)
     container = _container(synthesis, env, component)
     assert container["image"] == f"{workload.image.repository}:{workload.image.tag}"
     assert not container["image"].endswith(":latest")
@@ -298,7 +298,7 @@ def test_config_maps_hold_derived_settings_and_no_secret(env: str, synthesis: Sy
     (worker,) = synthesis.find(env, "ConfigMap", "ai-config")
     assert worker["data"]["AWS_REGION"] == spec.aws.region
     assert worker["data"]["FILES_BUCKET"] == names_for(spec).bucket("files")
-    secret_variables = {entry.variable for component in COMPONENTS for entry in needs_of(component).secret_env}
+    secret_variables = {entry.variable for component in COMPONENTS for entry in component.secret_env}
     for config_map in synthesis.find(env, "ConfigMap"):
         assert not secret_variables & set(config_map["data"]), config_map["metadata"]["name"]
 

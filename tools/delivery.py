@@ -30,7 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from envspec import EnvironmentSpec, SpecError, load_environments, names_for
+from envspec.exit_codes import BAD_INPUT, OK
 from envspec.naming import LAYERS
+from tools.errors import ToolError, report
 from tools.plan_digest import digest_plan
 from tools.terraform_cli import terraform_environment
 
@@ -40,10 +42,6 @@ ADMINISTERED_LAYERS = ("ci",)
 TERRAFORM_DIR = ROOT / "cdktf.out"
 KUBERNETES_DIR = ROOT / "dist"
 PUBLISHER = {"name": "github-actions[bot]", "email": "41898282+github-actions[bot]@users.noreply.github.com"}
-
-
-class DeliveryError(Exception):
-    """A problem a person must fix; the message says what."""
 
 
 # --- Environments -----------------------------------------------------------------------------
@@ -107,7 +105,7 @@ class Stack:
 def _layer_of(stack_id: str, env: str) -> str:
     layer = stack_id.removeprefix(f"{env}-")
     if layer not in LAYERS:
-        raise DeliveryError(f"stack {stack_id} is not <env>-<layer> for a layer in envspec.naming.LAYERS")
+        raise ToolError(f"stack {stack_id} is not <env>-<layer> for a layer in envspec.naming.LAYERS")
     return layer
 
 
@@ -115,7 +113,7 @@ def environment_stacks(terraform_dir: Path, env: str) -> list[Stack]:
     """Stacks of one environment in dependency order (manifest `dependencies`, then LAYERS order)."""
     manifest_file = terraform_dir / "manifest.json"
     if not manifest_file.is_file():
-        raise DeliveryError(f"{manifest_file} not found: run `make synth ENV={env}` first")
+        raise ToolError(f"{manifest_file} not found: run `make synth ENV={env}` first")
     manifest = json.loads(manifest_file.read_text(encoding="utf-8"))["stacks"]
     stacks = {}
     for stack_id, entry in manifest.items():
@@ -126,7 +124,7 @@ def environment_stacks(terraform_dir: Path, env: str) -> list[Stack]:
         local = "local" in document.get("terraform", {}).get("backend", {})
         stacks[stack_id] = Stack(stack_id, _layer_of(stack_id, env), directory, tuple(entry.get("dependencies", ())), local)
     if not stacks:
-        raise DeliveryError(f"no stacks of environment {env!r} in {manifest_file}")
+        raise ToolError(f"no stacks of environment {env!r} in {manifest_file}")
     return _topological(stacks)
 
 
@@ -137,7 +135,7 @@ def _topological(stacks: dict[str, Stack]) -> list[Stack]:
     while pending:
         ready = next((stack for stack in pending if all(dep in done or dep not in stacks for dep in stack.dependencies)), None)
         if ready is None:
-            raise DeliveryError("stack dependencies form a cycle: " + ", ".join(stack.id for stack in pending))
+            raise ToolError("stack dependencies form a cycle: " + ", ".join(stack.id for stack in pending))
         ordered.append(ready)
         done.add(ready.id)
         pending.remove(ready)
@@ -148,7 +146,7 @@ def _ordered(terraform_dir: Path, env: str) -> list[Stack]:
     stacks = environment_stacks(terraform_dir, env)
     layers = [stack.layer for stack in stacks]
     if layers != sorted(layers, key=LAYERS.index):
-        raise DeliveryError(f"stack dependencies {layers} contradict envspec.naming.LAYERS {list(LAYERS)}")
+        raise ToolError(f"stack dependencies {layers} contradict envspec.naming.LAYERS {list(LAYERS)}")
     return stacks
 
 
@@ -169,7 +167,7 @@ def _terraform(stack: Stack, *args: str, capture: bool = False) -> subprocess.Co
     result = subprocess.run(command, env=terraform_environment(), capture_output=capture, text=True, check=False)
     if result.returncode != 0:
         detail = f"\n{result.stderr.strip()}" if capture and result.stderr else ""
-        raise DeliveryError(f"terraform {args[0]} failed for {stack.id} (exit {result.returncode}){detail}")
+        raise ToolError(f"terraform {args[0]} failed for {stack.id} (exit {result.returncode}){detail}")
     return result
 
 
@@ -204,7 +202,7 @@ def apply(terraform_dir: Path, env: str, out_dir: Path) -> None:
 def _git(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT, check: bool = True) -> str:
     result = subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, check=False)
     if check and result.returncode != 0:
-        raise DeliveryError(f"git {args[0]} failed: {result.stderr.strip()}")
+        raise ToolError(f"git {args[0]} failed: {result.stderr.strip()}")
     return result.stdout.strip() if result.returncode == 0 else ""
 
 
@@ -222,7 +220,7 @@ def remote_auth(remote: str, cwd: Path = ROOT) -> dict[str, str]:
         return {}
     url = _git("remote", "get-url", remote, cwd=cwd)
     if not url.startswith("https://"):
-        raise DeliveryError(f"{PUSH_TOKEN_VARIABLE} is set but remote {remote!r} is not an https URL; refusing to send the token")
+        raise ToolError(f"{PUSH_TOKEN_VARIABLE} is set but remote {remote!r} is not an https URL; refusing to send the token")
     basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
     return {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"http.{url}.extraheader", "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}"}
 
@@ -237,7 +235,7 @@ def publish(kubernetes_dir: Path, spec: EnvironmentSpec, remote: str, source_sha
     folder = kubernetes_dir / spec.name
     files = sorted(folder.glob("*.k8s.yaml"))
     if not files:
-        raise DeliveryError(f"nothing rendered in {folder}: run `make synth ENV={spec.name}` first")
+        raise ToolError(f"nothing rendered in {folder}: run `make synth ENV={spec.name}` first")
     branch = names.gitops_branch
     auth = remote_auth(remote, cwd=cwd)
     _git("fetch", "--quiet", remote, f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}", env=auth, cwd=cwd, check=False)
@@ -299,12 +297,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             source = args.source_sha or _git("rev-parse", "HEAD")
             publish(args.kubernetes_dir, _single(specs, args.env), args.remote, source)
     except SpecError as error:
-        print(f"error: invalid environment spec\n{error}", file=sys.stderr)
-        return 2
-    except DeliveryError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+        return report(f"invalid environment spec\n{error}", BAD_INPUT)
+    except ToolError as error:
+        return report(error, error.exit_code)
+    return OK
 
 
 def _print_paths(paths: Iterable[Path]) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from envspec.exit_codes import CANNOT_ACT
 from tools.kube_validate import load_crd
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +67,7 @@ def main() -> int:
     cdk8s = ROOT / "node_modules" / ".bin" / "cdk8s"
     if not cdk8s.exists():
         print("error: node_modules/.bin/cdk8s is missing; run `make install` first", file=sys.stderr)
-        return 1
+        return CANNOT_ACT
     with tempfile.TemporaryDirectory(prefix="crd-import-") as scratch:
         output = Path(scratch) / "imports"
         for group, files in crd_groups().items():

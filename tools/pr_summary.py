@@ -32,6 +32,8 @@ import yaml
 
 from envspec import DEFAULT_DIRECTORY, load_environments
 from tools.cost.compare import cost_section, estimates
+from envspec.exit_codes import FAILED
+from tools.errors import ToolError, report
 from tools.plan_digest import counts, digest_plan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,10 +41,6 @@ MARKER = "<!-- ai-subsidy:pr-summary -->"
 SNAPSHOTS = "tests/__snapshots__"
 # GitHub refuses comments over 65,536 characters; the tables always fit, the diff is cut to fit.
 DEFAULT_MAX_CHARS = 60_000
-
-
-class SummaryError(Exception):
-    pass
 
 
 # --- Reading a synthesis ------------------------------------------------------------------------
@@ -144,7 +142,7 @@ def load_plans(directory: Path | None) -> dict[str, dict[str, Any]]:
     if directory is None:
         return {}
     if not directory.is_dir():
-        raise SummaryError(f"plans folder {directory} not found")
+        raise ToolError(f"plans folder {directory} not found")
     plans: dict[str, dict[str, Any]] = {}
     for path in sorted(directory.rglob("*.json")):
         document = json.loads(path.read_text(encoding="utf-8"))
@@ -277,7 +275,7 @@ def render(
 def _run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env, check=False)
     if result.returncode != 0:
-        raise SummaryError(f"{' '.join(command[:3])} failed: {(result.stderr or result.stdout).strip()[-2000:]}")
+        raise ToolError(f"{' '.join(command[:3])} failed: {(result.stderr or result.stdout).strip()[-2000:]}")
     return result.stdout
 
 
@@ -309,7 +307,7 @@ def summarize(base: str, head: Path, plans_dir: Path | None, max_chars: int = DE
     plans = load_plans(plans_dir)
     head_synthesis = Synthesis(head)
     if not head_synthesis.stacks() and not head_synthesis.charts():
-        raise SummaryError(f"no synthesized output under {head} (run `make synth` first)")
+        raise ToolError(f"no synthesized output under {head} (run `make synth` first)")
     with base_synthesis(base) as (base_synthesis_, ref):
         head_specs = load_environments(DEFAULT_DIRECTORY)
         cost = cost_section(
@@ -337,9 +335,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         text = summarize(args.base, args.head, args.plans, args.max_chars)
-    except (SummaryError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    except ToolError as error:
+        return report(error, error.exit_code)
+    except ValueError as error:  # an unreadable plan or manifest
+        return report(error, FAILED)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text, encoding="utf-8")

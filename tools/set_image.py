@@ -23,17 +23,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from envspec import SpecError, load_environments
-from envspec.naming import COMPONENTS, Component
+from envspec.topology import COMPONENTS, Component
 from ops.deploy.set_image import COMPONENTS as OPS_COMPONENTS
 from ops.deploy.set_image import plan_image_change
 from ops.errors import OpsError
+from tools.errors import ToolError, bad_input, report
 
 ROOT = Path(__file__).resolve().parent.parent
 TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-
-
-class SetImageError(Exception):
-    pass
 
 
 def component_of(name: str, repo: Path, env: str) -> Component:
@@ -46,13 +43,13 @@ def component_of(name: str, repo: Path, env: str) -> Component:
         if name in aliases:
             return component
         known |= aliases
-    raise SetImageError(f"unknown component {name!r} (known: {', '.join(sorted(known))})")
+    raise bad_input(f"unknown component {name!r} (known: {', '.join(sorted(known))})")
 
 
 def set_image(repo: Path, envs: Sequence[str], component: str, tag: str) -> list[Path]:
     """Edit every named environment's spec; nothing is written unless all edits are valid."""
     if not TAG.fullmatch(tag):
-        raise SetImageError(f"{tag!r} is not a valid image tag")
+        raise bad_input(f"{tag!r} is not a valid image tag")
     changes = []
     for env in envs:
         try:
@@ -60,7 +57,7 @@ def set_image(repo: Path, envs: Sequence[str], component: str, tag: str) -> list
             ops_name = next(ops for ops, item in OPS_COMPONENTS.items() if item == target)
             change = plan_image_change(repo, env, ops_name, tag)
         except (OpsError, SpecError) as error:
-            raise SetImageError(str(error)) from None
+            raise bad_input(str(error)) from None
         if change is not None:
             changes.append(change)
     for change in changes:
@@ -77,9 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         changed = set_image(args.repo, args.envs, args.component, args.tag)
-    except SetImageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except ToolError as error:
+        return report(error, error.exit_code)
     for path in changed:
         print(f"{path.name}: {args.component} -> {args.tag}")
     if not changed:

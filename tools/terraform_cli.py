@@ -17,6 +17,8 @@ import os
 import sys
 from pathlib import Path
 
+from envspec.exit_codes import BAD_INPUT
+
 # The hashicorp/aws release cdktf-cdktf-provider-aws 20.1.0 is generated from (and pins).
 AWS_PROVIDER_VERSION = "5.100.0"
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +83,7 @@ def terraform_environment() -> dict[str, str]:
 def main(argv: list[str]) -> int:
     if argv != ["path"]:
         print(__doc__, file=sys.stderr)
-        return 2
+        return BAD_INPUT
     config = cli_config_file()
     print(config or "")
     return 0

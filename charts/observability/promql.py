@@ -11,16 +11,8 @@ rates gives one quantile per pod, not the service's).
 
 from __future__ import annotations
 
-from envspec.naming import (
-    AI_WORKER,
-    APP_NAMESPACE,
-    BACKEND,
-    EXTERNAL_SECRETS_RELEASE,
-    FRONTEND,
-    KUBE_STATE_METRICS_JOB,
-    MONITORING_NAMESPACE,
-    NODE_EXPORTER_JOB,
-)
+from envspec.naming import APP_NAMESPACE, EXTERNAL_SECRETS_RELEASE, KUBE_STATE_METRICS_JOB, MONITORING_NAMESPACE, NODE_EXPORTER_JOB
+from envspec.topology import AI_WORKER, BACKEND, FRONTEND
 
 # --- Metric names the application exports (the list) ---
 HTTP_REQUESTS = "http_requests_total"  # counter, label `status` (HTTP status code)

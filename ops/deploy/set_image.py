@@ -22,8 +22,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from envspec import SpecError, load_environments, names_for
-from envspec.naming import AI_WORKER, BACKEND, FRONTEND, Component
+from envspec import SpecError, load_environments
+from envspec.topology import AI_WORKER, BACKEND, FRONTEND, Component, workload
 from ops.console import say, step
 from ops.context import load_spec
 from ops.deploy.yamledit import EditError, set_scalar
@@ -84,7 +84,7 @@ def plan_image_change(repo: Path, env: str, component_name: str, tag: str) -> Im
     component = COMPONENTS[component_name]
     directory = repo / "environments"
     spec = load_spec(env, directory)
-    current = names_for(spec).workload(component).image
+    current = workload(spec, component).image
     if current.tag == tag:
         return None
     relative = Path("environments") / f"{env}.yaml"

@@ -14,8 +14,10 @@ from typing import Any
 
 import yaml
 
+from ops.errors import InputError
 
-class EditError(ValueError):
+
+class EditError(InputError):
     pass
 
 
@@ -96,12 +98,3 @@ def _proven(original: str, edited: str, path: Sequence[str], value: str) -> str:
     if after != expected:
         raise EditError("the edit changed more than the one value; refusing to write it")
     return edited
-
-
-def get_scalar(text: str, path: Sequence[str]) -> Any:
-    cursor: Any = yaml.safe_load(text)
-    for key in path:
-        if not isinstance(cursor, dict) or key not in cursor:
-            return None
-        cursor = cursor[key]
-    return cursor

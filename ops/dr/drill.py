@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from envspec.naming import Component
+from envspec.topology import Component
 from ops.console import duration, say, step, table, warn
 from ops.context import Target
 from ops.dr.budget import RTO_BUDGET

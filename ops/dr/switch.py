@@ -30,7 +30,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from envspec.naming import AI_WORKER, BACKEND, Component
+from envspec import topology
+from envspec.topology import AI_WORKER, BACKEND, Component
 from ops.console import duration, fields, say, step
 from ops.context import Target
 from ops.dr.database import describe_instance, instance_status
@@ -40,7 +41,7 @@ from ops.timeutil import iso, now, stamp
 from ops.waiting import Poll, wait_for
 
 MANAGED_SECRET_TAG = "aws:rds:primaryDBInstanceArn"
-DATABASE_SECRET = "database-secret"
+DATABASE_SECRET = topology.DATABASE_SECRET.kubernetes_name
 # Deployments that hold database connections and must reconnect with the new credentials.
 DATABASE_CLIENTS: tuple[Component, ...] = (BACKEND, AI_WORKER)
 

@@ -21,7 +21,8 @@ from typing import Any
 
 import yaml
 
-from envspec.naming import APP_NAMESPACE, COMPONENTS, Component
+from envspec.naming import APP_NAMESPACE
+from envspec.topology import COMPONENTS, Component
 from ops.console import say, step
 from ops.context import Target
 from ops.kube import Kube

@@ -24,7 +24,6 @@ from ops.console import say
 from ops.context import Target
 from ops.errors import EnvironmentProblem, OpsError
 
-SEVERITIES = ("critical", "major", "minor", "info")
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 # Override for PagerDuty's EU service region (https://events.eu.pagerduty.com/v2/enqueue) or a test server.
 PAGERDUTY_URL_ENV = "OPS_PAGERDUTY_EVENTS_URL"

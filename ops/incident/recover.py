@@ -14,7 +14,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from envspec.naming import APP_NAMESPACE, Component
+from envspec.naming import APP_NAMESPACE
+from envspec.topology import Component
 from ops.console import say, step
 from ops.errors import InputError
 from ops.kube import Kube, restart_and_wait, rollout_status

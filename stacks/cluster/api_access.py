@@ -1,5 +1,5 @@
 """Operators' path to a private-only Kubernetes API: Session Manager port forwarding through a small
-instance in a private subnet (README, "Reaching a private API endpoint").
+instance in a private subnet (docs/cluster.md, "Reaching a private API endpoint").
 
 EKS's private endpoint answers only inside the VPC (EKS User Guide, "Cluster API server endpoint":
 with public access disabled, "you must use a connected network ... or an Amazon EC2 bastion host").

@@ -99,7 +99,7 @@ class ControlPlane(Construct):
         # Cluster admins: the platform team's role, and the GitHub deploy role of the `<env>-ci` stack, named
         # from naming.py (an access entry belongs with its cluster). EKS refuses an entry for a role that
         # does not exist: the ci stack reads nothing from other stacks and is applied before this one
-        # when an environment is bootstrapped (README, "Bootstrap").
+        # when an environment is bootstrapped (docs/bootstrap.md, "Bootstrap").
         cluster_admin_access(self, "platform_admin", self.cluster.name, names.role_arn(spec.cluster.admin_role_name))
         cluster_admin_access(self, "deploy_role", self.cluster.name, names.role_arn(names.deploy_role))
 

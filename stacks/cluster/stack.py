@@ -90,7 +90,7 @@ class ClusterStack(EnvironmentStack):
             self.output(
                 "api_access_instance_id",
                 self.api_access.instance_id,
-                "Session Manager target for port forwarding to the private Kubernetes API (README)",
+                "Session Manager target for port forwarding to the private Kubernetes API (docs/cluster.md)",
             )
 
         self.output("cluster_name", cluster.name, "Name of the EKS cluster")

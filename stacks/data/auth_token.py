@@ -50,7 +50,7 @@ class RedisAuthToken(Construct):
             name=names.cache_auth_token_secret,
             description=f"Redis AUTH token of {names.cache_replication_group} (read by Terraform only; apps read the redis URL secret)",
             kms_key_id=key.arn,
-            recovery_window_in_days=30 if spec.is_production else 7,
+            recovery_window_in_days=spec.backup.secret_recovery_window_days,
             # Like the application secrets: a copy in the DR region when the environment keeps one.
             replica=[SecretsmanagerSecretReplica(region=spec.aws.dr_region, kms_key_id=dr_key.arn)] if dr_key else None,
             tags={"Name": names.cache_auth_token_secret},

@@ -100,7 +100,6 @@ class Database(Construct):
             trust=[service_trust("monitoring.rds.amazonaws.com", source_account(names.account))],
             managed_policies=[f"{AWS_MANAGED}service-role/AmazonRDSEnhancedMonitoringRole"],
         )
-        production = spec.is_production
         self.instance = DbInstance(
             self,
             "instance",
@@ -133,8 +132,8 @@ class Database(Construct):
             copy_tags_to_snapshot=True,
             delete_automated_backups=False,
             deletion_protection=database.deletion_protection,
-            skip_final_snapshot=not production,
-            final_snapshot_identifier=f"{identifier}-final" if production else None,
+            skip_final_snapshot=not database.final_snapshot,
+            final_snapshot_identifier=f"{identifier}-final" if database.final_snapshot else None,
             performance_insights_enabled=True,
             performance_insights_kms_key_id=data_key.arn,
             performance_insights_retention_period=database.performance_insights_retention_days,

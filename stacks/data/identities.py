@@ -1,18 +1,17 @@
-"""Pod Identity roles of the workloads that call AWS, each limited to this environment's resources."""
+"""Pod Identity roles of the workloads that call AWS (from `envspec.topology`), each limited to this
+environment's resources."""
 
 from __future__ import annotations
 
 from constructs import Construct
 
 from envspec import Names
-from envspec.naming import AI_WORKER, BACKEND
+from envspec.naming import PROJECT
+from envspec.topology import AI_WORKER, BACKEND, COMPONENTS, DRAFTS_PREFIX, Component, FilesAccess
 from stacks.data.secrets import ApplicationSecrets
 from stacks.iam import PodIdentity
 from stacks.kms import CustomerManagedKey
 from stacks.policy import Condition, Statement
-
-# Where the AI worker writes the drafts it generates; it only reads everything else.
-WORKER_OUTPUT_PREFIX = "generated/"
 
 
 def _use_key_through(key: CustomerManagedKey, service: str, region: str, actions: list[str]) -> Statement:
@@ -26,6 +25,32 @@ def _use_key_through(key: CustomerManagedKey, service: str, region: str, actions
 
 def _read_secrets(sid: str, arns: list[str]) -> Statement:
     return Statement(sid=sid, actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], resources=arns)
+
+
+def _secrets_statements(component: Component, secrets: ApplicationSecrets, decrypt: Statement) -> list[Statement]:
+    readable = [secrets.arn(secret.kubernetes_name) for secret in component.aws_readable_secrets]
+    return [_read_secrets("ReadOwnSecrets", readable), decrypt] if readable else []
+
+
+def _files_statements(access: FilesAccess | None, bucket_arn: str, key_use: Statement) -> list[Statement]:
+    """The files-bucket statements of an access level (envspec.topology.FilesAccess)."""
+    if access is None:
+        return []
+    if access is FilesAccess.READ_WRITE:
+        return [
+            Statement(sid="ListFiles", actions=["s3:ListBucket"], resources=[bucket_arn]),
+            Statement(
+                sid="ReadWriteFiles",
+                actions=["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"],
+                resources=[f"{bucket_arn}/*"],
+            ),
+            key_use,
+        ]
+    return [
+        Statement(sid="ReadFiles", actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[f"{bucket_arn}/*"]),
+        Statement(sid="WriteDrafts", actions=["s3:PutObject"], resources=[f"{bucket_arn}/{DRAFTS_PREFIX}*"]),
+        key_use,
+    ]
 
 
 class WorkloadIdentities(Construct):
@@ -44,42 +69,26 @@ class WorkloadIdentities(Construct):
         region = names.region
         s3_key = _use_key_through(data_key, "s3", region, ["kms:Decrypt", "kms:GenerateDataKey"])
         secrets_decrypt = _use_key_through(secrets_key, "secretsmanager", region, ["kms:Decrypt"])
-        self.backend = PodIdentity(
-            self,
-            "backend",
-            names,
-            cluster_name,
-            names.app_service_account(BACKEND),
-            "backend",
-            permissions=[
-                Statement(sid="ListFiles", actions=["s3:ListBucket"], resources=[files_bucket_arn]),
-                Statement(
-                    sid="ReadWriteFiles",
-                    actions=["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"],
-                    resources=[f"{files_bucket_arn}/*"],
-                ),
-                s3_key,
-                # Its database login reaches it through External Secrets only (database-secret): the pod
-                # never reads a database credential from Secrets Manager itself.
-                _read_secrets("ReadOwnSecrets", [secrets.arn(name) for name in ("redis-secret", "ai-keys-secret")]),
-                secrets_decrypt,
-            ],
-        )
-        self.ai_worker = PodIdentity(
-            self,
-            "ai_worker",
-            names,
-            cluster_name,
-            names.app_service_account(AI_WORKER),
-            "ai-worker",
-            permissions=[
-                Statement(sid="ReadFiles", actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[f"{files_bucket_arn}/*"]),
-                Statement(sid="WriteDrafts", actions=["s3:PutObject"], resources=[f"{files_bucket_arn}/{WORKER_OUTPUT_PREFIX}*"]),
-                s3_key,
-                _read_secrets("ReadAiKeys", [secrets.arn("ai-keys-secret")]),
-                secrets_decrypt,
-            ],
-        )
+        # One role per component that calls AWS, from the topology: its files-bucket access and the
+        # secrets it uses, less the rotating database logins (they reach pods through External Secrets only).
+        self.components = {
+            component.key: PodIdentity(
+                self,
+                component.key,
+                names,
+                cluster_name,
+                names.app_service_account(component),
+                component.name.removeprefix(f"{PROJECT}-"),
+                permissions=[
+                    *_files_statements(component.files, files_bucket_arn, s3_key),
+                    *_secrets_statements(component, secrets, secrets_decrypt),
+                ],
+            )
+            for component in COMPONENTS
+            if component.needs_aws
+        }
+        self.backend = self.components[BACKEND.key]
+        self.ai_worker = self.components[AI_WORKER.key]
         self.external_secrets = PodIdentity(
             self,
             "external_secrets",

@@ -6,7 +6,7 @@ on; the master password stays in RDS's own managed secret, for the role bootstra
 function and break-glass only), the Redis URL and Grafana's
 generated admin login (write-only values: Terraform sends them and keeps no copy in state). Values Terraform cannot
 know (the OpenAI key, the registry credential, alert receiver URLs) are put in by operators; see
-the README.
+docs/data.md, "Secrets".
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from constructs import Construct
 
 from envspec import EnvironmentSpec, Names
 from envspec.naming import DATABASE_APP_USER, DATABASE_MIGRATION_USER, POSTGRES_PORT, SecretBinding
+from envspec.topology import DATABASE_MIGRATION_SECRET, DATABASE_SECRET, REDIS_SECRET
 from stacks.checkov import skip_check
 from stacks.data.cache import RedisCache
 from stacks.data.database import Database
@@ -26,7 +27,7 @@ from stacks.kms import CustomerManagedKey
 
 GRAFANA_ADMIN_USER = "admin"
 DATABASE_PASSWORD_LENGTH = 40
-DATABASE_LOGINS = {"database-secret": DATABASE_APP_USER, "database-migration-secret": DATABASE_MIGRATION_USER}
+DATABASE_LOGINS = {DATABASE_SECRET.kubernetes_name: DATABASE_APP_USER, DATABASE_MIGRATION_SECRET.kubernetes_name: DATABASE_MIGRATION_USER}
 GRAFANA_PASSWORD_LENGTH = 32
 ROTATION_REASON = (
     "rotated by their owners, not a Lambda: RDS rotates the database password in its own managed secret, "
@@ -55,7 +56,7 @@ class ApplicationSecrets(Construct):
                 name=binding.remote_name,
                 description=self._describe(binding, DATABASE_LOGINS.get(binding.kubernetes_name)),
                 kms_key_id=key.arn,
-                recovery_window_in_days=30 if spec.is_production else 7,
+                recovery_window_in_days=spec.backup.secret_recovery_window_days,
                 # Copies in the DR region, so a regional failover finds its credentials.
                 replica=[SecretsmanagerSecretReplica(region=spec.aws.dr_region, kms_key_id=dr_key.arn)] if dr_key else None,
                 tags={"Name": binding.remote_name, "ConsumedBy": f"{binding.namespace}/{binding.kubernetes_name}"},
@@ -72,7 +73,7 @@ class ApplicationSecrets(Construct):
         SecretsmanagerSecretVersion(
             self,
             "redis_connection",
-            secret_id=self.secrets["redis-secret"].id,
+            secret_id=self.secrets[REDIS_SECRET.kubernetes_name].id,
             secret_string_wo=Fn.jsonencode({"url": cache.url}),
             # Write-only values are sent only when their version changes: a new token generation
             # writes a new URL.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from constructs import Construct
 
 from envspec import EnvironmentSpec
-from envspec.naming import POSTGRES_PORT, REDIS_PORT
+from envspec.topology import DataStore
 from stacks.base import EnvironmentStack
 from stacks.checkov import skip_check
 from stacks.cluster.stack import ClusterStack
@@ -55,8 +55,8 @@ class DataStack(EnvironmentStack):
         # would show the replica changing and defer every read that depends on the secret.
         replica_key = dr_secrets_key if self.emulator is None else None
 
-        database_sg = store_security_group(self, "database_security_group", names, "database", vpc_id, POSTGRES_PORT, cluster_sg)
-        cache_sg = store_security_group(self, "cache_security_group", names, "cache", vpc_id, REDIS_PORT, cluster_sg)
+        database_sg = store_security_group(self, "database_security_group", names, DataStore.DATABASE, vpc_id, cluster_sg)
+        cache_sg = store_security_group(self, "cache_security_group", names, DataStore.CACHE, vpc_id, cluster_sg)
         self.database = Database(self, "database", spec, names, self.key, self.secrets_key, isolated, database_sg.id)
         self.cache_auth_token = RedisAuthToken(self, "cache_auth_token", spec, names, self.secrets_key, dr_key=replica_key)
         self.cache = RedisCache(self, "cache", spec, names, self.key, self.cache_auth_token, isolated, cache_sg.id)
@@ -66,7 +66,6 @@ class DataStack(EnvironmentStack):
         )
         self.buckets = {
             "files": SecureBucket(self, "files", names.bucket("files"), self.key, access_logs.bucket, tags=names.backup_tags),
-            "backups": SecureBucket(self, "backups", names.bucket("backups"), self.key, access_logs.bucket),
             "diagnostics": SecureBucket(
                 self,
                 "diagnostics",
@@ -82,12 +81,11 @@ class DataStack(EnvironmentStack):
             else f"the {spec.profile} profile keeps no DR copy of its files (spec backup.cross_region is false)"
         )
         skip_check(self.buckets["files"].bucket, "CKV_AWS_144", replication)
-        for purpose in ("backups", "diagnostics"):
-            skip_check(
-                self.buckets[purpose].bucket,
-                "CKV_AWS_144",
-                f"{purpose} are copies or short-lived; AWS Backup copies what must survive a region loss",
-            )
+        skip_check(
+            self.buckets["diagnostics"].bucket,
+            "CKV_AWS_144",
+            "diagnostics are copies or short-lived; AWS Backup copies what must survive a region loss",
+        )
         skip_check(
             access_logs.bucket,
             "CKV_AWS_144",

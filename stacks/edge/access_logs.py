@@ -16,6 +16,7 @@ from envspec import Names
 from stacks.checkov import skip_check
 from stacks.policy import Statement
 from stacks.storage import Lifecycle, SecureBucket
+from synth.errors import construct_error
 
 ELB_ACCOUNTS = {"ap-northeast-1": "582318560864", "ap-northeast-3": "383597477331"}
 
@@ -24,7 +25,7 @@ class AccessLogBucket(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, names: Names, retention_days: int):
         super().__init__(scope, construct_id)
         if names.region not in ELB_ACCOUNTS:
-            raise ValueError(f"no Elastic Load Balancing log-delivery account recorded for {names.region}")
+            raise construct_error(self, f"no Elastic Load Balancing log-delivery account recorded for {names.region}")
         self.name = names.alb_access_log_bucket
         self.prefix = names.alb_access_log_prefix
         self.writer = f"arn:aws:iam::{ELB_ACCOUNTS[names.region]}:root"

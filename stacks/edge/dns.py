@@ -4,7 +4,7 @@ for its hosts.
 The certificate is validated by the CNAME records ACM asks for, which Terraform writes into the
 zone; `aws_acm_certificate_validation` waits until ACM has issued it. ACM can only see those
 records once the parent zone delegates to this zone's name servers (output `name_servers`;
-README, "DNS delegation"): until then the apply waits on validation, and everything else (WAF,
+docs/edge-and-security.md, "DNS delegation"): until then the apply waits on validation, and everything else (WAF,
 logs, cluster, application) works already.
 """
 

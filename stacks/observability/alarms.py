@@ -19,6 +19,7 @@ from cdktf_cdktf_provider_aws.nat_gateway import NatGateway
 from constructs import Construct
 
 from envspec import EnvironmentSpec, Names
+from synth.errors import construct_error
 
 GIB = 1024**3
 MAX_DESCRIPTION = 1024
@@ -76,11 +77,17 @@ class AlarmDefinition:
 
 def create_alarm(scope: Construct, names: Names, definition: AlarmDefinition, topic_arn: str) -> CloudwatchMetricAlarm:
     if (definition.metric is None) == (definition.expression is None) or (definition.expression and not definition.watched):
-        raise ValueError(f"alarm {definition.purpose}: give either a metric, or an expression over inputs with what it computes")
+        raise construct_error(
+            scope, f"alarm {definition.purpose}: give either a metric, or an expression over inputs with what it computes"
+        )
     name = names.alarm_name(definition.purpose)
+    try:
+        description = definition.description(names)
+    except ValueError as error:
+        raise construct_error(scope, str(error)) from None
     common = {
         "alarm_name": name,
-        "alarm_description": definition.description(names),
+        "alarm_description": description,
         "comparison_operator": definition.comparison,
         "threshold": definition.threshold,
         "evaluation_periods": definition.evaluation_periods,
