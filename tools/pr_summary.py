@@ -31,8 +31,8 @@ from typing import Any
 import yaml
 
 from envspec import DEFAULT_DIRECTORY, load_environments
-from tools.cost.compare import cost_section, estimates
 from envspec.exit_codes import FAILED
+from tools.cost.compare import cost_section, estimates
 from tools.errors import ToolError, report
 from tools.plan_digest import counts, digest_plan
 
