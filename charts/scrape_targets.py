@@ -15,6 +15,7 @@ from constructs import Construct
 
 from charts.base import EnvironmentChart
 from charts.karpenter_monitoring import karpenter_monitoring
+from charts.log_agent_monitoring import log_agent_monitoring
 from envspec import EnvironmentSpec
 from envspec.naming import (
     AI_WORKER,
@@ -41,6 +42,7 @@ class ScrapeTargetsChart(EnvironmentChart):
         self.pod_monitor = self._pod_monitor(AI_WORKER)
         # Karpenter's ServiceMonitor and alerts: they need the operator's CRDs, like these monitors.
         karpenter_monitoring(self, spec, self.names)
+        log_agent_monitoring(self, self.names)
 
     @staticmethod
     def _metadata(component: Component) -> ApiObjectMetadata:

@@ -638,6 +638,17 @@ class Monitoring(Strict):
     )
 
 
+class ContainerLogs(Strict):
+    """Retention of the log groups the log agent writes to (`/aws/containerinsights/<cluster>/<purpose>`)."""
+
+    application_retention_days: RetentionDays = Field(description="Days every pod's stdout and stderr are kept.")
+    dataplane_retention_days: RetentionDays = Field(description="Days the kubelet, containerd, aws-node and kube-proxy logs are kept.")
+    host_retention_days: RetentionDays = Field(description="Days the nodes' kernel and system journal (OOM kills) is kept.")
+
+    def retention_days(self, purpose: str) -> int:
+        return getattr(self, f"{purpose}_retention_days")
+
+
 class Alarms(Strict):
     """Thresholds of the CloudWatch alarms of the `<env>-observability` stack (all notify the alarm topic)."""
 
@@ -840,6 +851,7 @@ class EnvironmentSpec(Strict):
     alerting: Alerting
     alarms: Alarms = Field(default_factory=Alarms)
     monitoring: Monitoring = Field(default_factory=Monitoring, description="Prometheus and Alertmanager replicas and storage.")
+    container_logs: ContainerLogs = Field(description="CloudWatch Logs groups of the pods', the nodes' and the data plane's logs.")
     secret_sync: SecretSync = Field(default_factory=SecretSync)
     backup: Backup
     ci: ContinuousIntegration

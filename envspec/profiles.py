@@ -84,6 +84,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
         "gitops": {"automated_sync": True},
         "monitoring": {"prometheus_replicas": 1, "prometheus_retention_days": 7, "prometheus_volume_gib": 20, "alertmanager_replicas": 1},
+        "container_logs": {"application_retention_days": 30, "dataplane_retention_days": 30, "host_retention_days": 30},
         "node_autoscaling": {
             "image_alias": NODE_IMAGE,
             "instance_families": ["m6i", "m6a", "m5"],
@@ -119,6 +120,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
         "gitops": {"automated_sync": True},
         "monitoring": {"prometheus_replicas": 1, "prometheus_retention_days": 15, "prometheus_volume_gib": 50, "alertmanager_replicas": 2},
+        "container_logs": {"application_retention_days": 90, "dataplane_retention_days": 90, "host_retention_days": 90},
         "node_autoscaling": {
             "image_alias": NODE_IMAGE,
             "instance_families": ["m6i", "m6a", "m5"],
@@ -169,6 +171,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "prometheus_volume_gib": 100,
             "alertmanager_replicas": 3,
         },
+        "container_logs": {"application_retention_days": 365, "dataplane_retention_days": 365, "host_retention_days": 365},
         # Only production pages; development and staging alerts go to Slack.
         "alerting": {"page_on_call": True},
         # On-demand only: a spot reclaim of a user-facing replica is an outage risk production does not take.
