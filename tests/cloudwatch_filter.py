@@ -7,7 +7,7 @@ bare; `*` is a wildcard), `EXISTS`/`NOT EXISTS`, `&&`, `||` and parentheses. A c
 property the event lacks does not match (only `NOT EXISTS` matches a missing property).
 
 A value `%...%` is a regular expression searched in the string ("Supported regular expressions (regex)
-syntax"): only letters, digits, the symbols `: _ # = @ / ; , -` and the operators `^ $ ? [ ] { } | \ * + .`;
+syntax"): only letters, digits, the symbols `: _ # = @ / ; , -` and the operators `^ $ ? [ ] { } | * + .` and the backslash;
 no parentheses; at most two in a pattern. Anything else is refused here as CloudWatch refuses it.
 """
 
