@@ -77,7 +77,7 @@ def service() -> list[tuple[str, str]]:
         ("Daemon", "off"),
         # The metrics the LogAgentDroppingRecords alert reads, and the liveness probe's health check.
         ("HTTP_Server", "On"),
-        ("HTTP_Listen", "0.0.0.0"),
+        ("HTTP_Listen", "0.0.0.0"),  # noqa: S104 - Prometheus scrapes the pod IP
         ("HTTP_Port", str(METRICS_PORT)),
         ("Health_Check", "On"),
         ("HC_Errors_Count", "5"),
@@ -148,7 +148,10 @@ def inputs() -> list[Section]:
 
 def _journal_fields(match: str, names: dict[str, str]) -> Section:
     """Readable names for the fields kept; every other journal field (all upper case) is removed."""
-    return ("FILTER", [("Name", "modify"), ("Match", match), *(("Rename", f"{old} {new}") for old, new in names.items()), ("Remove_regex", "[A-Z]")])
+    return (
+        "FILTER",
+        [("Name", "modify"), ("Match", match), *(("Rename", f"{old} {new}") for old, new in names.items()), ("Remove_regex", "[A-Z]")],
+    )
 
 
 def filters() -> list[Section]:

@@ -27,45 +27,49 @@ from dataclasses import dataclass, field
 
 MAX_LINE = 4096
 
-_INPUT = {"name", "tag", "log_level", "log_suppress_interval", "routable", "alias", "mem_buf_limit", "storage.type", "threaded"}
-_FILTER = {"name", "match", "match_regex", "alias", "log_level", "log_suppress_interval"}
-_OUTPUT = {"name", "match", "match_regex", "alias", "log_level", "log_suppress_interval", "retry_limit", "storage.total_limit_size", "workers"}
+
+def _names(text: str) -> set[str]:
+    return set(text.split())
+
+
+_INPUT = _names("alias log_level log_suppress_interval mem_buf_limit name routable storage.type tag threaded")
+_FILTER = _names("alias log_level log_suppress_interval match match_regex name")
+_OUTPUT = _names("alias log_level log_suppress_interval match match_regex name retry_limit storage.total_limit_size workers")
 
 PROPERTIES: dict[tuple[str, str], set[str]] = {
     ("INPUT", "tail"): _INPUT
-    | set(
-        "path exclude_path key read_from_head read_newly_discovered_files_from_head refresh_interval watcher_interval "
-        "rotate_wait docker_mode path_key offset_key ignore_older buffer_chunk_size buffer_max_size skip_long_lines "
-        "exit_on_eof skip_empty_lines truncate_long_lines inotify_watcher parser tag_regex db db.sync db.locking "
-        "db.journal_mode multiline.parser".split()
+    | _names(
+        "buffer_chunk_size buffer_max_size db db.journal_mode db.locking db.sync docker_mode exclude_path exit_on_eof "
+        "ignore_older inotify_watcher key multiline.parser offset_key parser path path_key read_from_head "
+        "read_newly_discovered_files_from_head refresh_interval rotate_wait skip_empty_lines skip_long_lines tag_regex "
+        "truncate_long_lines watcher_interval"
     ),
     ("INPUT", "systemd"): _INPUT
-    | set("path max_fields max_entries systemd_filter_type systemd_filter read_from_tail lowercase strip_underscores db.sync db".split()),
+    | _names("db db.sync lowercase max_entries max_fields path read_from_tail strip_underscores systemd_filter systemd_filter_type"),
     ("FILTER", "multiline"): _FILTER
-    | set(
-        "debug_flush buffer mode flush_ms multiline.parser multiline.key_content emitter_name emitter_storage.type "
-        "emitter_mem_buf_limit".split()
+    | _names(
+        "buffer debug_flush emitter_mem_buf_limit emitter_name emitter_storage.type flush_ms mode multiline.key_content multiline.parser"
     ),
     ("FILTER", "kubernetes"): _FILTER
-    | set(
-        "buffer_size merge_log merge_parser merge_log_key merge_log_trim keep_log kube_url kube_ca_file kube_tag_prefix "
-        "kube_token_file labels annotations k8s-logging.parser k8s-logging.exclude use_kubelet kubelet_port".split()
+    | _names(
+        "annotations buffer_size k8s-logging.exclude k8s-logging.parser keep_log kube_ca_file kube_tag_prefix "
+        "kube_token_file kube_url kubelet_port labels merge_log merge_log_key merge_log_trim merge_parser use_kubelet"
     ),
-    ("FILTER", "lua"): _FILTER | {"script", "code", "call", "type_int_key", "type_array_key", "protected_mode", "time_as_table"},
-    ("FILTER", "modify"): _FILTER | {"set", "add", "remove", "remove_wildcard", "remove_regex", "rename", "hard_rename", "copy"},
-    ("FILTER", "grep"): _FILTER | {"regex", "exclude", "logical_op"},
+    ("FILTER", "lua"): _FILTER | _names("call code protected_mode script time_as_table type_array_key type_int_key"),
+    ("FILTER", "modify"): _FILTER | _names("add copy hard_rename remove remove_regex remove_wildcard rename set"),
+    ("FILTER", "grep"): _FILTER | _names("exclude logical_op regex"),
     ("OUTPUT", "cloudwatch_logs"): _OUTPUT
-    | set(
-        "region log_group_name log_stream_name log_stream_prefix log_group_template log_stream_template log_key "
-        "extra_user_agent log_format role_arn auto_create_group auto_retry_requests log_retention_days endpoint "
-        "sts_endpoint external_id metric_namespace metric_dimensions profile log_group_class".split()
+    | _names(
+        "auto_create_group auto_retry_requests endpoint external_id extra_user_agent log_format log_group_class "
+        "log_group_name log_group_template log_key log_retention_days log_stream_name log_stream_prefix "
+        "log_stream_template metric_dimensions metric_namespace profile region role_arn sts_endpoint"
     ),
 }
-SERVICE = {
-    key.lower()
-    for key in "Flush Grace Daemon Log_File Log_Level Parsers_File Plugins_File HTTP_Server HTTP_Listen HTTP_Port Health_Check "
-    "HC_Errors_Count HC_Retry_Failure_Count HC_Period storage.path storage.sync storage.metrics storage.backlog.mem_limit".split()
-}
+SERVICE = _names(
+    "daemon flush grace hc_errors_count hc_period hc_retry_failure_count health_check http_listen http_port "
+    "http_server log_file log_level parsers_file plugins_file storage.backlog.mem_limit storage.metrics "
+    "storage.path storage.sync"
+)
 MULTILINE_PARSER = {"name", "type", "match_string", "negate", "key_content", "key_pattern", "key_group", "parser", "flush_timeout", "rule"}
 
 

@@ -63,7 +63,7 @@ def _of(sections: list[Section], kind: str, plugin: str | None = None) -> list[S
 
 def test_the_configuration_reads_as_fluent_bit_reads_it(agent: dict[str, Any]) -> None:
     sections, parsers = agent["sections"], agent["parsers"]
-    assert [s.name for s in sections][0] == "SERVICE" and {s.name for s in sections} == {"SERVICE", "INPUT", "FILTER", "OUTPUT"}
+    assert sections[0].name == "SERVICE" and {s.name for s in sections} == {"SERVICE", "INPUT", "FILTER", "OUTPUT"}
     for section in [*sections, *parsers]:
         assert not unknown_properties(section), (section.name, section.get("Name"), unknown_properties(section))
     assert {s.name for s in parsers} == {"MULTILINE_PARSER"}
@@ -206,7 +206,11 @@ def test_credentials_never_leave_the_node(agent: dict[str, Any], luajit: str) ->
         "kubernetes": {"namespace_name": "ai-subsidy", "labels": {"app": "ai-subsidy-backend"}},
         "log_processed": {
             "msg": "request completed",
-            "req": {"method": "GET", "url": "/api/applications", "headers": {"Authorization": f"Bearer {SECRET}", "Cookie": f"sid={SECRET}", "accept": "json"}},
+            "req": {
+                "method": "GET",
+                "url": "/api/applications",
+                "headers": {"Authorization": f"Bearer {SECRET}", "Cookie": f"sid={SECRET}", "accept": "json"},
+            },
             "res": {"statusCode": 200, "headers": {"set-cookie": [f"sid={SECRET}; HttpOnly"]}},
             "PROXY-AUTHORIZATION": f"Basic {SECRET}",
         },

@@ -85,8 +85,10 @@ def test_the_agent_is_scraped_where_its_chart_serves_metrics(env: str, synthesis
     (monitor,) = synthesis.find(env, "ServiceMonitor", "fluent-bit")
     assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
     assert monitor["spec"]["namespaceSelector"] == {"matchNames": [LOG_AGENT_NAMESPACE]}
-    assert monitor["spec"]["selector"] == {"matchLabels": {"app.kubernetes.io/name": "aws-for-fluent-bit", "app.kubernetes.io/instance": "fluent-bit"}}
-    assert SELECTOR_LABELS == monitor["spec"]["selector"]["matchLabels"]
+    assert monitor["spec"]["selector"] == {
+        "matchLabels": {"app.kubernetes.io/name": "aws-for-fluent-bit", "app.kubernetes.io/instance": "fluent-bit"}
+    }
+    assert monitor["spec"]["selector"]["matchLabels"] == SELECTOR_LABELS
     assert [(e["port"], e["path"]) for e in monitor["spec"]["endpoints"]] == [("monitor-agent", "/api/v1/metrics/prometheus")]
     (application,) = synthesis.find(env, "Application", "aws-for-fluent-bit")
     values = application["spec"]["source"]["helm"]["valuesObject"]

@@ -52,7 +52,9 @@ def pod_events(config: tuple[list[Section], list[Section]], component: str, line
     kubernetes = _filter(sections, "kubernetes", "kube.*")
     merged_key = kubernetes.get("Merge_Log_Key")
     assert kubernetes.get("Merge_Log") == "On" and kubernetes.get("Keep_Log") == "Off"
-    records = join_multiline(rules_of(parsers[0]), cri_records([f"2026-12-01T10:00:0{i}.000000001Z stderr F {line}" for i, line in enumerate(lines)]))
+    records = join_multiline(
+        rules_of(parsers[0]), cri_records([f"2026-12-01T10:00:0{i}.000000001Z stderr F {line}" for i, line in enumerate(lines)])
+    )
     events = []
     for record in records:
         event: dict[str, Any] = {"time": record["time"], "stream": record["stream"], "log": record["log"]}
@@ -95,7 +97,8 @@ UNHANDLED = [
     "    triggerUncaughtException(err, true /* fromPromise */);",
     "    ^",
     "",
-    '[UnhandledPromiseRejection: This error originated either by throwing inside of an async function without a catch block, or by rejecting a promise which was not handled with .catch(). The promise rejected with the reason "timeout".] {',
+    "[UnhandledPromiseRejection: This error originated either by throwing inside of an async function without a catch block, "
+    'or by rejecting a promise which was not handled with .catch(). The promise rejected with the reason "timeout".] {',
     "  code: 'ERR_UNHANDLED_REJECTION'",
     "}",
 ]
@@ -109,7 +112,9 @@ def test_backend_fatal_counts_the_backend_s_fatal_lines_only(config: Any, patter
     assert _count(pattern, pod_events(config, backend, ['{"level":"fatal","msg":"config invalid"}'])) == 1
     assert _count(pattern, pod_events(config, backend, UNHANDLED)) == 1
     # Not counted: other levels, other components, the word in lower case inside a message.
-    assert _count(pattern, pod_events(config, backend, ['{"level":50,"msg":"upstream failed"}', "Error: timeout", "    at x (a.js:1:1)"])) == 0
+    assert (
+        _count(pattern, pod_events(config, backend, ['{"level":50,"msg":"upstream failed"}', "Error: timeout", "    at x (a.js:1:1)"])) == 0
+    )
     assert _count(pattern, pod_events(config, FRONTEND.name, ["FATAL: build manifest missing"])) == 0
     assert _count(pattern, pod_events(config, backend, ["request finished, fatality rate report generated"])) == 0
 

@@ -43,7 +43,9 @@ def agent_statements(names: Names) -> list[Statement]:
 class ContainerLogGroups(Construct):
     """`groups`: purpose -> log group; `agent`: the Pod Identity of the log agent's service account."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, settings: ContainerLogs, names: Names, key: CustomerManagedKey, cluster_name: str):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, settings: ContainerLogs, names: Names, key: CustomerManagedKey, cluster_name: str
+    ):
         super().__init__(scope, construct_id)
         self.groups: dict[str, CloudwatchLogGroup] = {
             purpose: encrypted_log_group(self, purpose, names.container_log_group(purpose), settings.retention_days(purpose), key)

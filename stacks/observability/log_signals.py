@@ -74,7 +74,7 @@ SAVED_QUERIES = (
         "backend-errors",
         ("application",),
         f'filter kubernetes.namespace_name = "{APP_NAMESPACE}" and kubernetes.labels.app = "{BACKEND.name}"\n'
-        "| filter log like /(?i)(error|fatal|unhandled)/ or log_processed.level in [\"error\", \"fatal\", 50, 60]\n"
+        '| filter log like /(?i)(error|fatal|unhandled)/ or log_processed.level in ["error", "fatal", 50, 60]\n'
         "| fields @timestamp, kubernetes.pod_name, coalesce(log, log_processed.msg) as line\n"
         "| sort @timestamp desc\n| limit 200",
     ),
