@@ -23,7 +23,7 @@ from envspec.naming import CONTAINER_LOG_PURPOSES, LOG_AGENT_NAMESPACE, LOG_AGEN
 from stacks.cluster.container_logs import AGENT_ACTIONS, log_group_arn
 from tests.conftest import ENVIRONMENTS, SPECS, Synthesis, ref, require_binary, resources_of
 from tests.fluent_bit import Section, cri_records, join_multiline, parse, rules_of, unknown_properties
-from tests.iam_policy import Request, StackIam, is_allowed
+from tests.iam_policy import Request, StackIam, is_allowed, kms_is_allowed
 from tests.lua_filter import run_filter
 
 BUILTIN_MULTILINE = {"docker", "cri", "go", "python", "java", "ruby"}
@@ -144,6 +144,25 @@ def test_the_agent_role_can_write_only_its_groups(env: str, synthesis: Synthesis
     for other in (f"/aws/eks/{names.cluster_name}/cluster", f"/aws/containerinsights/{names.cluster_name}/performance", "/aws/lambda/x"):
         assert not can("logs:PutLogEvents", f"{log_group_arn(names, other)}:log-stream:s")
         assert not can("logs:CreateLogStream", log_group_arn(names, other))
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_cloudwatch_logs_can_use_the_key_for_these_groups_only(env: str, synthesis: Synthesis) -> None:
+    """CloudWatch Logs encrypts a group's events with its KMS key under the encryption context
+    `aws:logs:arn` = the group's ARN (CloudWatch Logs User Guide, "Encrypt log data in CloudWatch Logs
+    using AWS KMS"): the cluster key's policy must admit the service for each container group."""
+    spec = SPECS[env]
+    names = names_for(spec)
+    iam = StackIam(synthesis.stack(f"{env}-cluster"), account=names.account, region=spec.aws.region)
+    key_arn, key_policy = iam.key_policy_by_alias(names.kms_alias("cluster"))
+    service = f"service:logs.{spec.aws.region}.amazonaws.com"
+    for purpose in CONTAINER_LOG_PURPOSES:
+        context = {"kms:EncryptionContext:aws:logs:arn": log_group_arn(names, names.container_log_group(purpose))}
+        for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+            assert kms_is_allowed(Request(action, key_arn, service, context), key_policy), (purpose, action)
+    elsewhere = "999999999999" if names.account != "999999999999" else "888888888888"
+    other = {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{spec.aws.region}:{elsewhere}:log-group:x"}
+    assert not kms_is_allowed(Request("kms:Decrypt", key_arn, service, other), key_policy)
 
 
 # A backend pod's stderr as containerd writes it (CRI: time, stream, P/F flag, text): a JSON line, a
