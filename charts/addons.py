@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from charts.karpenter_addon import karpenter_values
+from charts.log_agent import log_agent_values
 from charts.namespaces import pod_security_labels
 from envspec import EnvironmentSpec, names_for
 from envspec.naming import (
@@ -35,6 +36,8 @@ from envspec.naming import (
     KUBE_PROMETHEUS_RELEASE,
     KUBE_SYSTEM,
     LOAD_BALANCER_CONTROLLER_RELEASE,
+    LOG_AGENT_NAMESPACE,
+    LOG_AGENT_RELEASE,
     METRICS_SERVER_RELEASE,
     MONITORING_NAMESPACE,
     MONITORING_SELECTOR_LABELS,
@@ -62,6 +65,8 @@ RELOADER_CHART = HelmChart("https://stakater.github.io/stakater-charts", "reload
 KARPENTER_CHART = HelmChart("public.ecr.aws/karpenter", "karpenter", "1.14.1")
 # kubernetes-sigs/external-dns, tag external-dns-helm-chart-1.21.1 (app 0.21.0): charts/external-dns.
 EXTERNAL_DNS_CHART = HelmChart("https://kubernetes-sigs.github.io/external-dns/", "external-dns", "1.21.1")
+# aws/eks-charts gh-pages index.yaml: aws-for-fluent-bit 0.2.0 (appVersion 3.2.1), stable/aws-for-fluent-bit at 2942cdce.
+LOG_AGENT_CHART = HelmChart("https://aws.github.io/eks-charts", "aws-for-fluent-bit", "0.2.0")
 HELM_CHARTS = (
     LOAD_BALANCER_CONTROLLER_CHART,
     EXTERNAL_SECRETS_CHART,
@@ -70,6 +75,7 @@ HELM_CHARTS = (
     RELOADER_CHART,
     KARPENTER_CHART,
     EXTERNAL_DNS_CHART,
+    LOG_AGENT_CHART,
 )
 
 
@@ -404,6 +410,18 @@ def external_dns(spec: EnvironmentSpec) -> HelmAddon:
     )
 
 
+def log_agent(spec: EnvironmentSpec) -> HelmAddon:
+    """Fluent Bit on every node (charts/log_agent.py). Its namespace is privileged: the pods mount the
+    nodes' /var/log (hostPath, which the baseline Pod Security level forbids)."""
+    return HelmAddon(
+        release=LOG_AGENT_RELEASE,
+        chart=LOG_AGENT_CHART,
+        namespace=LOG_AGENT_NAMESPACE,
+        values=log_agent_values(spec),
+        namespace_labels=pod_security_labels("privileged", spec.cluster.version),
+    )
+
+
 def addons_for(spec: EnvironmentSpec) -> tuple[HelmAddon, ...]:
     return (
         load_balancer_controller(spec),
@@ -413,4 +431,5 @@ def addons_for(spec: EnvironmentSpec) -> tuple[HelmAddon, ...]:
         reloader(spec),
         karpenter(spec),
         external_dns(spec),
+        log_agent(spec),
     )

@@ -42,6 +42,7 @@ from envspec.naming import (
     KARPENTER_RELEASE,
     KUBE_PROMETHEUS_RELEASE,
     LOAD_BALANCER_CONTROLLER_RELEASE,
+    LOG_AGENT_RELEASE,
     METRICS_SERVER_RELEASE,
     MONITORING_NAMESPACE,
     RELOADER_RELEASE,
@@ -137,6 +138,7 @@ WAVES: dict[str, int] = {
     RELOADER_RELEASE: 1,
     KARPENTER_RELEASE: 1,
     EXTERNAL_DNS_RELEASE: 1,
+    LOG_AGENT_RELEASE: 1,  # needs nothing in the cluster; collects from the first pods on
     argocd_application("namespaces"): 1,
     argocd_application(STORAGE_CHART): 1,
     argocd_application("scheduling"): 2,  # NodePool and EC2NodeClass need Karpenter's CRDs

@@ -16,6 +16,7 @@ from constructs import Construct
 from charts.addon_monitoring import ADDON_METRICS, addon_pod_monitor
 from charts.base import EnvironmentChart
 from charts.karpenter_monitoring import karpenter_monitoring
+from charts.log_agent_monitoring import log_agent_monitoring
 from envspec import EnvironmentSpec
 from envspec.naming import APP_NAMESPACE, METRICS_PATH, METRICS_PORT_NAME, MONITORING_NAMESPACE, MONITORING_SELECTOR_LABELS
 from envspec.topology import AI_WORKER, BACKEND, FRONTEND, Component
@@ -38,6 +39,7 @@ class ScrapeTargetsChart(EnvironmentChart):
         self.addon_monitors = {
             addon.release: addon_pod_monitor(self, addon, interval=SCRAPE_INTERVAL, timeout=SCRAPE_TIMEOUT) for addon in ADDON_METRICS
         }
+        log_agent_monitoring(self, self.names)
 
     @staticmethod
     def _metadata(component: Component) -> ApiObjectMetadata:

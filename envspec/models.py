@@ -666,6 +666,17 @@ class Monitoring(Strict):
     )
 
 
+class ContainerLogs(Strict):
+    """Retention of the log groups the log agent writes to (`/aws/containerinsights/<cluster>/<purpose>`)."""
+
+    application_retention_days: RetentionDays = Field(description="Days every pod's stdout and stderr are kept.")
+    dataplane_retention_days: RetentionDays = Field(description="Days the kubelet, containerd, aws-node and kube-proxy logs are kept.")
+    host_retention_days: RetentionDays = Field(description="Days the nodes' kernel and system journal (OOM kills) is kept.")
+
+    def retention_days(self, purpose: str) -> int:
+        return getattr(self, f"{purpose}_retention_days")
+
+
 class Alarms(Strict):
     """Thresholds of the CloudWatch alarms of the `<env>-observability` stack (all notify the alarm topic)."""
 
@@ -877,6 +888,7 @@ class EnvironmentSpec(Strict):
     alarms: Alarms = Field(default_factory=Alarms, description="Thresholds of the CloudWatch alarms.")
     monitoring: Monitoring = Field(default_factory=Monitoring, description="Prometheus and Alertmanager replicas and storage.")
     slos: ServiceLevels = Field(default_factory=ServiceLevels, description="Service-level objectives and their burn-rate alerts.")
+    container_logs: ContainerLogs = Field(description="CloudWatch Logs groups of the pods', the nodes' and the data plane's logs.")
     secret_sync: SecretSync = Field(default_factory=SecretSync, description="How often External Secrets re-reads Secrets Manager.")
     login_rotation: LoginRotation = Field(default_factory=LoginRotation, description="When the database logins are rotated.")
     backup: Backup = Field(description="AWS Backup, recovery objectives and the DR-region copies.")

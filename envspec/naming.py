@@ -142,6 +142,12 @@ PRIORITY_USER_FACING = "ai-subsidy-user-facing"
 PRIORITY_BACKGROUND = "ai-subsidy-background"
 # ExternalDNS writes the Ingress hosts' records into the environment's hosted zone (`<env>-edge`).
 EXTERNAL_DNS_RELEASE = "external-dns"
+# The log agent (charts/log_agent.py): its release, namespace (privileged: it reads the nodes' /var/log)
+# and the log groups it writes to, one per purpose, in Container Insights' layout.
+LOG_AGENT_RELEASE = "aws-for-fluent-bit"
+LOG_AGENT_NAMESPACE = "logging"
+LOG_AGENT_NAME = "fluent-bit"  # DaemonSet, Service and ServiceAccount (the chart's fullnameOverride)
+CONTAINER_LOG_PURPOSES = ("application", "dataplane", "host")
 
 
 def argocd_application(chart: str) -> str:
@@ -441,6 +447,17 @@ class Names:
     @property
     def external_dns_service_account(self) -> ServiceAccountRef:
         return ServiceAccountRef(KUBE_SYSTEM, EXTERNAL_DNS_RELEASE)
+
+    @property
+    def log_agent_service_account(self) -> ServiceAccountRef:
+        return ServiceAccountRef(LOG_AGENT_NAMESPACE, LOG_AGENT_NAME)
+
+    def container_log_group(self, purpose: str) -> str:
+        """Container Insights' names, which the CloudWatch console's Container Insights views and AWS's sample
+        Logs Insights queries read: application (pods), dataplane (kubelet, containerd, aws-node, kube-proxy), host."""
+        if purpose not in CONTAINER_LOG_PURPOSES:
+            raise ValueError(f"unknown container log purpose {purpose!r}")
+        return f"/aws/containerinsights/{self.cluster_name}/{purpose}"
 
     @property
     def ebs_csi_service_account(self) -> ServiceAccountRef:

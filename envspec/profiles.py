@@ -98,6 +98,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "monitoring": {"prometheus_replicas": 1, "prometheus_retention_days": 7, "prometheus_volume_gib": 20, "alertmanager_replicas": 1},
         # Budget: the estimate at the node autoscaler's maximum plus a margin (docs/cost.md).
         "cost": {"monthly_budget_usd": 1500, "usage": {"nat_processed_gib": 30, "endpoint_processed_gib": 20, "waf_requests_millions": 1}},
+        "container_logs": {"application_retention_days": 30, "dataplane_retention_days": 30, "host_retention_days": 30},
         "node_autoscaling": {
             "image_alias": NODE_IMAGE,
             "instance_families": ["m6i", "m6a", "m5"],
@@ -144,6 +145,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "login_rotation": {"frequency": "weekly"},
         "monitoring": {"prometheus_replicas": 1, "prometheus_retention_days": 15, "prometheus_volume_gib": 50, "alertmanager_replicas": 2},
         "cost": {"monthly_budget_usd": 2500},
+        "container_logs": {"application_retention_days": 90, "dataplane_retention_days": 90, "host_retention_days": 90},
         "node_autoscaling": {
             "image_alias": NODE_IMAGE,
             "instance_families": ["m6i", "m6a", "m5"],
@@ -213,6 +215,7 @@ PROFILES: dict[str, dict[str, Any]] = {
                 "logs": {"cluster": 40, "flow_logs": 30, "waf": 15},
             },
         },
+        "container_logs": {"application_retention_days": 365, "dataplane_retention_days": 365, "host_retention_days": 365},
         # Only production pages; development and staging alerts go to Slack.
         "alerting": {"page_on_call": True},
         # On-demand only: a spot reclaim of a user-facing replica is an outage risk production does not take.

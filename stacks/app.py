@@ -25,7 +25,7 @@ def add_environment(app: App, spec: EnvironmentSpec) -> list[EnvironmentStack]:
     network = NetworkStack(app, spec)
     cluster = ClusterStack(app, spec, network)
     data = DataStack(app, spec, network, cluster)
-    observability = ObservabilityStack(app, spec, network)
+    observability = ObservabilityStack(app, spec, network, cluster)
     edge = EdgeStack(app, spec, cluster)
     security = SecurityStack(app, spec)
     backup = BackupStack(app, spec)

@@ -5,6 +5,10 @@ subscription filters, filter log events", section "Using filter patterns to matc
 events"): `{ <selector> <op> <value> }` with selectors `$.a.b`, `=` and `!=` on strings (quoted or
 bare; `*` is a wildcard), `EXISTS`/`NOT EXISTS`, `&&`, `||` and parentheses. A comparison on a
 property the event lacks does not match (only `NOT EXISTS` matches a missing property).
+
+A value `%...%` is a regular expression searched in the string ("Supported regular expressions (regex)
+syntax"): only letters, digits, the symbols `: _ # = @ / ; , -` and the operators `^ $ ? [ ] { } | * + .` and the backslash;
+no parentheses; at most two in a pattern. Anything else is refused here as CloudWatch refuses it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ import fnmatch
 import re
 from typing import Any
 
-TOKEN = re.compile(r'\s*(\{|\}|\(|\)|&&|\|\||!=|=|NOT EXISTS|EXISTS|"(?:[^"\\]|\\.)*"|\$\.[\w.]+|[^\s(){}=!&|]+)')
+TOKEN = re.compile(r'\s*(%[^%]*%|\{|\}|\(|\)|&&|\|\||!=|=|NOT EXISTS|EXISTS|"(?:[^"\\]|\\.)*"|\$\.[\w.]+|[^\s(){}=!&|]+)')
+REGEX_CHARACTERS = re.compile(r"^[A-Za-z0-9:_#=@/;,\-^$?\[\]{}|\\*+.]+$")
+MAX_REGEXES = 2
 MISSING = object()
 
 
@@ -38,9 +44,18 @@ def _select(event: dict[str, Any], selector: str) -> Any:
     return value
 
 
+def _regex(term: str) -> re.Pattern[str]:
+    body = term[1:-1]
+    if not REGEX_CHARACTERS.match(body):
+        raise ValueError(f"regex {term!r} uses characters CloudWatch Logs does not accept")
+    return re.compile(body)
+
+
 def _equals(actual: Any, expected: str) -> bool:
     if actual is MISSING or isinstance(actual, (dict, list)):
         return False
+    if expected.startswith("%") and expected.endswith("%") and len(expected) > 1:
+        return _regex(expected).search(str(actual)) is not None
     return fnmatch.fnmatchcase(str(actual), expected) if "*" in expected else str(actual) == expected
 
 
@@ -98,6 +113,8 @@ class _Parser:
 
 def matches(pattern: str, event: dict[str, Any]) -> bool:
     tokens = _tokens(pattern)
+    if sum(token.startswith("%") for token in tokens) > MAX_REGEXES:
+        raise ValueError(f"more than {MAX_REGEXES} regular expressions in one pattern")
     if tokens[0] != "{" or tokens[-1] != "}":
         raise ValueError("a JSON filter pattern is enclosed in braces")
     parser = _Parser(tokens[1:-1], event)

@@ -43,8 +43,7 @@ def test_secrets_envelope_encryption_and_control_plane_logs(env: str, synthesis:
     assert resources_of(stack, "aws_kms_key")[key_id]["enable_key_rotation"] is True
     assert cluster["encryption_config"] == {"provider": {"key_arn": f"${{aws_kms_key.{key_id}.arn}}"}, "resources": ["secrets"]}
     assert cluster["enabled_cluster_log_types"] == ["api", "audit", "authenticator", "controllerManager", "scheduler"]
-    group = only(resources_of(stack, "aws_cloudwatch_log_group"))
-    assert group["name"] == f"/aws/eks/ai-subsidy-{env}/cluster"
+    (group,) = [g for g in resources_of(stack, "aws_cloudwatch_log_group").values() if g["name"] == f"/aws/eks/ai-subsidy-{env}/cluster"]
     assert group["retention_in_days"] == SPECS[env].cluster.log_retention_days
     assert group["kms_key_id"] == f"${{aws_kms_key.{key_id}.arn}}"
 

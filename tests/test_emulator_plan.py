@@ -3,7 +3,7 @@
 The environment is synthesized for the emulator target (`--aws-emulator`, never the default): every
 provider calls moto on loopback and every stack keeps local state, so cross-stack references read
 real state files. Upstream stacks are applied only as far as downstream plans need their outputs
-(VPC, subnets and NAT gateways; the EKS cluster; the observability stack's alarm topic, which the backup stack
+(VPC, subnets and NAT gateways; the EKS cluster and its log groups; the observability stack's alarm topic, which the backup stack
 reads by name); then every stack is planned. The Redis AUTH token is applied too
 (generator, write-only secret value), and the data stack planned again, to show the token is read
 back consistently and printed nowhere.
@@ -74,7 +74,7 @@ APPLY_FOR_DOWNSTREAM = {
     # The NAT gateways the observability alarms watch; the VPC endpoints' security group the data
     # stack's login rotation function may reach.
     "network": ("aws_vpc", "aws_subnet", "aws_nat_gateway", "aws_security_group"),
-    "cluster": ("aws_eks_cluster",),
+    "cluster": ("aws_eks_cluster", "aws_cloudwatch_log_group"),  # and the container log groups the log alarms read
     "observability": ("aws_sns_topic",),  # the alarm topic the backup, edge and security stacks notify
 }
 

@@ -31,6 +31,7 @@ from envspec.naming import (
     KARPENTER_RELEASE,
     KUBE_PROMETHEUS_RELEASE,
     LOAD_BALANCER_CONTROLLER_RELEASE,
+    LOG_AGENT_RELEASE,
     METRICS_SERVER_RELEASE,
     MONITORING_NAMESPACE,
     MONITORING_SELECTOR_LABELS,
@@ -49,6 +50,7 @@ ADDONS = (
     RELOADER_RELEASE,
     KARPENTER_RELEASE,
     EXTERNAL_DNS_RELEASE,
+    LOG_AGENT_RELEASE,
 )
 # Built-in kinds that are cluster-scoped (the custom ones come from the CRDs in crds/).
 BUILTIN_CLUSTER_SCOPED = {

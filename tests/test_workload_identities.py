@@ -58,6 +58,7 @@ def test_pod_identities_for_exactly_the_agreed_service_accounts(env: str, synthe
         names.load_balancer_controller_service_account,
         names.ebs_csi_service_account,
         names.karpenter_service_account,
+        names.log_agent_service_account,
     }
     identities = _identities(synthesis, env)
     # vpc-cni's aws-node is the one addition: its CNI permissions stay off the node role.

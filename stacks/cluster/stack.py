@@ -9,6 +9,7 @@ from stacks.base import EnvironmentStack
 from stacks.checkov import skip_check
 from stacks.cluster.addons import ClusterAddons
 from stacks.cluster.api_access import ApiAccessHost
+from stacks.cluster.container_logs import ContainerLogGroups
 from stacks.cluster.control_plane import ControlPlane
 from stacks.cluster.karpenter import KarpenterResources
 from stacks.cluster.load_balancer_controller import load_balancer_controller_statements
@@ -69,6 +70,9 @@ class ClusterStack(EnvironmentStack):
             "the upstream controller policy associates WAF web ACLs and Shield protections with the load balancers it "
             "creates, whose ARNs are not known in advance; all other writes are pinned to this cluster's tag or VPC",
         )
+        self.container_logs = ContainerLogGroups(
+            self, "container_logs", settings=spec.container_logs, names=names, key=self.key, cluster_name=cluster.name
+        )
         self.karpenter = KarpenterResources(
             self,
             "karpenter",
@@ -102,6 +106,11 @@ class ClusterStack(EnvironmentStack):
         self.output("cluster_security_group_id", self.control_plane.security_group_id, "Security group of control plane and nodes")
         self.output("node_role_arn", self.nodes.role.arn, "IAM role of the managed nodes")
         self.output("karpenter_node_role_arn", self.karpenter.node_role.arn, "IAM role of the nodes Karpenter launches")
+        self.output(
+            "container_log_groups",
+            {purpose: group.name for purpose, group in self.container_logs.groups.items()},
+            "CloudWatch Logs groups of the log agent by purpose (application, dataplane, host)",
+        )
         self.output("karpenter_interruption_queue_url", self.karpenter.queue.url, "SQS queue of Karpenter's interruption events")
 
     @property

@@ -4,6 +4,9 @@ topics (alarms page, notices warn) that a Lambda
 function forwards to the cluster's PagerDuty and Slack receivers. The edge and security stacks' alarms
 and findings notify the alarm topic too.
 
+Log-based alarms and the runbooks' saved Logs Insights queries read the cluster stack's container
+log groups (stacks/observability/log_signals.py).
+
 RDS and ElastiCache are watched by their deterministic names (CloudWatch dimensions take names, so
 this stack does not depend on the data stack's state); the NAT gateways by the network stack's
 attributes (a cross-stack reference: cdktf adds the output and the remote-state lookup).
@@ -16,11 +19,13 @@ from constructs import Construct
 
 from envspec import EnvironmentSpec
 from stacks.base import EnvironmentStack
+from stacks.cluster.stack import ClusterStack
 from stacks.network.stack import NetworkStack
 from stacks.observability.alarms import cache_alarms, create_alarm, database_alarms, nat_alarms
 from stacks.observability.cost_guardrails import CostGuardrails
 from stacks.observability.events import FailureEvents
 from stacks.observability.karpenter_alarm import interruption_queue_alarm
+from stacks.observability.log_signals import LogSignals
 from stacks.observability.oncall import OnCallForwarder, dead_letter_alarm
 from stacks.observability.rotation_alarm import login_rotation_alarm
 from stacks.observability.topic import EncryptedTopic, publishers
@@ -29,7 +34,7 @@ from stacks.observability.topic import EncryptedTopic, publishers
 class ObservabilityStack(EnvironmentStack):
     layer = "observability"
 
-    def __init__(self, scope: Construct, spec: EnvironmentSpec, network: NetworkStack):
+    def __init__(self, scope: Construct, spec: EnvironmentSpec, network: NetworkStack, cluster: ClusterStack):
         super().__init__(scope, spec)
         names = self.names
         services = publishers(names)
@@ -72,8 +77,13 @@ class ObservabilityStack(EnvironmentStack):
         ]
         self.alarms = [create_alarm(self, names, definition, self.topic.arn) for definition in self.definitions]
         self.cost = CostGuardrails(self, "cost", settings=spec.cost, names=names, topic=self.topic)
+        # On the cluster stack's log groups (a cross-stack reference: that stack is applied first).
+        groups = {purpose: group.name for purpose, group in cluster.container_logs.groups.items()}
+        self.log_signals = LogSignals(self, "log_signals", names=names, groups=groups, topic_arn=self.topic.arn)
 
         self.output("alarm_topic_arn", self.topic.arn, "SNS topic of everything that pages on-call (alarms, backup and RDS failures)")
         self.output("notice_topic_arn", self.notice_topic.arn, "SNS topic of RDS maintenance and notification events (Slack)")
         self.output("oncall_forwarder_name", self.forwarder.function.function_name, "Lambda function forwarding both topics to on-call")
-        self.output("alarm_names", [alarm.alarm_name for alarm in self.alarms], "Names of the CloudWatch alarms")
+        self.output(
+            "alarm_names", [alarm.alarm_name for alarm in [*self.alarms, *self.log_signals.alarms]], "Names of the CloudWatch alarms"
+        )
