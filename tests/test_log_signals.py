@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from envspec import names_for
-from envspec.naming import APP_NAMESPACE, BACKEND, FRONTEND
+from envspec.naming import APP_NAMESPACE
+from envspec.topology import BACKEND, FRONTEND
 from stacks.observability.log_signals import LOG_SIGNALS, RUNBOOK, SAVED_QUERIES
 from tests.cloudwatch_filter import matches
 from tests.conftest import ENVIRONMENTS, ROOT, SPECS, Synthesis, resources_of

@@ -26,8 +26,9 @@ from charts.observability.routing import USERS
 from charts.observability.rules import Alert, Recording, RuleGroup
 from charts.observability.severity import Severity
 from envspec import Names
-from envspec.naming import APP_NAMESPACE, BACKEND, FRONTEND, Component
+from envspec.naming import APP_NAMESPACE
 from envspec.slo import BURN_RATE_WINDOWS, SLI_WINDOWS, BurnRateWindow, LatencyObjective, Objective, ServiceLevels
+from envspec.topology import BACKEND, FRONTEND, Component
 
 SLO_RULE = "ai-subsidy-slos"
 FAST_BURN = "ErrorBudgetFastBurn"

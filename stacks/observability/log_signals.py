@@ -28,7 +28,8 @@ from cdktf_cdktf_provider_aws.cloudwatch_query_definition import CloudwatchQuery
 from constructs import Construct
 
 from envspec import Names
-from envspec.naming import APP_NAMESPACE, BACKEND
+from envspec.naming import APP_NAMESPACE
+from envspec.topology import BACKEND
 from stacks.observability.alarms import AlarmDefinition, Metric, MissingData, create_alarm
 
 RUNBOOK = "aws-container-logs"
