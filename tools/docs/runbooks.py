@@ -22,8 +22,10 @@ def _table(items: list[Alert] | tuple[Alert, ...]) -> str:
 
 def application_alerts() -> str:
     from charts.observability.rules import alerts  # loads cdk8s (jsii): only when the index is rendered
+    from charts.observability.slo import slo_alerts
+    from envspec.slo import ServiceLevels
 
-    return _table(alerts())
+    return _table([*alerts(), *slo_alerts(ServiceLevels())])
 
 
 def node_autoscaling_alerts() -> str:

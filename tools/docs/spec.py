@@ -7,9 +7,11 @@ import types
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal
 
 import annotated_types
+import pydantic_core
 import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
@@ -137,8 +139,9 @@ def _render(value: Any) -> str:
         value = list(value)
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
-    if isinstance(value, (str, int, float)):
+    if isinstance(value, (str, int, float, Decimal)):
         return f"`{value}`".replace("|", "\\|")
+    value = pydantic_core.to_jsonable_python(value)
     text = yaml.safe_dump(value, default_flow_style=True, width=10_000, sort_keys=False).strip()
     text = text.removesuffix("\n...").strip()
     return f"`{text}`".replace("|", "\\|")
