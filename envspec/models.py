@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from envspec import windows
+from envspec.dr import DisasterRecovery
 from envspec.eks_versions import addon_problems, release_version_problem
 from envspec.profiles import allows_burstable, is_burstable
 from envspec.quantities import parse_cpu, parse_memory
@@ -845,6 +846,7 @@ class EnvironmentSpec(Strict):
     ci: ContinuousIntegration
     gitops: GitOps = Field(default_factory=GitOps, description="How Argo CD delivers the rendered manifests.")
     node_autoscaling: NodeAutoscaling = Field(description="Karpenter's NodePool for the application nodes.")
+    dr: DisasterRecovery = Field(description="The standby in aws.dr_region (envspec/dr.py): backup-restore, pilot-light or warm-standby.")
 
     @field_validator("cache")
     @classmethod

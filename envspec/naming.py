@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from envspec.layout import SubnetLayout, subnet_layout
-from envspec.models import EnvironmentSpec, Workload
+from envspec.models import DEFAULT_AVAILABILITY_ZONES, EnvironmentSpec, Workload
 
 PROJECT = "ai-subsidy"
 PROJECT_TAG = "ai-subsidy-system"
@@ -31,6 +31,9 @@ CRITICAL_ADDONS_TAINT = ("CriticalAddonsOnly", "true")
 # Stack layers in dependency order (a layer only reads outputs of layers before it); stacks.app
 # builds exactly these for every environment, and the tests parametrize over them.
 LAYERS = ("state", "network", "cluster", "data", "observability", "edge", "security", "backup", "ci")
+# The standby's stacks in `aws.dr_region` (envspec/dr.py), after every primary layer; only where `dr.mode`
+# is not backup-restore. Same constructs as their primary layer, with the DR region and the DR role.
+DR_LAYERS = ("dr-network", "dr-cluster", "dr-data", "dr-edge")
 
 BUCKET_PURPOSES = ("files", "backups", "diagnostics", "access-logs", "files-dr", "access-logs-dr", "tfstate-logs")
 METRICS_PORT = 9464
@@ -222,7 +225,7 @@ class Names:
         return self.spec.aws.account_id
 
     def stack_id(self, layer: str) -> str:
-        if layer not in LAYERS:
+        if layer not in LAYERS + DR_LAYERS:
             raise ValueError(f"unknown layer {layer!r}")
         return f"{self.env}-{layer}"
 
@@ -264,9 +267,10 @@ class Names:
         """Master user; its password is generated and rotated by RDS in Secrets Manager."""
         return "ai_subsidy_admin"
 
-    def secret_arn(self, name: str) -> str:
-        """ARN pattern of a Secrets Manager secret: AWS appends six random characters to the name."""
-        return f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{name}-??????"
+    def secret_arn(self, name: str, region: str | None = None) -> str:
+        """ARN pattern of a Secrets Manager secret: AWS appends six random characters to the name. In
+        `dr_region` the same name is the secret's replica."""
+        return f"arn:aws:secretsmanager:{region or self.region}:{self.account}:secret:{name}-??????"
 
     def role_arn(self, role_name: str) -> str:
         return f"arn:aws:iam::{self.account}:role/{role_name}"
@@ -387,6 +391,90 @@ class Names:
     def cache_node_ids(self) -> tuple[str, ...]:
         """Member clusters ElastiCache creates for the replication group: `<group>-001` upwards."""
         return tuple(f"{self.cache_replication_group}-{index:03d}" for index in range(1, self.spec.cache.num_nodes + 1))
+
+    # --- The standby in the DR region (envspec/dr.py; stacks <env>-dr-*) ---
+    @property
+    def dr_region(self) -> str:
+        return self.spec.aws.dr_region
+
+    @property
+    def dr_cluster_name(self) -> str:
+        """The standby EKS cluster (also the `Name` tag of the DR VPC and its Karpenter discovery value)."""
+        return f"{self.prefix}-dr"
+
+    @property
+    def dr_cluster_arn(self) -> str:
+        return f"arn:aws:eks:{self.dr_region}:{self.account}:cluster/{self.dr_cluster_name}"
+
+    @property
+    def dr_database_identifier(self) -> str:
+        """The cross-region read replica of `database_identifier`, in `dr_region`; promoted on failover."""
+        return f"{self.prefix}-dr"
+
+    @property
+    def dr_database_arn(self) -> str:
+        return f"arn:aws:rds:{self.dr_region}:{self.account}:db:{self.dr_database_identifier}"
+
+    @property
+    def dr_cache_replication_group(self) -> str:
+        """The standby's Redis, empty until failover (docs/disaster-recovery.md, 'Redis on a region loss')."""
+        return f"{self.prefix}-dr"
+
+    @property
+    def dr_vpc_name(self) -> str:
+        return f"{self.prefix}-dr"
+
+    @property
+    def dr_availability_zones(self) -> tuple[str, ...]:
+        """The standby's zones: the DR region's first zones, as many as the primary uses."""
+        return DEFAULT_AVAILABILITY_ZONES[self.dr_region][: len(self.spec.availability_zones)]
+
+    @cached_property
+    def dr_subnets(self) -> SubnetLayout:
+        """The DR VPC's subnet plan, the same layout as the primary's."""
+        if self.spec.dr.vpc_cidr is None:
+            raise ValueError(f"{self.env} has no standby (dr.mode {self.spec.dr.mode})")
+        return subnet_layout(self.spec.dr.vpc_cidr, len(self.dr_availability_zones))
+
+    @property
+    def dr_files_bucket(self) -> str:
+        """The files replica (backup stack) the standby's application reads and writes after failover."""
+        return self.bucket("files-dr")
+
+    @property
+    def dr_alarm_topic_arn(self) -> str:
+        """The alarm topic of the DR region (same name): a region loss takes the primary's topic with it."""
+        return f"arn:aws:sns:{self.dr_region}:{self.account}:{self.alarm_topic}"
+
+    @property
+    def dr_manifests_path(self) -> str:
+        """Folder of the standby cluster's rendered manifests (on `gitops_branch` too)."""
+        return f"dist/{self.env}-dr"
+
+    @property
+    def argocd_dr_cluster(self) -> str:
+        """Name of the standby cluster in Argo CD (its cluster Secret's `name`), which Applications target."""
+        return self.dr_cluster_name
+
+    @property
+    def argocd_dr_cluster_secret(self) -> str:
+        """Secrets Manager secret (primary region) with the standby's API endpoint and CA, written by `<env>-dr-cluster`;
+        an ExternalSecret renders Argo CD's cluster Secret from it. No token: Argo CD authenticates through IAM."""
+        return f"{PROJECT}/{self.env}/argocd/dr-cluster"
+
+    @property
+    def argocd_dr_manager_role(self) -> str:
+        """IAM role Argo CD's controller and server assume (Pod Identity) to reach the standby cluster."""
+        return f"{self.prefix}-argocd-dr"
+
+    @property
+    def failover_health_check(self) -> str:
+        """`Name` tag of the Route 53 health check on the primary's `/api/health`."""
+        return f"{self.prefix}-primary-health"
+
+    def failover_set_identifier(self, role: str) -> str:
+        """`set_identifier` of a failover record: `primary` or `dr`."""
+        return f"{self.env}-{role}"
 
     # --- Documentation ---
     @property

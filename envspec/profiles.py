@@ -83,6 +83,8 @@ PROFILES: dict[str, dict[str, Any]] = {
             "snapshot_schedule": None,  # the daily snapshot only
         },
         "gitops": {"automated_sync": True},
+        # Rebuilt rather than recovered: no standby (docs/disaster-recovery.md).
+        "dr": {"mode": "backup-restore"},
         "monitoring": {"prometheus_replicas": 1, "prometheus_retention_days": 7, "prometheus_volume_gib": 20, "alertmanager_replicas": 1},
         "node_autoscaling": {
             "image_alias": NODE_IMAGE,
@@ -118,6 +120,14 @@ PROFILES: dict[str, dict[str, Any]] = {
             "snapshot_schedule": "cron(0 0/6 * * ? *)",  # every 6 hours
         },
         "gitops": {"automated_sync": True},
+        # Production's standby at smaller size, so region-loss drills here mean something.
+        "dr": {
+            "mode": "pilot-light",
+            "nat_gateways": "single",
+            "system_node_count": 2,
+            "database_instance_class": "db.t4g.medium",
+            "cache_node_type": "cache.t4g.small",
+        },
         "monitoring": {"prometheus_replicas": 1, "prometheus_retention_days": 15, "prometheus_volume_gib": 50, "alertmanager_replicas": 2},
         "node_autoscaling": {
             "image_alias": NODE_IMAGE,
@@ -162,6 +172,15 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
         # Production changes reach the cluster only when a person syncs them in Argo CD.
         "gitops": {"automated_sync": False, "highly_available_addons": True},
+        # A standby that meets the 30-minute region-loss RTO; the replica has the primary's class (it must keep up).
+        "dr": {
+            "mode": "pilot-light",
+            "nat_gateways": "per_az",
+            "system_node_count": 3,
+            "database_instance_class": "db.m7g.large",
+            "cache_node_type": "cache.m7g.large",
+            "health_check_interval_seconds": 10,
+        },
         # Two Prometheus and three Alertmanager replicas in different zones: a drain or a lost zone keeps monitoring up.
         "monitoring": {
             "prometheus_replicas": 2,

@@ -24,7 +24,7 @@ from tests.spec_factory import Variant, variant
 MAX_NAME = next(meta.max_length for meta in EnvironmentSpec.model_fields["name"].metadata if hasattr(meta, "max_length"))
 TWO_ZONES = variant("two-zones", profile="production", network={"az_count": 2})
 ONE_NAT = variant("one-nat", profile="production", network={"nat_gateways": "single"})
-NO_DR = variant("no-dr", profile="production", backup={"cross_region": False})
+NO_DR = variant("no-dr", profile="production", backup={"cross_region": False}, dr={"mode": "backup-restore"})
 PUBLIC_API = variant("public-api", profile="production", cluster={"public_access_cidrs": ["198.51.100.0/28"]})
 # The longest name the spec accepts, with a hyphen (names.database_name turns it into an underscore).
 LONGEST = variant(f"max-{'n' * (MAX_NAME - 4)}", profile="production")
@@ -175,7 +175,9 @@ def test_every_name_of_the_longest_environment_name_fits_its_aws_limit(variants:
 
 
 def test_a_name_one_character_longer_is_refused_in_one_line(tmp_path: Path) -> None:
-    too_long = Variant(f"max-{'n' * (MAX_NAME - 3)}", "production", vpc_cidr="10.250.0.0/16", account_id="900000000999")
+    too_long = Variant(
+        f"max-{'n' * (MAX_NAME - 3)}", "production", vpc_cidr="10.250.0.0/16", account_id="900000000999", dr_vpc_cidr="10.127.0.0/16"
+    )
     with pytest.raises(SpecError) as error:
         too_long.spec(tmp_path)
     (problem,) = error.value.problems
