@@ -248,11 +248,11 @@ class Names:
     @cached_property
     def standby(self) -> Names:
         """The standby's names (its spec is `standby_spec(spec)`)."""
-        from envspec.standby import standby_spec  # noqa: PLC0415 - envspec.standby needs this module's imports first
+        from envspec.standby import standby_spec
 
         if self.is_standby:
             return self
-        return Names(standby_spec(self.spec), side="dr")
+        return names_for(standby_spec(self.spec))
 
     @property
     def account(self) -> str:
@@ -482,6 +482,11 @@ class Names:
         return subnet_layout(self.spec.dr.vpc_cidr, len(self.dr_availability_zones))
 
     @property
+    def files_bucket(self) -> str:
+        """The bucket this side's application reads and writes: the files bucket, or on the standby its replica."""
+        return self.bucket("files-dr" if self.is_standby else "files")
+
+    @property
     def dr_files_bucket(self) -> str:
         """The files replica (backup stack) the standby's application reads and writes after failover."""
         return self.bucket("files-dr")
@@ -668,8 +673,9 @@ class Names:
 
     @property
     def manifests_path(self) -> str:
-        """Folder of the rendered manifests, the same in the work tree and on `gitops_branch`."""
-        return f"dist/{self.env}"
+        """Folder of the rendered manifests, the same in the work tree and on `gitops_branch` (the standby's:
+        `dist/<env>-dr`, on the same branch)."""
+        return f"dist/{self.env}-dr" if self.is_standby else f"dist/{self.env}"
 
     def app_secret(self, kubernetes_name: str) -> SecretBinding:
         return next(binding for binding in self.app_secrets if binding.kubernetes_name == kubernetes_name)
@@ -782,5 +788,15 @@ class Names:
         return f"arn:aws:events:{self.region}:{self.account}:rule/{self.prefix}-*"
 
 
+# Specs made by `envspec.standby.standby_spec`, by identity: `names_for` gives them the standby's names, so a
+# chart or stack built from the standby's spec names its resources as the standby's without being told.
+_STANDBY_SPECS: dict[int, EnvironmentSpec] = {}
+
+
+def mark_standby(spec: EnvironmentSpec) -> EnvironmentSpec:
+    _STANDBY_SPECS[id(spec)] = spec
+    return spec
+
+
 def names_for(spec: EnvironmentSpec) -> Names:
-    return Names(spec)
+    return Names(spec, side="dr" if _STANDBY_SPECS.get(id(spec)) is spec else "primary")

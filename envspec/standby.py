@@ -12,6 +12,7 @@ retention, alarms) is the primary's.
 from __future__ import annotations
 
 from envspec.models import DEFAULT_AVAILABILITY_ZONES, EnvironmentSpec, NodeGroups
+from envspec.naming import mark_standby
 
 
 def standby_spec(spec: EnvironmentSpec) -> EnvironmentSpec:
@@ -40,4 +41,4 @@ def standby_spec(spec: EnvironmentSpec) -> EnvironmentSpec:
         }
     ).model_dump()
     # Validated again like an environment file, so the standby obeys every rule the primary does.
-    return EnvironmentSpec.model_validate(document, context={"profile": spec.profile})
+    return mark_standby(EnvironmentSpec.model_validate(document, context={"profile": spec.profile}))

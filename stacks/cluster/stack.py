@@ -120,4 +120,3 @@ class ClusterStack(EnvironmentStack):
         self.output("node_role_arn", self.nodes.role.arn, "IAM role of the managed nodes")
         self.output("karpenter_node_role_arn", self.karpenter.node_role.arn, "IAM role of the nodes Karpenter launches")
         self.output("karpenter_interruption_queue_url", self.karpenter.queue.url, "SQS queue of Karpenter's interruption events")
-

@@ -64,7 +64,9 @@ class DatabaseReplica(Construct):
             family=f"postgres{settings.engine_major_version}",
             description=f"{identifier}: TLS required, slow and DDL statements logged (as the primary)",
             parameter=[
-                DbParameterGroupParameter(name=name, value=value, apply_method="pending-reboot" if name in STATIC_PARAMETERS else "immediate")
+                DbParameterGroupParameter(
+                    name=name, value=value, apply_method="pending-reboot" if name in STATIC_PARAMETERS else "immediate"
+                )
                 for name, value in sorted(parameters_for(settings.parameters).items())
             ],
             tags={"Name": identifier},

@@ -48,14 +48,21 @@ class StandbyDataStack(EnvironmentStack):
         super().__init__(scope, spec, names=names)
         names, spec = self.names, self.spec
         self.key = CustomerManagedKey(
-            self, "key", names, "data", f"{names.prefix} data at rest: the replica, Redis, their logs", statements=[log_service_statement(names)]
+            self,
+            "key",
+            names,
+            "data",
+            f"{names.prefix} data at rest: the replica, Redis, their logs",
+            statements=[log_service_statement(names)],
         )
         self.secrets_key = CustomerManagedKey(self, "secrets_key", names, "secrets", f"{names.prefix} the standby's own secrets")
 
         database_sg = store_security_group(
             self, "database_security_group", names, "database", network.vpc_id, POSTGRES_PORT, cluster.node_security_group_id
         )
-        cache_sg = store_security_group(self, "cache_security_group", names, "cache", network.vpc_id, REDIS_PORT, cluster.node_security_group_id)
+        cache_sg = store_security_group(
+            self, "cache_security_group", names, "cache", network.vpc_id, REDIS_PORT, cluster.node_security_group_id
+        )
         source_arn = f"arn:aws:rds:{names.primary_region}:{names.account}:db:{names.env_prefix}"
         self.database = DatabaseReplica(
             self,
@@ -68,9 +75,7 @@ class StandbyDataStack(EnvironmentStack):
             security_group_id=database_sg.id,
         )
         self.cache_auth_token = RedisAuthToken(self, "cache_auth_token", spec, names, self.secrets_key)
-        self.cache = RedisCache(
-            self, "cache", spec, names, self.key, self.cache_auth_token, network.isolated_subnet_ids, cache_sg.id
-        )
+        self.cache = RedisCache(self, "cache", spec, names, self.key, self.cache_auth_token, network.isolated_subnet_ids, cache_sg.id)
         redis = names.app_secret("redis-secret")
         self.redis_secret = SecretsmanagerSecret(
             self,

@@ -7,7 +7,7 @@ environment prefix (`names.alarm_name`), which is what the topic and key policie
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
