@@ -316,3 +316,34 @@ def test_the_standby_reads_the_dr_region_replicas_and_the_files_replica(env: str
 
 def test_primary_layers_are_unchanged_in_order() -> None:
     assert LAYERS[-1] == "ci" and DR_LAYERS[0] == "dr-network" and DR_LAYERS[-1] == "dr-dns"
+
+
+def _secret_refs(objects: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    refs = set()
+    for doc in objects:
+        pod = doc.get("spec", {}).get("template", {}).get("spec", {})
+        for container in pod.get("containers", []) + pod.get("initContainers", []):
+            for variable in container.get("env", []):
+                ref = variable.get("valueFrom", {}).get("secretKeyRef")
+                if ref:
+                    refs.add((doc["metadata"]["namespace"], ref["name"]))
+    return refs
+
+
+@pytest.mark.parametrize("env", STANDBY)
+def test_standby_contract_every_secret_is_produced_and_every_remote_key_exists(env: str, synthesis: Synthesis) -> None:
+    """DESIGN.md's contract on the standby: each secretKeyRef names a Secret an ExternalSecret of its namespace
+    produces, and each remote key is a secret Terraform creates in the region the store reads (the primary's
+    replicas, or the standby's own), or, for Argo CD's registration, in the primary region."""
+    folder = f"{env}-dr"
+    external = synthesis.find(folder, "ExternalSecret")
+    produced = {(es["metadata"]["namespace"], es["spec"]["target"]["name"]) for es in external}
+    assert _secret_refs(synthesis.manifests(folder)) <= produced
+    primary_data = resources_of(synthesis.stack(f"{env}-data"), "aws_secretsmanager_secret").values()
+    replicas = {s["name"] for s in primary_data if any(r["region"] == SPECS[env].aws.dr_region for r in s.get("replica", []))}
+    own = {s["name"] for s in resources_of(_dr(synthesis, env, "data"), "aws_secretsmanager_secret").values()}
+    registration = {s["name"] for s in resources_of(_dr(synthesis, env, "cluster"), "aws_secretsmanager_secret").values()}
+    for es in external:
+        keys = {item["remoteRef"]["key"] for item in es["spec"].get("data", [])}
+        allowed = registration if es["metadata"]["namespace"] == ARGOCD_NAMESPACE else replicas | own
+        assert keys <= allowed, (es["metadata"]["name"], keys - allowed)
