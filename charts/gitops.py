@@ -182,7 +182,7 @@ class GitOpsChart(EnvironmentChart):
         else:
             self.root = self._git_application(ARGOCD_ROOT_APPLICATION, ARGOCD_GITOPS_PROJECT, ARGOCD_NAMESPACE, GITOPS_CHART)
             if spec.dr.has_standby:
-                self.standby_root = standby_root(self, self.names.standby, self._sync_policy())
+                self.standby_root = standby_root(self, self.names.standby, self._sync_policy(), LAST_WAVE + 1)
         self.applications = [
             self._git_application(argocd_application(chart) + self.suffix, ARGOCD_APP_PROJECT + self.suffix, APP_NAMESPACE, chart)
             for chart in charts

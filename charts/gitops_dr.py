@@ -43,6 +43,8 @@ from imports.io.argoproj import (
 from imports.io.external_secrets import ExternalSecret
 
 DR_SUFFIX = "-dr"
+SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+STANDBY_ROOT = f"gitops{DR_SUFFIX}"
 CLUSTER_SECRET_LABEL = {"argocd.argoproj.io/secret-type": "cluster"}
 # What `<env>-dr-cluster` writes into the registration secret (stacks/cluster/argocd_registration.py).
 REGISTRATION_KEYS = ("name", "server", "caData", "clusterName")
@@ -71,7 +73,7 @@ def cluster_registration(scope: Construct, names: Names) -> ExternalSecret:
     )
 
 
-def standby_root(scope: Construct, standby: Names, sync_policy: ApplicationSpecSyncPolicy) -> Application:
+def standby_root(scope: Construct, standby: Names, sync_policy: ApplicationSpecSyncPolicy, wave: int) -> Application:
     """`gitops-dr` and its project, in the primary's file: they sync the standby's Argo CD objects."""
     project = f"gitops{DR_SUFFIX}"
     AppProject(
@@ -90,7 +92,9 @@ def standby_root(scope: Construct, standby: Names, sync_policy: ApplicationSpecS
     return Application(
         scope,
         "standby_root_application",
-        metadata=ApiObjectMetadata(name=f"gitops{DR_SUFFIX}"),
+        # After the primary's own Applications: the primary's bootstrap never waits on the standby, and the
+        # registration's ExternalSecret finds External Secrets' CRDs and the store in place.
+        metadata=ApiObjectMetadata(name=f"gitops{DR_SUFFIX}", annotations={SYNC_WAVE: str(wave)}),
         spec=ApplicationSpec(
             project=project,
             source=ApplicationSpecSource(
