@@ -11,8 +11,8 @@ back consistently and printed nowhere.
 The standby's stacks (`<env>-dr-*`, in the DR region) are planned too, after what they read: the DR
 network and cluster are applied as the primary's are, the standby's alarm topic for its edge stack, the
 primary's secrets keys (`data`), the files replica's key (`backup`) and the hosted zone (`edge`), which
-the standby looks up by name. The failover records' aliases are planned only (moto does not check that
-an alias target exists; Route 53 does, hence `make apply-after-sync`).
+the standby looks up by name. The failover records are planned only, never applied (Route 53 refuses an
+alias to a record that does not exist yet, hence `make apply-after-sync`).
 
 The edge and security stacks (WAF, Route 53, ACM, GuardDuty, CloudTrail, Security Hub, Config) are
 planned only: no later stack reads anything from them, and which of their resources moto 5.2 can
