@@ -18,7 +18,7 @@ def settings_for(component: Component, names: Names) -> dict[str, str]:
     if component.needs_aws:
         settings |= {"AWS_REGION": spec.aws.region}
     if component.files is not None:
-        settings |= {"FILES_BUCKET": names.bucket("files")}
+        settings |= {"FILES_BUCKET": names.files_bucket}
     if component == FRONTEND:
         # Next.js standalone binds to $HOSTNAME; server-side calls go to the backend inside the cluster.
         settings |= {"HOSTNAME": "0.0.0.0", "API_INTERNAL_URL": f"{names.app_service_url(BACKEND)}/api"}  # noqa: S104

@@ -7,6 +7,7 @@ Every problem is reported as `<file>:<line>: <field>: <reason>`; nothing here ra
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from envspec.capacity import node_autoscaling_problems
+from envspec.dr import dr_problems
 from envspec.models import EnvironmentSpec
 from envspec.profiles import PROFILES, deep_merge, defaults_for
 from envspec.slo import slo_problems
@@ -160,9 +162,10 @@ def load_file(path: Path) -> EnvironmentSpec:
                 for item in error.errors(include_url=False)
             ]
         ) from None
-    # A pinned node image in production; a NodePool that holds the spec's own peak (envspec/capacity.py).
-    # ... and a Prometheus that keeps the samples of the longest SLO window (envspec/slo.py).
-    checks = node_autoscaling_problems(spec) + slo_problems(spec.monitoring.prometheus_retention_days)
+    # A pinned node image in production; a NodePool that holds the spec's own peak (envspec/capacity.py); a
+    # Prometheus that keeps the samples of the longest SLO window (envspec/slo.py); a standby with the replicas
+    # it reads and a VPC apart from its primary (envspec/dr.py).
+    checks = [*node_autoscaling_problems(spec), *slo_problems(spec.monitoring.prometheus_retention_days), *dr_problems(spec)]
     capacity = [Problem(shown, ".".join(loc), reason, _line_of(root, loc)) for loc, reason in checks]
     if capacity:
         raise SpecError(capacity)
@@ -183,10 +186,18 @@ def _field_line(path: Path, location: tuple[str, ...]) -> int | None:
     return _line_of(root, location)
 
 
-def _conflict(edited: Path, other_name: str, other: Path, field: str, reason: str) -> Problem:
+def _vpc_ranges(spec: EnvironmentSpec) -> list[tuple[str, ipaddress.IPv4Network]]:
+    """The environment's VPC ranges by field: the primary's and, with a standby, the DR VPC's."""
+    ranges = [("network.vpc_cidr", spec.network.vpc_cidr)]
+    if spec.dr.vpc_cidr is not None:
+        ranges.append(("dr.vpc_cidr", spec.dr.vpc_cidr))
+    return ranges
+
+
+def _conflict(edited: Path, other_name: str, other: Path, field: str, reason: str, other_field: str | None = None) -> Problem:
     """A conflict between two files, reported on `edited` with the other file and its line named."""
     location = tuple(field.split("."))
-    other_line = _field_line(other, location)
+    other_line = _field_line(other, tuple((other_field or field).split(".")))
     where = f"{_display(other)}:{other_line}" if other_line else _display(other)
     return Problem(_display(edited), field, f"{reason} of environment '{other_name}' ({where})", _field_line(edited, location))
 
@@ -199,9 +210,13 @@ def _check_across(specs: dict[str, EnvironmentSpec], files: dict[str, Path]) -> 
     problems = []
     for pair in itertools.combinations(sorted(specs), 2):
         first, second = sorted(pair, key=lambda name: files[name].stat().st_mtime_ns)
-        a, b = specs[first].network.vpc_cidr, specs[second].network.vpc_cidr
-        if a.overlaps(b):
-            problems.append(_conflict(files[second], first, files[first], "network.vpc_cidr", f"{b} overlaps {a}"))
+        # Every VPC of either environment against every VPC of the other, in both regions (a peering or
+        # transit route between regions would need them apart as much as within one).
+        for b_field, b in _vpc_ranges(specs[second]):
+            for a_field, a in _vpc_ranges(specs[first]):
+                if a.overlaps(b):
+                    reason = f"{b} overlaps {a}" + ("" if a_field == "network.vpc_cidr" else f" ({a_field})")
+                    problems.append(_conflict(files[second], first, files[first], b_field, reason, a_field))
         account = specs[second].aws.account_id
         if account == specs[first].aws.account_id:
             reason = f"account {account} is already the account"

@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 
 from envspec import windows
 from envspec.cost import CostSettings
+from envspec.dr import DisasterRecovery
 from envspec.eks_versions import addon_problems, release_version_problem
 from envspec.profiles import allows_burstable, is_burstable
 from envspec.quantities import parse_cpu, parse_memory
@@ -691,8 +692,8 @@ class Alarms(Strict):
         default=60,
         ge=1,
         description=(
-            "ReplicaLag ceiling for RDS read replicas. The data layer provisions none (a Multi-AZ standby is synchronous "
-            "and publishes no ReplicaLag), so no RDS replica-lag alarm exists today; the value applies once replicas do."
+            "ReplicaLag ceiling of the standby's cross-region read replica (`<env>-dr-data`, alarm to the DR region's topic); "
+            "at most the RPO. Without a standby no replica, hence no such alarm (a Multi-AZ standby publishes no ReplicaLag)."
         ),
     )
     cache_cpu_percent: int = Field(
@@ -896,6 +897,7 @@ class EnvironmentSpec(Strict):
     gitops: GitOps = Field(default_factory=GitOps, description="How Argo CD delivers the rendered manifests.")
     node_autoscaling: NodeAutoscaling = Field(description="Karpenter's NodePool for the application nodes.")
     cost: CostSettings = Field(description="Monthly budget, cost alerts and the usage the cost estimate assumes (envspec/cost.py).")
+    dr: DisasterRecovery = Field(description="The standby in aws.dr_region (envspec/dr.py): backup-restore, pilot-light or warm-standby.")
 
     @field_validator("cache")
     @classmethod

@@ -95,6 +95,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         "gitops": {"automated_sync": True},
         # Weekly: the rotation path runs often where a failure costs nothing, ahead of production's monthly one.
         "login_rotation": {"frequency": "weekly"},
+        # Rebuilt rather than recovered: no standby (docs/disaster-recovery.md).
+        "dr": {"mode": "backup-restore"},
         "monitoring": {"prometheus_replicas": 1, "prometheus_retention_days": 7, "prometheus_volume_gib": 20, "alertmanager_replicas": 1},
         # Budget: the estimate at the node autoscaler's maximum plus a margin (docs/cost.md).
         "cost": {"monthly_budget_usd": 1500, "usage": {"nat_processed_gib": 30, "endpoint_processed_gib": 20, "waf_requests_millions": 1}},
@@ -143,6 +145,14 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
         "gitops": {"automated_sync": True},
         "login_rotation": {"frequency": "weekly"},
+        # Production's standby at smaller size, so region-loss drills here mean something.
+        "dr": {
+            "mode": "pilot-light",
+            "nat_gateways": "single",
+            "system_node_count": 2,
+            "database_instance_class": "db.t4g.medium",
+            "cache_node_type": "cache.t4g.small",
+        },
         "monitoring": {"prometheus_replicas": 1, "prometheus_retention_days": 15, "prometheus_volume_gib": 50, "alertmanager_replicas": 2},
         "cost": {"monthly_budget_usd": 2500},
         "container_logs": {"application_retention_days": 90, "dataplane_retention_days": 90, "host_retention_days": 90},
@@ -190,6 +200,15 @@ PROFILES: dict[str, dict[str, Any]] = {
         # Production changes reach the cluster only when a person syncs them in Argo CD.
         "gitops": {"automated_sync": False, "highly_available_addons": True},
         "login_rotation": {"frequency": "monthly"},
+        # A standby that meets the 30-minute region-loss RTO; the replica has the primary's class (it must keep up).
+        "dr": {
+            "mode": "pilot-light",
+            "nat_gateways": "per_az",
+            "system_node_count": 3,
+            "database_instance_class": "db.m7g.large",
+            "cache_node_type": "cache.m7g.large",
+            "health_check_interval_seconds": 10,
+        },
         # Two Prometheus and three Alertmanager replicas in different zones: a drain or a lost zone keeps monitoring up.
         "monitoring": {
             "prometheus_replicas": 2,

@@ -31,6 +31,8 @@ from envspec.profiles import deep_merge
 BASE_ENVIRONMENT = {"development": "development", "staging": "staging", "production": "production"}
 # Variants get VPC ranges from here, clear of the checked-in environments' (the loader refuses overlaps).
 VARIANT_RANGES = ipaddress.IPv4Network("10.128.0.0/9")
+# And DR VPC ranges from here (the loader checks them against every VPC in both regions).
+VARIANT_DR_RANGES = ipaddress.IPv4Network("10.64.0.0/10")
 # And accounts of their own: the loader refuses two environments in one account.
 VARIANT_ACCOUNTS = 900000000000
 
@@ -42,11 +44,13 @@ class Variant:
     overrides: dict[str, Any] = field(default_factory=dict)
     vpc_cidr: str = ""
     account_id: str = ""
+    dr_vpc_cidr: str = ""
 
     def document(self) -> dict[str, Any]:
         """The environment file this variant would be."""
         base = yaml.safe_load((DEFAULT_DIRECTORY / f"{BASE_ENVIRONMENT[self.profile]}.yaml").read_text(encoding="utf-8"))
         own = {"name": self.name, "profile": self.profile, "aws": {"account_id": self.account_id}, "network": {"vpc_cidr": self.vpc_cidr}}
+        own["dr"] = {"vpc_cidr": self.dr_vpc_cidr}
         return deep_merge(deep_merge(base, own), self.overrides)
 
     def write(self, directory: Path) -> Path:
@@ -66,7 +70,8 @@ def variant(name: str, *, profile: str, **overrides: Any) -> Variant:
     """Declare a variant named `name` (also its environment name); the same declaration twice is one variant."""
     index = len(VARIANTS) if name not in VARIANTS else list(VARIANTS).index(name)
     cidr = str(list(VARIANT_RANGES.subnets(new_prefix=16))[index])
-    declared = Variant(name, profile, overrides, cidr, f"{VARIANT_ACCOUNTS + index:012d}")
+    dr_cidr = str(list(VARIANT_DR_RANGES.subnets(new_prefix=16))[index])
+    declared = Variant(name, profile, overrides, cidr, f"{VARIANT_ACCOUNTS + index:012d}", dr_cidr)
     if VARIANTS.setdefault(name, declared) != declared:
         raise ValueError(f"variant {name!r} is declared twice with different settings")
     return declared

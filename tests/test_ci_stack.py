@@ -96,14 +96,23 @@ def test_plan_role_reads_only_what_plans_refresh_and_no_data(env: str, synthesis
     data = synthesis.stack(f"{env}-data")
     secret_names = {logical: secret["name"] for logical, secret in resources_of(data, "aws_secretsmanager_secret").items()}
     written = {secret_names[ref(version["secret_id"])] for version in resources_of(data, "aws_secretsmanager_secret_version").values()}
-    assert sorted(secrets["resources"]) == sorted(names.secret_arn(name) for name in written)
+    expected = [names.secret_arn(name) for name in written]
+    if SPECS[env].dr.has_standby:  # and those the standby's stacks write: its Redis token and URL, Argo CD's registration
+        standby = names.standby
+        for layer, side in (("dr-data", standby), ("dr-cluster", names)):
+            stack = synthesis.stack(f"{env}-{layer}")
+            own = {logical: secret["name"] for logical, secret in resources_of(stack, "aws_secretsmanager_secret").items()}
+            for version in resources_of(stack, "aws_secretsmanager_secret_version").values():
+                expected.append(side.secret_arn(own[ref(version["secret_id"])]))
+    assert sorted(secrets["resources"]) == sorted(expected)
     decrypt = [s for s in allowed if "kms:Decrypt" in s["actions"]]
-    aliases = sorted(c["values"][0] for s in decrypt for c in s["condition"] if c["variable"] == "kms:ResourceAliases")
-    assert aliases == sorted([names.state_kms_alias, names.kms_alias("secrets")])
-    (secrets_key,) = [s for s in decrypt if any(c["values"] == [names.kms_alias("secrets")] for c in s["condition"])]
-    assert {"test": "StringEquals", "variable": "kms:ViaService", "values": ["secretsmanager.ap-northeast-1.amazonaws.com"]} in (
-        secrets_key["condition"]
-    )
+    aliases = sorted(v for s in decrypt for c in s["condition"] if c["variable"] == "kms:ResourceAliases" for v in c["values"])
+    standby_keys = [names.standby.kms_alias("secrets")] if SPECS[env].dr.has_standby else []
+    assert aliases == sorted([names.state_kms_alias, names.kms_alias("secrets"), *standby_keys])
+    (secrets_key,) = [s for s in decrypt if any(names.kms_alias("secrets") in c["values"] for c in s["condition"])]
+    regions = ["ap-northeast-1", *(["ap-northeast-3"] if standby_keys else [])]
+    via = [f"secretsmanager.{region}.amazonaws.com" for region in regions]
+    assert {"test": "StringEquals", "variable": "kms:ViaService", "values": via} in secrets_key["condition"]
     denied = {action: s["resources"] for s in statements if s["effect"] == "Deny" for action in s["actions"]}
     data_objects = {f"arn:aws:s3:::{names.bucket(p)}/*" for p in BUCKET_PURPOSES}
     assert {"files", "diagnostics", "access-logs", "files-dr"} <= set(BUCKET_PURPOSES)

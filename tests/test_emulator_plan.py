@@ -8,6 +8,12 @@ reads by name); then every stack is planned. The Redis AUTH token is applied too
 (generator, write-only secret value), and the data stack planned again, to show the token is read
 back consistently and printed nowhere.
 
+The standby's stacks (`<env>-dr-*`, in the DR region) are planned too, after what they read: the DR
+network and cluster are applied as the primary's are, the standby's alarm topic for its edge stack, the
+primary's secrets keys (`data`), the files replica's key (`backup`) and the hosted zone (`edge`), which
+the standby looks up by name. The failover records are planned only, never applied (Route 53 refuses an
+alias to a record that does not exist yet, hence `make apply-after-sync`).
+
 The edge and security stacks (WAF, Route 53, ACM, GuardDuty, CloudTrail, Security Hub, Config) are
 applied after their plans, as far as moto 5.2.1 can (no later stack reads them, so their applies
 overlap the data stack's chain), and the applied objects are read back through the AWS APIs. What is
@@ -56,7 +62,7 @@ import boto3
 import pytest
 
 from envspec import Names, names_for
-from envspec.naming import LAYERS
+from envspec.naming import DR_LAYERS, LAYERS
 from stacks.edge.waf_rules import web_acl_rules
 from stacks.security.cis_filters import CIS_FILTERS
 from tests.conftest import SPECS, require_binary, run_synth
@@ -66,9 +72,21 @@ from tools.terraform_cli import terraform_environment
 pytestmark = pytest.mark.long_running
 
 ENVIRONMENT = "production"
+# Every stack of the environment: the primary's and its standby's (`<env>-dr-*`, in the DR region).
+PLANNED = LAYERS + DR_LAYERS
 # Lookups by name (a data source, not a cross-stack reference): the backup, edge and security stacks'
-# alarms and findings notify the observability stack's alarm topic.
-READS_BY_NAME = {"backup": ("observability",), "edge": ("observability",), "security": ("observability",)}
+# alarms and findings notify the observability stack's alarm topic; the standby finds the primary's
+# secrets key (its DR copy, `data`) and the files replica's key (`backup`), its own alarm topic
+# (`dr-data`) and the primary's hosted zone (`edge`).
+READS_BY_NAME = {
+    "backup": ("observability",),
+    "edge": ("observability",),
+    "security": ("observability",),
+    "dr-cluster": ("data",),
+    "dr-data": ("data", "backup"),
+    "dr-edge": ("dr-data", "edge"),
+    "dr-dns": ("edge",),
+}
 # What each upstream stack must have applied for the stacks after it to plan.
 APPLY_FOR_DOWNSTREAM = {
     # The NAT gateways the observability alarms watch; the VPC endpoints' security group the data
@@ -76,6 +94,12 @@ APPLY_FOR_DOWNSTREAM = {
     "network": ("aws_vpc", "aws_subnet", "aws_nat_gateway", "aws_security_group"),
     "cluster": ("aws_eks_cluster", "aws_cloudwatch_log_group"),  # and the container log groups the log alarms read
     "observability": ("aws_sns_topic",),  # the alarm topic the backup, edge and security stacks notify
+    "data": ("aws_kms_alias",),  # the secrets keys (both regions) the standby's stacks look up
+    "backup": ("aws_kms_alias",),  # the files replica's key in the DR region
+    "edge": ("aws_route53_zone",),  # the zone the standby's certificate and the failover records go into
+    "dr-network": ("aws_vpc", "aws_subnet", "aws_nat_gateway"),
+    "dr-cluster": ("aws_eks_cluster",),
+    "dr-data": ("aws_sns_topic",),  # the standby's alarm topic its certificate alarm notifies
 }
 
 
@@ -187,7 +211,7 @@ def _dependencies(stacks_dir: Path) -> dict[str, set[str]]:
     prefix = f"{ENVIRONMENT}-"
     return {
         layer: {stack.removeprefix(prefix) for stack in manifest[prefix + layer]["dependencies"]} | set(READS_BY_NAME.get(layer, ()))
-        for layer in LAYERS
+        for layer in PLANNED
     }
 
 
@@ -242,7 +266,7 @@ def emulator_plans(emulator_stacks: Path, moto_endpoint: str) -> dict[str, Plan]
     """
     terraform = require_binary("terraform", "install Terraform >= 1.11")
     dependencies = _dependencies(emulator_stacks)
-    applied = {layer: threading.Event() for layer in LAYERS}
+    applied = {layer: threading.Event() for layer in PLANNED}
     failed = threading.Event()
 
     def ready(layer: str) -> Callable[[], None]:
@@ -263,16 +287,16 @@ def emulator_plans(emulator_stacks: Path, moto_endpoint: str) -> dict[str, Plan]
         applied[layer].set()
         return plans
 
-    with ThreadPoolExecutor(max_workers=len(LAYERS)) as pool:
-        futures = {layer: pool.submit(run, layer) for layer in LAYERS}
+    with ThreadPoolExecutor(max_workers=len(PLANNED)) as pool:
+        futures = {layer: pool.submit(run, layer) for layer in PLANNED}
         results = {layer: future.result() for layer, future in futures.items()}
-    plans = {layer: results[layer][layer] for layer in LAYERS}  # in LAYERS order
+    plans = {layer: results[layer][layer] for layer in PLANNED}  # in PLANNED order
     plans["data-after-token"] = results["data"]["data-after-token"]
     return plans
 
 
 def test_every_stack_plans_against_the_emulator(emulator_plans: dict[str, Plan]) -> None:
-    assert list(emulator_plans)[: len(LAYERS)] == list(LAYERS)
+    assert list(emulator_plans)[: len(PLANNED)] == list(PLANNED)
     for layer, plan in emulator_plans.items():
         assert "Plan:" in plan.output and " to add" in plan.output, layer
         created = [change for change in plan.document["resource_changes"] if change["change"]["actions"] == ["create"]]

@@ -15,6 +15,7 @@ import yaml
 
 from charts.addons import HELM_CHARTS
 from charts.gitops import APP_CLUSTER_RESOURCES, APP_NAMESPACED_RESOURCES, APP_NAMESPACES, GITOPS_FILE, SYNC_WAVE
+from charts.gitops_dr import STANDBY_ROOT
 from envspec import names_for
 from envspec.naming import (
     APPLICATION_CHARTS,
@@ -96,9 +97,12 @@ def _app_manifests(synthesis: Synthesis, env: str) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_every_environment_has_its_argo_cd_objects(env: str, synthesis: Synthesis) -> None:
-    assert set(_by_name(synthesis, env, "AppProject")) == {"default", ARGOCD_GITOPS_PROJECT, ARGOCD_APP_PROJECT, ARGOCD_PLATFORM_PROJECT}
+    # With a standby, also its root (`gitops-dr`, charts/gitops_dr.py), which syncs dist/<env>-dr (tests/test_dr_stacks.py).
+    standby = {STANDBY_ROOT} if SPECS[env].dr.has_standby else set()
+    expected_projects = {"default", ARGOCD_GITOPS_PROJECT, ARGOCD_APP_PROJECT, ARGOCD_PLATFORM_PROJECT} | standby
+    assert set(_by_name(synthesis, env, "AppProject")) == expected_projects
     charts = [path.name.removesuffix(".k8s.yaml") for path in synthesis.chart_files(env) if path.name != GITOPS_FILE]
-    expected = {ARGOCD_ROOT_APPLICATION, *(argocd_application(chart) for chart in charts), *ADDONS}
+    expected = {ARGOCD_ROOT_APPLICATION, *(argocd_application(chart) for chart in charts), *ADDONS} | standby
     assert set(_by_name(synthesis, env, "Application")) == expected
     for doc in _gitops(synthesis, env):
         assert doc["apiVersion"] == "argoproj.io/v1alpha1"
@@ -188,7 +192,7 @@ def test_every_rendered_file_is_synced_by_exactly_one_application_of_its_environ
     synced: dict[str, str] = {}
     for name, application in _by_name(synthesis, env, "Application").items():
         source = application["spec"]["source"]
-        if "chart" in source:
+        if "chart" in source or name == STANDBY_ROOT:  # the standby's root syncs dist/<env>-dr (tests/test_dr_stacks.py)
             continue
         assert source["repoURL"] == names.repository_url
         assert source["targetRevision"] == names.gitops_branch == f"gitops/{env}"

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ENVIRONMENTS, SPECS, Synthesis
+from tests.conftest import ENVIRONMENTS, SPECS, STANDBY_FOLDERS, Synthesis
 from tools.kube_validate import validate_object
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("env", ENVIRONMENTS + STANDBY_FOLDERS)
 def test_manifests_validate_for_the_cluster_version(env: str, synthesis: Synthesis) -> None:
     manifests = synthesis.manifests(env)
     assert manifests, f"no manifests synthesized for {env}"
-    version = SPECS[env].cluster.version
+    version = SPECS[env.removesuffix("-dr")].cluster.version  # a standby runs the primary's version
     problems = [f"{doc['kind']}/{doc['metadata']['name']}: {problem}" for doc in manifests for problem in validate_object(doc, version)]
     assert not problems, "\n".join(problems)
 

@@ -128,13 +128,16 @@ def test_endpoint_security_group_admits_only_https_from_the_vpc(env: str, synthe
 @pytest.mark.parametrize("stack_id", STACK_IDS)
 def test_consistent_tags(stack_id: str, synthesis: Synthesis) -> None:
     env = stack_id.split("-")[0]
+    standby = stack_id.startswith(f"{env}-dr-")  # the standby's: in the DR region, its `dr` alias the primary's region
     stack = synthesis.stack(stack_id)
     providers = stack["provider"]["aws"]
     assert sorted(provider.get("alias", "") for provider in providers) in ([""], ["", "dr"])
+    home, other = (SPECS[env].aws.dr_region, SPECS[env].aws.region) if standby else (SPECS[env].aws.region, SPECS[env].aws.dr_region)
+    side = {"Side": "dr"} if standby else {}
     for provider in providers:
-        assert provider["default_tags"] == [{"tags": {"Environment": env, "Project": PROJECT_TAG, "ManagedBy": MANAGED_BY}}]
+        assert provider["default_tags"] == [{"tags": {"Environment": env, "Project": PROJECT_TAG, "ManagedBy": MANAGED_BY, **side}}]
         assert provider["allowed_account_ids"] == [SPECS[env].aws.account_id]
-        assert provider["region"] == (SPECS[env].aws.dr_region if provider.get("alias") == "dr" else SPECS[env].aws.region)
+        assert provider["region"] == (other if provider.get("alias") == "dr" else home)
     for resource_type in (
         "aws_vpc",
         "aws_subnet",

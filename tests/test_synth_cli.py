@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from envspec.naming import LAYERS
+from envspec.naming import DR_LAYERS, LAYERS
 from synth.output import StagedOutput
 from synth.runtime import PROJECT_NODE
-from tests.conftest import ENVIRONMENTS, ROOT, Synthesis, run_synth
+from tests.conftest import ENVIRONMENTS, ROOT, SPECS, Synthesis, run_synth
 
 PREVIEW = """\
 name: preview
@@ -81,6 +81,7 @@ def test_adding_an_environment_file_adds_its_stacks_and_leaves_the_others_alone(
         }, "other environments' output changed"
     manifest = json.loads((terraform / "manifest.json").read_text())
     expected = {f"{env}-{layer}" for env in [*ENVIRONMENTS, "preview"] for layer in LAYERS}
+    expected |= {f"{env}-{layer}" for env in ENVIRONMENTS if SPECS[env].dr.has_standby for layer in DR_LAYERS}  # preview: backup-restore
     assert set(manifest["stacks"]) == expected
     preview_vpc = json.loads((terraform / "stacks" / "preview-network" / "cdk.tf.json").read_text())["resource"]["aws_vpc"]
     assert [vpc["cidr_block"] for vpc in preview_vpc.values()] == ["10.99.0.0/16"]

@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 
 from envspec import EnvironmentSpec, SpecError, names_for
-from envspec.naming import LAYERS
+from envspec.naming import DR_LAYERS, LAYERS
 from tests.conftest import VariantSynthesis, resources_of
 from tests.spec_factory import Variant, variant
 
 MAX_NAME = next(meta.max_length for meta in EnvironmentSpec.model_fields["name"].metadata if hasattr(meta, "max_length"))
 TWO_ZONES = variant("two-zones", profile="production", network={"az_count": 2})
 ONE_NAT = variant("one-nat", profile="production", network={"nat_gateways": "single"})
-NO_DR = variant("no-dr", profile="production", backup={"cross_region": False})
+NO_DR = variant("no-dr", profile="production", backup={"cross_region": False}, dr={"mode": "backup-restore"})
 PUBLIC_API = variant("public-api", profile="production", cluster={"public_access_cidrs": ["198.51.100.0/28"]})
 # The longest name the spec accepts, with a hyphen (names.database_name turns it into an underscore).
 LONGEST = variant(f"max-{'n' * (MAX_NAME - 4)}", profile="production")
@@ -55,6 +55,9 @@ NAME_LIMITS: dict[tuple[str, str], tuple[int, str]] = {
     ("aws_cloudwatch_metric_alarm", "alarm_name"): (255, "CloudWatch API Reference, PutMetricAlarm: AlarmName maximum length 255"),
     ("aws_cloudwatch_log_group", "name"): (512, "CloudWatch Logs API Reference, CreateLogGroup: logGroupName maximum length 512"),
     ("aws_cloudwatch_event_rule", "name"): (64, "EventBridge API Reference, PutRule: Name maximum length 64"),
+    ("aws_wafv2_web_acl", "name"): (128, "AWS WAF API Reference, CreateWebACL: Name 1 to 128 characters"),
+    ("aws_db_subnet_group", "name"): (255, "Amazon RDS API Reference, CreateDBSubnetGroup: DBSubnetGroupName up to 255 characters"),
+    ("aws_elasticache_subnet_group", "name"): (255, "ElastiCache API Reference, CreateCacheSubnetGroup: CacheSubnetGroupName up to 255"),
 }
 # What the longest name must actually produce, so the check above cannot pass on nothing.
 MUST_EXIST = {
@@ -153,7 +156,7 @@ def test_every_name_of_the_longest_environment_name_fits_its_aws_limit(variants:
     names = names_for(_spec(variants, LONGEST))
     found: set[str] = set()
     too_long = []
-    for layer in LAYERS:
+    for layer in LAYERS + DR_LAYERS:  # the standby's names carry `-dr` too
         for kind, items in _stack(variants, LONGEST, layer).get("resource", {}).items():
             for body in items.values():
                 for (limited_kind, attribute), (limit, source) in NAME_LIMITS.items():
@@ -163,7 +166,8 @@ def test_every_name_of_the_longest_environment_name_fits_its_aws_limit(variants:
                         if len(value) > limit:
                             too_long.append(f"{kind}.{attribute} {value!r}: {len(value)} > {limit} ({source})")
     too_long += [f"cache cluster {node!r}" for node in names.cache_node_ids if len(node) > CACHE_CLUSTER_ID_LIMIT]
-    ingresses = variants.find(LONGEST.name, "Ingress")
+    too_long += [f"standby cache cluster {node!r}" for node in names.standby.cache_node_ids if len(node) > CACHE_CLUSTER_ID_LIMIT]
+    ingresses = variants.find(LONGEST.name, "Ingress") + variants.find(f"{LONGEST.name}-dr", "Ingress")
     assert ingresses
     for ingress in ingresses:
         name = ingress["metadata"].get("annotations", {}).get(LOAD_BALANCER_NAME)
@@ -175,7 +179,9 @@ def test_every_name_of_the_longest_environment_name_fits_its_aws_limit(variants:
 
 
 def test_a_name_one_character_longer_is_refused_in_one_line(tmp_path: Path) -> None:
-    too_long = Variant(f"max-{'n' * (MAX_NAME - 3)}", "production", vpc_cidr="10.250.0.0/16", account_id="900000000999")
+    too_long = Variant(
+        f"max-{'n' * (MAX_NAME - 3)}", "production", vpc_cidr="10.250.0.0/16", account_id="900000000999", dr_vpc_cidr="10.127.0.0/16"
+    )
     with pytest.raises(SpecError) as error:
         too_long.spec(tmp_path)
     (problem,) = error.value.problems

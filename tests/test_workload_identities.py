@@ -126,7 +126,9 @@ def test_application_identities_reach_only_their_own_resources(env: str, synthes
 
     external_secrets = _permissions(stack, identities[("external-secrets", "external-secrets")][1])
     readable = _resource_refs(external_secrets, "secretsmanager:GetSecretValue")
-    assert readable == set(secret.values()) | {f"arn:aws:secretsmanager:{names.region}:{names.account}:secret:rds!db-*"}
+    # With a standby also Argo CD's registration of the standby cluster (stacks/cluster/argocd_registration.py).
+    registration = {names.secret_arn(names.argocd_dr_cluster_secret)} if SPECS[env].dr.has_standby else set()
+    assert readable == set(secret.values()) | {f"arn:aws:secretsmanager:{names.region}:{names.account}:secret:rds!db-*"} | registration
     assert all(n.startswith(f"ai-subsidy/{env}/") for n in (b.remote_name for b in names.synced_secrets))
     (rds,) = [s for s in external_secrets if "rds!db-*" in s["resources"][0]]
     assert rds["condition"] == [

@@ -360,6 +360,8 @@ def test_the_ingress_serves_https_on_the_spec_hosts(env: str, synthesis: Synthes
         (spec.dns.frontend_host, "/"): (FRONTEND.service_name, "http"),
         (spec.dns.frontend_host, "/api"): (BACKEND.service_name, "http"),
         (spec.dns.api_host, "/api"): (BACKEND.service_name, "http"),
+        # With a standby, the origin host the Route 53 health check requests (stacks/edge/failover.py).
+        **({(names_for(spec).origin_host, "/api"): (BACKEND.service_name, "http")} if spec.dr.has_standby else {}),
     }
     paths = [path["path"] for path in ingress["spec"]["rules"][0]["http"]["paths"]]
     assert paths.index("/api") < paths.index("/"), "the ALB matches rules in order: the more specific path first"

@@ -3,22 +3,22 @@ environment's resources."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from constructs import Construct
 
 from envspec import Names
 from envspec.naming import PROJECT
 from envspec.topology import AI_WORKER, BACKEND, COMPONENTS, DRAFTS_PREFIX, Component, FilesAccess
-from stacks.data.secrets import ApplicationSecrets
 from stacks.iam import PodIdentity
-from stacks.kms import CustomerManagedKey
 from stacks.policy import Condition, Statement
 
 
-def _use_key_through(key: CustomerManagedKey, service: str, region: str, actions: list[str]) -> Statement:
+def _use_key_through(key_arns: Sequence[str], service: str, region: str, actions: list[str]) -> Statement:
     return Statement(
         sid=f"UseKeyThrough{service.capitalize()}",
         actions=actions,
-        resources=[key.arn],
+        resources=list(key_arns),
         conditions=[Condition("StringEquals", "kms:ViaService", [f"{service}.{region}.amazonaws.com"])],
     )
 
@@ -27,8 +27,8 @@ def _read_secrets(sid: str, arns: list[str]) -> Statement:
     return Statement(sid=sid, actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], resources=arns)
 
 
-def _secrets_statements(component: Component, secrets: ApplicationSecrets, decrypt: Statement) -> list[Statement]:
-    readable = [secrets.arn(secret.kubernetes_name) for secret in component.aws_readable_secrets]
+def _secrets_statements(component: Component, secret_arns: Mapping[str, str], decrypt: Statement) -> list[Statement]:
+    readable = [secret_arns[secret.kubernetes_name] for secret in component.aws_readable_secrets]
     return [_read_secrets("ReadOwnSecrets", readable), decrypt] if readable else []
 
 
@@ -54,21 +54,29 @@ def _files_statements(access: FilesAccess | None, bucket_arn: str, key_use: Stat
 
 
 class WorkloadIdentities(Construct):
+    """`secret_arns`: the ARN of each application secret the pods read, by its Kubernetes Secret name (on the
+    standby: the replicas' ARN patterns and its own Redis secret); `store_secret_arns`: every secret External
+    Secrets copies; `database_master_arn`: the instance whose RDS-managed master secret it may read (none on the
+    standby: a replica has none until promotion)."""
+
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
+        *,
         names: Names,
         cluster_name: str,
         files_bucket_arn: str,
-        data_key: CustomerManagedKey,
-        secrets_key: CustomerManagedKey,
-        secrets: ApplicationSecrets,
+        files_key_arn: str,
+        secrets_key_arns: Sequence[str],
+        secret_arns: Mapping[str, str],
+        store_secret_arns: Sequence[str],
+        database_master_arn: str | None,
     ):
         super().__init__(scope, construct_id)
         region = names.region
-        s3_key = _use_key_through(data_key, "s3", region, ["kms:Decrypt", "kms:GenerateDataKey"])
-        secrets_decrypt = _use_key_through(secrets_key, "secretsmanager", region, ["kms:Decrypt"])
+        s3_key = _use_key_through([files_key_arn], "s3", region, ["kms:Decrypt", "kms:GenerateDataKey"])
+        secrets_decrypt = _use_key_through(secrets_key_arns, "secretsmanager", region, ["kms:Decrypt"])
         # One role per component that calls AWS, from the topology: its files-bucket access and the
         # secrets it uses, less the rotating database logins (they reach pods through External Secrets only).
         self.components = {
@@ -81,7 +89,7 @@ class WorkloadIdentities(Construct):
                 component.name.removeprefix(f"{PROJECT}-"),
                 permissions=[
                     *_files_statements(component.files, files_bucket_arn, s3_key),
-                    *_secrets_statements(component, secrets, secrets_decrypt),
+                    *_secrets_statements(component, secret_arns, secrets_decrypt),
                 ],
             )
             for component in COMPONENTS
@@ -97,15 +105,23 @@ class WorkloadIdentities(Construct):
             names.external_secrets_service_account,
             "external-secrets",
             permissions=[
-                _read_secrets("ReadEnvironmentSecrets", [secret.arn for secret in secrets.secrets.values()]),
-                Statement(
-                    sid="ReadRdsManagedMasterSecret",
-                    actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-                    resources=[f"arn:aws:secretsmanager:{region}:{names.account}:secret:rds!db-*"],
-                    conditions=[Condition("StringEquals", "secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn", [names.database_arn])],
+                _read_secrets("ReadEnvironmentSecrets", list(store_secret_arns)),
+                *(
+                    [
+                        Statement(
+                            sid="ReadRdsManagedMasterSecret",
+                            actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                            resources=[f"arn:aws:secretsmanager:{region}:{names.account}:secret:rds!db-*"],
+                            conditions=[
+                                Condition("StringEquals", "secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn", [database_master_arn])
+                            ],
+                        ),
+                        # ListSecrets takes no resource; External Secrets finds the RDS-managed secret by tag with it.
+                        Statement(sid="FindSecretsByTag", actions=["secretsmanager:ListSecrets"], resources=["*"]),
+                    ]
+                    if database_master_arn
+                    else []
                 ),
-                # ListSecrets takes no resource; External Secrets finds the RDS-managed secret by tag with it.
-                Statement(sid="FindSecretsByTag", actions=["secretsmanager:ListSecrets"], resources=["*"]),
                 secrets_decrypt,
             ],
         )
