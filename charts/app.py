@@ -18,7 +18,7 @@ from charts.scrape_targets import ScrapeTargetsChart
 from charts.secrets import SecretsChart
 from charts.storage import StorageChart
 from charts.workloads import WorkloadsChart
-from envspec import EnvironmentSpec
+from envspec import EnvironmentSpec, names_for
 from envspec.naming import APPLICATION_CHARTS, MONITORING_CHARTS
 
 
@@ -35,6 +35,7 @@ def add_environment(app: App, spec: EnvironmentSpec) -> list[EnvironmentChart]:
     monitoring = [ScrapeTargetsChart(app, spec), AlertRulesChart(app, spec), AlertRoutingChart(app, spec), DashboardsChart(app, spec)]
     if tuple(chart.node.id for chart in monitoring) != MONITORING_CHARTS:
         raise RuntimeError("envspec.naming.MONITORING_CHARTS must list the monitoring charts built here, in order")
+
     charts = [StorageChart(app, spec), *application, *monitoring]
     # GitOpsChart last: it describes how every other chart of the folder reaches the cluster.
     return [*charts, GitOpsChart(app, spec, [chart.node.id for chart in charts])]
@@ -44,3 +45,10 @@ def build(spec: EnvironmentSpec, outdir: Path) -> App:
     app = App(outdir=str(outdir), yaml_output_type=YamlOutputType.FILE_PER_CHART)
     add_environment(app, spec)
     return app
+
+
+def standby_build(spec: EnvironmentSpec, outdir: Path) -> App | None:
+    """The standby cluster's charts (`dist/<env>-dr/`), from the standby's spec; None without a standby."""
+    if not spec.dr.has_standby:
+        return None
+    return build(names_for(spec).standby.spec, outdir)

@@ -78,7 +78,7 @@ def settings_for(component: Component, names: Names) -> dict[str, str]:
     if component.http_port is not None:
         settings |= {"NODE_ENV": "production", "PORT": str(component.http_port), "PUBLIC_URL": f"https://{spec.dns.frontend_host}"}
     if component.needs_aws:
-        settings |= {"AWS_REGION": spec.aws.region, "FILES_BUCKET": names.bucket("files")}
+        settings |= {"AWS_REGION": spec.aws.region, "FILES_BUCKET": names.files_bucket}
     if component == FRONTEND:
         # Next.js standalone binds to $HOSTNAME; server-side calls go to the backend inside the cluster.
         settings |= {"HOSTNAME": "0.0.0.0", "API_INTERNAL_URL": f"{names.app_service_url(BACKEND)}/api"}  # noqa: S104

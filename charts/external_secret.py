@@ -17,6 +17,7 @@ def synced_secret(
     remote_keys: tuple[str, ...] | None = None,
     template_data: dict[str, str] | None = None,
     data_from: list[eso.ExternalSecretSpecDataFrom] | None = None,
+    labels: dict[str, str] | None = None,
 ) -> eso.ExternalSecret:
     """`binding.keys` of the remote JSON secret become the Secret's keys; `remote_keys` and
     `template_data` instead render the Secret's data from other properties."""
@@ -40,7 +41,11 @@ def synced_secret(
                     engine_version=eso.ExternalSecretSpecTargetTemplateEngineVersion.V2,
                     type=binding.type,
                     metadata=eso.ExternalSecretSpecTargetTemplateMetadata(
-                        labels={"app.kubernetes.io/part-of": PROJECT_TAG, "app.kubernetes.io/managed-by": "external-secrets"}
+                        labels={
+                            "app.kubernetes.io/part-of": PROJECT_TAG,
+                            "app.kubernetes.io/managed-by": "external-secrets",
+                            **(labels or {}),
+                        }
                     ),
                     data=template_data,
                 ),

@@ -17,6 +17,11 @@ Argo CD reads `dist/<env>/` from the environment's branch `gitops/<env>`, which 
 workflow writes, after that environment's Terraform stacks are applied (README, "Delivery").
 Outside production every Application syncs automatically, pruning and self-healing; in production
 a person syncs (spec `gitops.automated_sync`).
+
+Two clusters (a standby, envspec/dr.py): the primary's Argo CD also manages the standby cluster. The
+primary's file adds the root `gitops-dr` (and its project), which syncs `dist/<env>-dr/gitops.k8s.yaml`:
+the standby's own projects and Applications (every name with `-dr`), which target the standby cluster by
+name, and the ExternalSecret that renders Argo CD's cluster Secret for it (charts/gitops_dr.py).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from constructs import Construct
 
 from charts.addons import HELM_CHARTS, HelmAddon, IgnoredFields, addons_for
 from charts.base import EnvironmentChart
+from charts.gitops_dr import DR_SUFFIX, cluster_registration, standby_idle_replicas, standby_root
 from envspec import EnvironmentSpec
 from envspec.naming import (
     APP_NAMESPACE,
@@ -166,15 +172,29 @@ class GitOpsChart(EnvironmentChart):
         missing = [chart for chart in APPLICATION_CHARTS if chart not in charts]
         if missing or GITOPS_CHART in charts:
             raise ValueError(f"GitOpsChart needs the other charts of the folder, got {charts}")
+        self.standby = self.names.is_standby
+        self.suffix = DR_SUFFIX if self.standby else ""
         self.addons = addons_for(spec)
         self._projects()
-        self.root = self._git_application(ARGOCD_ROOT_APPLICATION, ARGOCD_GITOPS_PROJECT, ARGOCD_NAMESPACE, GITOPS_CHART)
-        self.applications = [self._git_application(argocd_application(chart), ARGOCD_APP_PROJECT, APP_NAMESPACE, chart) for chart in charts]
+        if self.standby:
+            # The root `gitops-dr` is in the primary's file; this file holds the standby cluster's registration.
+            self.registration = cluster_registration(self, self.names)
+        else:
+            self.root = self._git_application(ARGOCD_ROOT_APPLICATION, ARGOCD_GITOPS_PROJECT, ARGOCD_NAMESPACE, GITOPS_CHART)
+            if spec.dr.has_standby:
+                self.standby_root = standby_root(self, self.names.standby, self._sync_policy())
+        self.applications = [
+            self._git_application(argocd_application(chart) + self.suffix, ARGOCD_APP_PROJECT + self.suffix, APP_NAMESPACE, chart)
+            for chart in charts
+        ]
         self.addon_applications = [self._helm_application(addon) for addon in self.addons]
 
     # --- AppProjects ---
     def _projects(self) -> None:
         repository = self.names.repository_url
+        if self.standby:
+            self._shared_projects(repository)
+            return
         AppProject(
             self,
             "default_project",
@@ -195,10 +215,14 @@ class GitOpsChart(EnvironmentChart):
                 ],
             ),
         )
+        self._shared_projects(repository)
+
+    def _shared_projects(self, repository: str) -> None:
+        """The application's and the add-ons' projects (the standby's: `-dr`, destinations on the standby cluster)."""
         AppProject(
             self,
             "app_project",
-            metadata=ApiObjectMetadata(name=ARGOCD_APP_PROJECT),
+            metadata=ApiObjectMetadata(name=ARGOCD_APP_PROJECT + self.suffix),
             spec=AppProjectSpec(
                 description="The AI Subsidy System application manifests rendered from this repository.",
                 source_repos=[repository],
@@ -215,7 +239,7 @@ class GitOpsChart(EnvironmentChart):
         AppProject(
             self,
             "platform_project",
-            metadata=ApiObjectMetadata(name=ARGOCD_PLATFORM_PROJECT),
+            metadata=ApiObjectMetadata(name=ARGOCD_PLATFORM_PROJECT + self.suffix),
             spec=AppProjectSpec(
                 description="Cluster add-ons installed from pinned Helm chart versions.",
                 source_repos=sorted({chart.repository for chart in HELM_CHARTS}),
@@ -226,9 +250,16 @@ class GitOpsChart(EnvironmentChart):
             ),
         )
 
-    @staticmethod
-    def _destination(namespace: str) -> AppProjectSpecDestinations:
+    def _destination(self, namespace: str) -> AppProjectSpecDestinations:
+        if self.standby:
+            return AppProjectSpecDestinations(name=self.names.argocd_dr_cluster, namespace=namespace)
         return AppProjectSpecDestinations(server=ARGOCD_IN_CLUSTER, namespace=namespace)
+
+    def _application_destination(self, namespace: str) -> ApplicationSpecDestination:
+        """In-cluster, or the standby cluster by its name in Argo CD (its cluster Secret's `name`)."""
+        if self.standby:
+            return ApplicationSpecDestination(name=self.names.argocd_dr_cluster, namespace=namespace)
+        return ApplicationSpecDestination(server=ARGOCD_IN_CLUSTER, namespace=namespace)
 
     # --- Applications ---
     def _sync_policy(self, sync_options: tuple[str, ...] = (), namespace_labels: dict[str, str] | None = None) -> ApplicationSpecSyncPolicy:
@@ -249,13 +280,14 @@ class GitOpsChart(EnvironmentChart):
         """An Application syncing exactly one chart's file of the rendered folder (the root: no wave)."""
         names = self.names
         root = name == ARGOCD_ROOT_APPLICATION
+        idle = standby_idle_replicas(self.names, chart)
         return Application(
             self,
             f"{name}_application",
             metadata=ApiObjectMetadata(
                 name=name,
                 labels=dict(BOOTSTRAP_LABELS) if root else None,
-                annotations=None if root else {SYNC_WAVE: str(wave_of(name))},
+                annotations=None if root else {SYNC_WAVE: str(wave_of(name.removesuffix(self.suffix) if self.suffix else name))},
             ),
             spec=ApplicationSpec(
                 project=project,
@@ -265,8 +297,9 @@ class GitOpsChart(EnvironmentChart):
                     path=names.manifests_path,
                     directory=ApplicationSpecSourceDirectory(include=f"{chart}.k8s.yaml"),
                 ),
-                destination=ApplicationSpecDestination(server=ARGOCD_IN_CLUSTER, namespace=namespace),
-                sync_policy=self._sync_policy(),
+                destination=self._application_destination(namespace),
+                sync_policy=self._sync_policy(("RespectIgnoreDifferences=true",) if idle else ()),
+                ignore_differences=idle,
                 revision_history_limit=10,
             ),
         )
@@ -279,16 +312,16 @@ class GitOpsChart(EnvironmentChart):
         return Application(
             self,
             f"{addon.release}_application",
-            metadata=ApiObjectMetadata(name=addon.release, annotations={SYNC_WAVE: str(wave_of(addon.release))}),
+            metadata=ApiObjectMetadata(name=addon.release + self.suffix, annotations={SYNC_WAVE: str(wave_of(addon.release))}),
             spec=ApplicationSpec(
-                project=ARGOCD_PLATFORM_PROJECT,
+                project=ARGOCD_PLATFORM_PROJECT + self.suffix,
                 source=ApplicationSpecSource(
                     repo_url=addon.chart.repository,
                     chart=addon.chart.name,
                     target_revision=addon.chart.version,
                     helm=ApplicationSpecSourceHelm(release_name=addon.release, values_object=addon.values),
                 ),
-                destination=ApplicationSpecDestination(server=ARGOCD_IN_CLUSTER, namespace=addon.namespace),
+                destination=self._application_destination(addon.namespace),
                 sync_policy=self._sync_policy(options, addon.namespace_labels),
                 ignore_differences=[_ignored(fields) for fields in addon.ignore_differences] or None,
                 revision_history_limit=10,

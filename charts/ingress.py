@@ -9,6 +9,11 @@ access logs written to the edge stack's bucket; the edge stack's WAF web ACL att
 (`wafv2-acl-name`: the controller resolves it with `wafv2:ListWebACLs`, pkg/ingress/model_builder.go
 `webACLNameToArnMapper`; the ACL's ARN ends in a generated id). The frontend host serves the
 frontend at `/` and the backend at `/api`; the API host serves `/api`.
+
+With a standby (envspec/dr.py) each side's Ingress also serves its origin host (`/api` only), and
+ExternalDNS writes only that host's record (`ingress-hostname-source: annotation-only` with the
+`hostname` annotation; kubernetes-sigs/external-dns v0.21.0 source/ingress.go): the public hosts are
+the failover records of `<env>-dr-dns` (stacks/edge/failover.py), which ExternalDNS must not fight over.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from constructs import Construct
 from envspec.naming import BACKEND, FRONTEND, HTTP_PORT_NAME, INGRESS_CLASS, INGRESS_NAME, Component, Names
 
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3 and 1.2 only
+EXTERNAL_DNS_HOSTNAME = "external-dns.alpha.kubernetes.io/hostname"
+EXTERNAL_DNS_HOSTNAME_SOURCE = "external-dns.alpha.kubernetes.io/ingress-hostname-source"
 API_PATH = "/api"
 
 
@@ -35,7 +42,9 @@ def alb_annotations(names: Names) -> dict[str, str]:
     }
     tags = {key: value for key, value in names.tags().items() if key in ("Environment", "Project")}
     prefix = "alb.ingress.kubernetes.io"
+    external_dns = {EXTERNAL_DNS_HOSTNAME: names.origin_host, EXTERNAL_DNS_HOSTNAME_SOURCE: "annotation-only"} if names.origin_host else {}
     return {
+        **external_dns,
         f"{prefix}/load-balancer-name": names.load_balancer_name,
         f"{prefix}/scheme": "internet-facing",
         f"{prefix}/target-type": "ip",
@@ -77,6 +86,12 @@ class PublicIngress(Construct):
                 rules=[
                     k8s.IngressRule(host=dns.frontend_host, http=k8s.HttpIngressRuleValue(paths=frontend_host)),
                     k8s.IngressRule(host=dns.api_host, http=k8s.HttpIngressRuleValue(paths=api_host)),
+                    # The origin host: what the Route 53 health check requests (Host header and SNI).
+                    *(
+                        [k8s.IngressRule(host=names.origin_host, http=k8s.HttpIngressRuleValue(paths=[_path(API_PATH, BACKEND)]))]
+                        if names.origin_host
+                        else []
+                    ),
                 ],
             ),
         )

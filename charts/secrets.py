@@ -84,7 +84,8 @@ class SecretsChart(EnvironmentChart):
         # Grafana's admin login (`grafana.admin.existingSecret` of kube-prometheus-stack): here, so the
         # Secret exists before that release starts Grafana (docs/gitops.md, "Order").
         self.grafana_admin = synced_secret(self, self.names.grafana_admin_secret, spec.secret_sync.refresh_interval)
-        self.external_secrets[self.names.database_bootstrap_secret.kubernetes_name] = self._bootstrap_secret()
+        if not self.names.is_standby:  # the bootstrap Job's master login: no such Job on the standby (charts/workloads.py)
+            self.external_secrets[self.names.database_bootstrap_secret.kubernetes_name] = self._bootstrap_secret()
         # Public certificates, not secrets: the RDS root CAs of both regions (a restore in the DR region
         # presents that region's), taken from AWS's global bundle (README, "Database TLS").
         self.rds_ca = k8s.KubeConfigMap(

@@ -49,6 +49,8 @@ class WorkloadProps:
     node_selector: dict[str, str]
     taints: tuple[Taint, ...]
     labels: dict[str, str]  # recommended labels (name, component, version) for every object
+    # A fixed replica count only on a pilot-light standby (0 until failover; the autoscaler then takes over).
+    idle_replicas: int | None = None
 
     @property
     def component(self) -> Component:
@@ -115,6 +117,7 @@ class Workload(Construct):
             pre_stop_sleep_seconds=PRE_STOP_SLEEP_SECONDS if component.http_port is not None else None,
             metadata=k8s.ObjectMeta(name=component.name, labels=labels, annotations=deployment_annotations),
             spec=k8s.DeploymentSpec(
+                replicas=props.idle_replicas,
                 selector=k8s.LabelSelector(match_labels=selector),
                 revision_history_limit=5,
                 progress_deadline_seconds=600,

@@ -19,6 +19,13 @@ class WorkloadsChart(EnvironmentChart):
         super().__init__(scope, "workloads", spec, namespace=APP_NAMESPACE)
         self._check_secret_references()
         self.workloads = {component.key: Workload(self, component.name, self._props(component)) for component in COMPONENTS}
+        self.ingress = PublicIngress(
+            self, "ingress", self.names, {"app.kubernetes.io/name": "ai-subsidy", "app.kubernetes.io/component": "ingress"}
+        )
+        if self.names.is_standby:
+            # The standby's database is a read replica: the schema and the roles arrive by replication, and a
+            # migration or a CREATE ROLE there would fail (a replica is read-only) and fail the sync with it.
+            return
         backend = spec.workloads.backend
         self.migration = MigrationJob(
             self,
@@ -38,9 +45,6 @@ class WorkloadsChart(EnvironmentChart):
             labels=self._labels(BACKEND, "database-bootstrap"),
             secret=self.names.database_bootstrap_secret.kubernetes_name,
             pull_secret=REGISTRY_SECRET,
-        )
-        self.ingress = PublicIngress(
-            self, "ingress", self.names, {"app.kubernetes.io/name": "ai-subsidy", "app.kubernetes.io/component": "ingress"}
         )
 
     def _labels(self, component: Component, role: str | None = None) -> dict[str, str]:
@@ -65,6 +69,7 @@ class WorkloadsChart(EnvironmentChart):
             node_selector=dict(nodes.labels) if nodes else {},
             taints=nodes.taints if nodes else (),
             labels=self._labels(component),
+            idle_replicas=0 if self.names.is_standby and not self.spec.dr.application_runs_idle else None,
         )
 
     def _check_secret_references(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Literal
 
 from envspec.layout import SubnetLayout, subnet_layout
 from envspec.models import DEFAULT_AVAILABILITY_ZONES, EnvironmentSpec, Workload
@@ -32,8 +33,12 @@ CRITICAL_ADDONS_TAINT = ("CriticalAddonsOnly", "true")
 # builds exactly these for every environment, and the tests parametrize over them.
 LAYERS = ("state", "network", "cluster", "data", "observability", "edge", "security", "backup", "ci")
 # The standby's stacks in `aws.dr_region` (envspec/dr.py), after every primary layer; only where `dr.mode`
-# is not backup-restore. Same constructs as their primary layer, with the DR region and the DR role.
-DR_LAYERS = ("dr-network", "dr-cluster", "dr-data", "dr-edge")
+# is not backup-restore. Same constructs as their primary layer, with the DR region and the DR role;
+# `dr-dns` (the failover records and the primary's health check) last, once both origins' records exist.
+DR_LAYERS = ("dr-network", "dr-cluster", "dr-data", "dr-edge", "dr-dns")
+# Application secrets the standby creates itself (its Redis is its own, rebuilt empty); it reads every
+# other one from the primary's replica in the DR region.
+STANDBY_SECRETS = ("redis",)
 
 BUCKET_PURPOSES = ("files", "backups", "diagnostics", "access-logs", "files-dr", "access-logs-dr", "tfstate-logs")
 METRICS_PORT = 9464
@@ -209,42 +214,75 @@ class SecretBinding:
 
 @dataclass(frozen=True)
 class Names:
+    """Names of one side of the environment: the primary (`side="primary"`, the default), or its standby
+    (`Names.standby`: `side="dr"`, built from `envspec.standby.standby_spec`, whose `aws.region` is the DR
+    region). The standby's own resources carry `<prefix>-dr`; what both sides share (the state bucket, the
+    buckets, the CI roles, the secrets and their replicas) keeps the environment's names."""
+
     spec: EnvironmentSpec
+    side: Literal["primary", "dr"] = "primary"
 
     @property
     def env(self) -> str:
         return self.spec.name
 
     @property
-    def prefix(self) -> str:
-        """Prefix of every AWS resource name in this environment."""
+    def env_prefix(self) -> str:
+        """Prefix of the environment's shared names (both sides)."""
         return f"{PROJECT}-{self.env}"
+
+    @property
+    def prefix(self) -> str:
+        """Prefix of every AWS resource name of this side (`<env_prefix>-dr` for the standby)."""
+        return self.env_prefix if self.side == "primary" else f"{self.env_prefix}-dr"
+
+    @property
+    def is_standby(self) -> bool:
+        return self.side == "dr"
+
+    @property
+    def primary_region(self) -> str:
+        """The primary's region, on either side (the standby's spec has the regions swapped)."""
+        return self.spec.aws.dr_region if self.is_standby else self.spec.aws.region
+
+    @cached_property
+    def standby(self) -> Names:
+        """The standby's names (its spec is `standby_spec(spec)`)."""
+        from envspec.standby import standby_spec
+
+        if self.is_standby:
+            return self
+        return names_for(standby_spec(self.spec))
 
     @property
     def account(self) -> str:
         return self.spec.aws.account_id
 
     def stack_id(self, layer: str) -> str:
+        """`<env>-<layer>`; the standby's stacks are `<env>-dr-<layer>` (a DR layer, or a primary layer on the standby's names)."""
+        if self.is_standby and f"dr-{layer}" in DR_LAYERS:
+            layer = f"dr-{layer}"
         if layer not in LAYERS + DR_LAYERS:
             raise ValueError(f"unknown layer {layer!r}")
         return f"{self.env}-{layer}"
 
     def tags(self) -> dict[str, str]:
-        """Tags applied to every AWS resource through the provider's default_tags."""
-        return {"Environment": self.env, "Project": PROJECT_TAG, "ManagedBy": MANAGED_BY}
+        """Tags applied to every AWS resource through the provider's default_tags (the standby's also say so)."""
+        side = {"Side": "dr"} if self.is_standby else {}
+        return {"Environment": self.env, "Project": PROJECT_TAG, "ManagedBy": MANAGED_BY, **side}
 
     # --- Terraform state ---
     @property
     def state_bucket(self) -> str:
-        return f"{self.prefix}-tfstate-{self.account}"
+        return f"{self.env_prefix}-tfstate-{self.account}"
 
     @property
     def state_kms_alias(self) -> str:
-        return f"alias/{self.prefix}-tfstate"
+        return f"alias/{self.env_prefix}-tfstate"
 
     @property
     def state_kms_alias_arn(self) -> str:
-        return f"arn:aws:kms:{self.spec.aws.region}:{self.account}:{self.state_kms_alias}"
+        return f"arn:aws:kms:{self.primary_region}:{self.account}:{self.state_kms_alias}"
 
     def state_key(self, layer: str) -> str:
         return f"{self.stack_id(layer)}/terraform.tfstate"
@@ -288,14 +326,20 @@ class Names:
         return self.prefix
 
     @property
+    def secret_scope(self) -> str:
+        """Path segment of the secrets this side owns: the environment, or `<env>-dr` for the standby's own (its
+        Redis token and URL). Every other secret of the standby is the primary's replica, by the same name."""
+        return f"{self.env}-dr" if self.is_standby else self.env
+
+    @property
     def cache_auth_token_secret(self) -> str:
         """Secrets Manager secret with the Redis AUTH token; Terraform reads it, applications read the redis URL secret."""
-        return f"{PROJECT}/{self.env}/cache/auth-token"
+        return f"{PROJECT}/{self.secret_scope}/cache/auth-token"
 
     @property
     def database_arn(self) -> str:
         """ARN of the RDS instance (deterministic, so later stacks need not read the data stack)."""
-        return f"arn:aws:rds:{self.spec.aws.region}:{self.account}:db:{self.database_identifier}"
+        return f"arn:aws:rds:{self.region}:{self.account}:db:{self.database_identifier}"
 
     def restored_database_identifier(self, purpose: str, stamp: str) -> str:
         """Identifier of an instance restored by `ops dr` (purpose: restore, drill, replaced)."""
@@ -308,7 +352,7 @@ class Names:
         """Globally unique bucket name: files, backups, diagnostics, access-logs, files-dr, access-logs-dr."""
         if purpose not in BUCKET_PURPOSES:
             raise ValueError(f"unknown bucket purpose {purpose!r}")
-        return f"{self.prefix}-{purpose}-{self.account}"
+        return f"{self.env_prefix}-{purpose}-{self.account}"
 
     def bucket_arn(self, purpose: str) -> str:
         return f"arn:aws:s3:::{self.bucket(purpose)}"
@@ -317,7 +361,7 @@ class Names:
         return f"alias/{self.prefix}-{purpose}"
 
     def kms_alias_arn(self, purpose: str, region: str | None = None) -> str:
-        return f"arn:aws:kms:{region or self.spec.aws.region}:{self.account}:{self.kms_alias(purpose)}"
+        return f"arn:aws:kms:{region or self.region}:{self.account}:{self.kms_alias(purpose)}"
 
     # --- Backup and disaster recovery ---
     @property
@@ -371,7 +415,7 @@ class Names:
         return f"{self.prefix}-infrastructure-notices"
 
     def topic_arn(self, name: str) -> str:
-        return f"arn:aws:sns:{self.spec.aws.region}:{self.account}:{name}"
+        return f"arn:aws:sns:{self.region}:{self.account}:{name}"
 
     @property
     def oncall_forwarder(self) -> str:
@@ -385,7 +429,7 @@ class Names:
     @property
     def alarm_arn_pattern(self) -> str:
         """ARN pattern matching every CloudWatch alarm of this environment (and nothing else)."""
-        return f"arn:aws:cloudwatch:{self.spec.aws.region}:{self.account}:alarm:{self.prefix}-*"
+        return f"arn:aws:cloudwatch:{self.region}:{self.account}:alarm:{self.prefix}-*"
 
     @property
     def cache_node_ids(self) -> tuple[str, ...]:
@@ -395,12 +439,13 @@ class Names:
     # --- The standby in the DR region (envspec/dr.py; stacks <env>-dr-*) ---
     @property
     def dr_region(self) -> str:
-        return self.spec.aws.dr_region
+        """The standby's region, on either side."""
+        return self.spec.aws.region if self.is_standby else self.spec.aws.dr_region
 
     @property
     def dr_cluster_name(self) -> str:
         """The standby EKS cluster (also the `Name` tag of the DR VPC and its Karpenter discovery value)."""
-        return f"{self.prefix}-dr"
+        return f"{self.env_prefix}-dr"
 
     @property
     def dr_cluster_arn(self) -> str:
@@ -409,7 +454,7 @@ class Names:
     @property
     def dr_database_identifier(self) -> str:
         """The cross-region read replica of `database_identifier`, in `dr_region`; promoted on failover."""
-        return f"{self.prefix}-dr"
+        return f"{self.env_prefix}-dr"
 
     @property
     def dr_database_arn(self) -> str:
@@ -418,11 +463,11 @@ class Names:
     @property
     def dr_cache_replication_group(self) -> str:
         """The standby's Redis, empty until failover (docs/disaster-recovery.md, 'Redis on a region loss')."""
-        return f"{self.prefix}-dr"
+        return f"{self.env_prefix}-dr"
 
     @property
     def dr_vpc_name(self) -> str:
-        return f"{self.prefix}-dr"
+        return f"{self.env_prefix}-dr"
 
     @property
     def dr_availability_zones(self) -> tuple[str, ...]:
@@ -437,14 +482,20 @@ class Names:
         return subnet_layout(self.spec.dr.vpc_cidr, len(self.dr_availability_zones))
 
     @property
+    def files_bucket(self) -> str:
+        """The bucket this side's application reads and writes: the files bucket, or on the standby its replica."""
+        return self.bucket("files-dr" if self.is_standby else "files")
+
+    @property
     def dr_files_bucket(self) -> str:
         """The files replica (backup stack) the standby's application reads and writes after failover."""
         return self.bucket("files-dr")
 
     @property
     def dr_alarm_topic_arn(self) -> str:
-        """The alarm topic of the DR region (same name): a region loss takes the primary's topic with it."""
-        return f"arn:aws:sns:{self.dr_region}:{self.account}:{self.alarm_topic}"
+        """The standby's alarm topic (`<env_prefix>-dr-infrastructure-alarms`, in the DR region, `<env>-dr-data`): the
+        replica-lag alarm notifies it, as a region loss takes the primary's topic with it."""
+        return f"arn:aws:sns:{self.dr_region}:{self.account}:{self.env_prefix}-dr-infrastructure-alarms"
 
     @property
     def dr_manifests_path(self) -> str:
@@ -465,12 +516,12 @@ class Names:
     @property
     def argocd_dr_manager_role(self) -> str:
         """IAM role Argo CD's controller and server assume (Pod Identity) to reach the standby cluster."""
-        return f"{self.prefix}-argocd-dr"
+        return f"{self.env_prefix}-argocd-dr"
 
     @property
     def failover_health_check(self) -> str:
         """`Name` tag of the Route 53 health check on the primary's `/api/health`."""
-        return f"{self.prefix}-primary-health"
+        return f"{self.env_prefix}-primary-health"
 
     def failover_set_identifier(self, role: str) -> str:
         """`set_identifier` of a failover record: `primary` or `dr`."""
@@ -487,16 +538,16 @@ class Names:
 
     @property
     def deploy_role(self) -> str:
-        return f"{self.prefix}-github-deploy"
+        return f"{self.env_prefix}-github-deploy"
 
     @property
     def plan_role(self) -> str:
-        return f"{self.prefix}-github-plan"
+        return f"{self.env_prefix}-github-plan"
 
     @property
     def permissions_boundary(self) -> str:
         """Managed policy (ci stack) every role the deploy role creates or changes must carry."""
-        return f"{self.prefix}-permissions-boundary"
+        return f"{self.env_prefix}-permissions-boundary"
 
     @property
     def permissions_boundary_arn(self) -> str:
@@ -553,8 +604,9 @@ class Names:
         return ServiceAccountRef(KUBE_SYSTEM, "ebs-csi-controller-sa")
 
     def secret_name(self, purpose: str) -> str:
-        """Secrets Manager name of an application secret."""
-        return f"{PROJECT}/{self.env}/app/{purpose}"
+        """Secrets Manager name of an application secret; the standby's Redis URL is its own (`STANDBY_SECRETS`)."""
+        scope = self.secret_scope if purpose in STANDBY_SECRETS else self.env
+        return f"{PROJECT}/{scope}/app/{purpose}"
 
     @cached_property
     def app_secrets(self) -> tuple[SecretBinding, ...]:
@@ -621,8 +673,9 @@ class Names:
 
     @property
     def manifests_path(self) -> str:
-        """Folder of the rendered manifests, the same in the work tree and on `gitops_branch`."""
-        return f"dist/{self.env}"
+        """Folder of the rendered manifests, the same in the work tree and on `gitops_branch` (the standby's:
+        `dist/<env>-dr`, on the same branch)."""
+        return f"dist/{self.env}-dr" if self.is_standby else f"dist/{self.env}"
 
     def app_secret(self, kubernetes_name: str) -> SecretBinding:
         return next(binding for binding in self.app_secrets if binding.kubernetes_name == kubernetes_name)
@@ -645,8 +698,28 @@ class Names:
 
     @property
     def load_balancer_name(self) -> str:
-        """Name of the internet-facing ALB the Ingress gets (32 characters at most)."""
-        return self.prefix
+        """Name of the internet-facing ALB the Ingress gets (32 characters at most); names are per region, so the
+        standby's ALB has the same one."""
+        return self.env_prefix
+
+    @property
+    def origin_host(self) -> str | None:
+        """With a standby: the host that always names this side's ALB (ExternalDNS writes only it, the public hosts
+        are the failover records of `<env>-dr-dns`); the primary's is what the Route 53 health check probes."""
+        if not self.spec.dr.has_standby:
+            return None
+        return f"{'dr' if self.is_standby else 'primary'}-origin.{self.spec.dns.zone_name}"
+
+    @property
+    def primary_origin_host(self) -> str | None:
+        """The primary's origin host, from either side (the health check's target)."""
+        return f"primary-origin.{self.spec.dns.zone_name}" if self.spec.dr.has_standby else None
+
+    @property
+    def ingress_hosts(self) -> tuple[str, ...]:
+        """Hosts of this side's Ingress and certificate: the public hosts, and the origin host where there is one."""
+        dns = self.spec.dns
+        return (dns.frontend_host, dns.api_host, *((self.origin_host,) if self.origin_host else ()))
 
     def app_service_url(self, component: Component) -> str:
         """In-cluster URL of a component's Service, on its http port (Service port = container port)."""
@@ -715,5 +788,15 @@ class Names:
         return f"arn:aws:events:{self.region}:{self.account}:rule/{self.prefix}-*"
 
 
+# Specs made by `envspec.standby.standby_spec`, by identity: `names_for` gives them the standby's names, so a
+# chart or stack built from the standby's spec names its resources as the standby's without being told.
+_STANDBY_SPECS: dict[int, EnvironmentSpec] = {}
+
+
+def mark_standby(spec: EnvironmentSpec) -> EnvironmentSpec:
+    _STANDBY_SPECS[id(spec)] = spec
+    return spec
+
+
 def names_for(spec: EnvironmentSpec) -> Names:
-    return Names(spec)
+    return Names(spec, side="dr" if _STANDBY_SPECS.get(id(spec)) is spec else "primary")

@@ -6,7 +6,7 @@ from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderEndpoints
 from constructs import Construct
 
-from envspec import EnvironmentSpec, names_for
+from envspec import EnvironmentSpec, Names, names_for
 from envspec.targets import EMULATOR_CONTEXT, EmulatorTarget
 
 # Every service the stacks call, pointed at the emulator in an emulator synthesis.
@@ -19,14 +19,16 @@ EMULATED_SERVICES = (
 class EnvironmentStack(TerraformStack):
     """A stack `<env>-<layer>` with the environment's AWS provider(s) and its own S3 state.
 
-    The `state` layer keeps local state: it creates the bucket every other stack's backend uses.
+    The `state` layer keeps local state: it creates the bucket every other stack's backend uses. With the
+    standby's names (`names.standby`) the stack is `<env>-dr-<layer>` in the DR region, its state in the
+    primary's state bucket (one bucket per environment; a region loss leaves it to the replicas of `state`).
     """
 
     layer: str = ""
 
-    def __init__(self, scope: Construct, spec: EnvironmentSpec):
-        self.spec = spec
-        self.names = names_for(spec)
+    def __init__(self, scope: Construct, spec: EnvironmentSpec, *, names: Names | None = None):
+        self.names = names or names_for(spec)
+        self.spec = spec = self.names.spec
         super().__init__(scope, self.names.stack_id(self.layer))
         emulator = self.node.try_get_context(EMULATOR_CONTEXT)
         self.emulator = EmulatorTarget(**emulator) if emulator else None
@@ -41,7 +43,7 @@ class EnvironmentStack(TerraformStack):
                 self,
                 bucket=self.names.state_bucket,
                 key=self.names.state_key(self.layer),
-                region=spec.aws.region,
+                region=self.names.primary_region,
                 encrypt=True,
                 kms_key_id=self.names.state_kms_alias_arn,
             )
@@ -70,7 +72,7 @@ class EnvironmentStack(TerraformStack):
 
     @property
     def dr_provider(self) -> AwsProvider:
-        """Provider for the disaster-recovery region, created on first use."""
+        """Provider for the other region (the DR region; the primary's for a standby stack), created on first use."""
         if self._dr_provider is None:
             self._dr_provider = self._aws_provider("aws_dr", self.spec.aws.dr_region, alias="dr")
         return self._dr_provider

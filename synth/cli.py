@@ -78,11 +78,19 @@ def commit_terraform(staged: StagedOutput, specs: dict[str, EnvironmentSpec], st
     staged.commit_parts(parts, stale=[f"stacks/{name}" for name in stale])
 
 
+def kubernetes_folders(name: str, spec: EnvironmentSpec) -> list[str]:
+    """The folders of `dist/` an environment's manifests fill: its own, and its standby's."""
+    return [name, f"{name}-dr"] if spec.dr.has_standby else [name]
+
+
 def render_kubernetes(specs: dict[str, EnvironmentSpec], staging: Path) -> None:
     with frozen_gc():
-        from charts.app import build
+        from charts.app import build, standby_build
     for name, spec in specs.items():
         build(spec, staging / name).synth()
+        standby = standby_build(spec, staging / f"{name}-dr")  # the standby cluster's folder, dist/<env>-dr
+        if standby is not None:
+            standby.synth()
 
 
 def synthesize(args: argparse.Namespace, specs: dict[str, EnvironmentSpec], context: dict | None) -> None:
@@ -109,7 +117,7 @@ def synthesize(args: argparse.Namespace, specs: dict[str, EnvironmentSpec], cont
             if every_environment:
                 kubernetes_staged.commit()
             else:
-                kubernetes_staged.commit_parts(list(specs))
+                kubernetes_staged.commit_parts([folder for name, spec in specs.items() for folder in kubernetes_folders(name, spec)])
 
 
 def link_for_cdk8s_cli(kubernetes_outdir: Path, listing: Path, envs: Sequence[str]) -> None:

@@ -1,14 +1,20 @@
-"""`<env>-cluster`: the EKS cluster everything in Kubernetes runs on."""
+"""`<env>-cluster`: the EKS cluster everything in Kubernetes runs on.
+
+On the standby's names the same stack is `<env>-dr-cluster`: the standby cluster in the DR region with its
+system nodes only (Karpenter, installed by Argo CD, adds the application's nodes on failover), the same
+hardening, and its registration for the primary's Argo CD (`ArgoCdRegistration`).
+"""
 
 from __future__ import annotations
 
 from constructs import Construct
 
-from envspec import EnvironmentSpec
+from envspec import EnvironmentSpec, Names
 from stacks.base import EnvironmentStack
 from stacks.checkov import skip_check
 from stacks.cluster.addons import ClusterAddons
 from stacks.cluster.api_access import ApiAccessHost
+from stacks.cluster.argocd_registration import ArgoCdRegistration
 from stacks.cluster.control_plane import ControlPlane
 from stacks.cluster.karpenter import KarpenterResources
 from stacks.cluster.load_balancer_controller import load_balancer_controller_statements
@@ -22,10 +28,10 @@ from stacks.network.stack import NetworkStack
 class ClusterStack(EnvironmentStack):
     layer = "cluster"
 
-    def __init__(self, scope: Construct, spec: EnvironmentSpec, network: NetworkStack):
-        super().__init__(scope, spec)
-        names = self.names
-        private_subnet_ids = [subnet.id for subnet in network.network.subnets["private"]]
+    def __init__(self, scope: Construct, spec: EnvironmentSpec, *, network: NetworkStack, names: Names | None = None):
+        super().__init__(scope, spec, names=names)
+        names, spec = self.names, self.spec
+        private_subnet_ids = network.private_subnet_ids
         self.key = CustomerManagedKey(
             self,
             "key",
@@ -55,7 +61,7 @@ class ClusterStack(EnvironmentStack):
             cluster.name,
             names.load_balancer_controller_service_account,
             "aws-load-balancer-controller",
-            permissions=load_balancer_controller_statements(names, network.network.vpc.id),
+            permissions=load_balancer_controller_statements(names, network.vpc_id),
         )
         skip_check(
             controller.role.permissions,
@@ -82,7 +88,7 @@ class ClusterStack(EnvironmentStack):
                 self,
                 "api_access",
                 names=names,
-                vpc_id=network.network.vpc.id,
+                vpc_id=network.vpc_id,
                 vpc_cidr=str(spec.network.vpc_cidr),
                 subnet_ids=private_subnet_ids,
                 cluster_security_group_id=self.control_plane.security_group_id,
@@ -92,6 +98,17 @@ class ClusterStack(EnvironmentStack):
                 self.api_access.instance_id,
                 "Session Manager target for port forwarding to the private Kubernetes API (README)",
             )
+
+        if names.is_standby:
+            self.argocd = ArgoCdRegistration(
+                self,
+                "argocd",
+                names=names,
+                cluster=cluster,
+                registration_provider=self.dr_provider,
+            )
+        self.cluster_name: str = cluster.name
+        self.node_security_group_id: str = self.control_plane.security_group_id
 
         self.output("cluster_name", cluster.name, "Name of the EKS cluster")
         self.output("cluster_arn", cluster.arn, "ARN of the EKS cluster")
@@ -103,7 +120,3 @@ class ClusterStack(EnvironmentStack):
         self.output("node_role_arn", self.nodes.role.arn, "IAM role of the managed nodes")
         self.output("karpenter_node_role_arn", self.karpenter.node_role.arn, "IAM role of the nodes Karpenter launches")
         self.output("karpenter_interruption_queue_url", self.karpenter.queue.url, "SQS queue of Karpenter's interruption events")
-
-    @property
-    def cluster_name(self) -> str:
-        return self.control_plane.cluster.name

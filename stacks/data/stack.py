@@ -26,12 +26,12 @@ DIAGNOSTICS_EXPIRY_DAYS = 90
 class DataStack(EnvironmentStack):
     layer = "data"
 
-    def __init__(self, scope: Construct, spec: EnvironmentSpec, network: NetworkStack, cluster: ClusterStack):
+    def __init__(self, scope: Construct, spec: EnvironmentSpec, *, network: NetworkStack, cluster: ClusterStack):
         super().__init__(scope, spec)
         names = self.names
-        vpc_id = network.network.vpc.id
-        isolated = [subnet.id for subnet in network.network.subnets["isolated"]]
-        cluster_sg = cluster.control_plane.security_group_id
+        vpc_id = network.vpc_id
+        isolated = network.isolated_subnet_ids
+        cluster_sg = cluster.node_security_group_id
 
         self.key = CustomerManagedKey(
             self,
@@ -94,15 +94,19 @@ class DataStack(EnvironmentStack):
         )
 
         self.secrets = ApplicationSecrets(self, "secrets", spec, names, self.secrets_key, self.database, self.cache, dr_key=replica_key)
+        # With a standby, External Secrets also copies its registration for Argo CD (`<env>-dr-cluster` writes it).
+        registration = [names.secret_arn(names.argocd_dr_cluster_secret)] if spec.dr.has_standby else []
         WorkloadIdentities(
             self,
             "identities",
-            names,
-            cluster.cluster_name,
-            self.buckets["files"].bucket.arn,
-            self.key,
-            self.secrets_key,
-            self.secrets,
+            names=names,
+            cluster_name=cluster.cluster_name,
+            files_bucket_arn=self.buckets["files"].bucket.arn,
+            files_key_arn=self.key.arn,
+            secrets_key_arns=[self.secrets_key.arn],
+            secret_arns={name: self.secrets.arn(name) for name in self.secrets.secrets},
+            store_secret_arns=[secret.arn for secret in self.secrets.secrets.values()] + registration,
+            database_master_arn=names.database_arn,
         )
 
         instance = self.database.instance

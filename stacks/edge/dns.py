@@ -10,6 +10,8 @@ logs, cluster, application) works already.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cdktf import TerraformIterator, TerraformStack, Token
 from cdktf_cdktf_provider_aws.acm_certificate import AcmCertificate, AcmCertificateOptions
 from cdktf_cdktf_provider_aws.acm_certificate_validation import AcmCertificateValidation
@@ -43,18 +45,24 @@ class HostedZone(Construct):
 
 
 class Certificate(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, dns: Dns, zone: HostedZone):
+    """A DNS-validated certificate for `hosts` (the first is its domain name), validated in zone `zone_id`.
+
+    ACM asks for the same validation CNAME for a domain name in another region's certificate of the same account
+    (hashicorp/terraform-provider-aws#13653: the record "already exists" for a certificate of the same domain in
+    another region), so the standby's certificate writes the same records (`allow_overwrite`)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, hosts: Sequence[str], zone_id: str):
         super().__init__(scope, construct_id)
-        self.hosts = (dns.frontend_host, dns.api_host)
+        self.hosts = tuple(hosts)
         self.certificate = AcmCertificate(
             self,
             "certificate",
-            domain_name=dns.frontend_host,
-            subject_alternative_names=[dns.api_host],
+            domain_name=self.hosts[0],
+            subject_alternative_names=list(self.hosts[1:]),
             validation_method="DNS",
             options=AcmCertificateOptions(certificate_transparency_logging_preference="ENABLED"),
             lifecycle={"create_before_destroy": True},
-            tags={"Name": dns.frontend_host},
+            tags={"Name": self.hosts[0]},
         )
         # One record per host, keyed by the host name itself: keys must be known at plan time, and the
         # validation options (their record names and values) are known only once ACM has the request.
@@ -68,7 +76,7 @@ class Certificate(Construct):
             self,
             "validation_record",
             for_each=hosts,
-            zone_id=zone.zone_id,
+            zone_id=zone_id,
             name=option("resource_record_name"),
             type=option("resource_record_type"),
             records=[option("resource_record_value")],

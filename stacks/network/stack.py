@@ -1,10 +1,12 @@
-"""`<env>-network`: everything else runs inside this VPC."""
+"""`<env>-network` (and the standby's `<env>-dr-network`, the same stack on the standby's names): everything
+else runs inside this VPC. Other stacks read the typed attributes below, never the constructs."""
 
 from __future__ import annotations
 
+from cdktf_cdktf_provider_aws.nat_gateway import NatGateway
 from constructs import Construct
 
-from envspec import EnvironmentSpec
+from envspec import EnvironmentSpec, Names
 from envspec.layout import layout_for
 from stacks.base import EnvironmentStack
 from stacks.kms import CustomerManagedKey
@@ -18,9 +20,9 @@ from stacks.network.vpc import VpcNetwork
 class NetworkStack(EnvironmentStack):
     layer = "network"
 
-    def __init__(self, scope: Construct, spec: EnvironmentSpec):
-        super().__init__(scope, spec)
-        names = self.names
+    def __init__(self, scope: Construct, spec: EnvironmentSpec, *, names: Names | None = None):
+        super().__init__(scope, spec, names=names)
+        names, spec = self.names, self.spec
         self.key = CustomerManagedKey(
             self,
             "key",
@@ -32,6 +34,12 @@ class NetworkStack(EnvironmentStack):
         self.network = VpcNetwork(self, "vpc", spec, names)
         FlowLogs(self, "flow_logs", spec, names, self.network.vpc, self.key)
         layout = layout_for(spec)
+        subnets = self.network.subnets
+        self.vpc_id: str = self.network.vpc.id
+        self.public_subnet_ids: list[str] = [subnet.id for subnet in subnets["public"]]
+        self.private_subnet_ids: list[str] = [subnet.id for subnet in subnets["private"]]
+        self.isolated_subnet_ids: list[str] = [subnet.id for subnet in subnets["isolated"]]
+        self.nat_gateways: dict[str, NatGateway] = dict(self.network.nat_gateways)
         self.acls = NetworkAcls(
             self,
             "acls",
@@ -51,10 +59,9 @@ class NetworkStack(EnvironmentStack):
             [table.id for table in self.network.private_route_tables],
         )
 
-        subnets = self.network.subnets
         self.output("vpc_id", self.network.vpc.id, "ID of the environment's VPC")
         self.output("vpc_cidr", self.network.vpc.cidr_block, "CIDR block of the VPC")
         for tier in ("public", "private", "isolated"):
             self.output(f"{tier}_subnet_ids", [subnet.id for subnet in subnets[tier]], f"IDs of the {tier} subnets, one per zone")
-        self.output("nat_gateway_ids", [nat.id for nat in self.network.nat_gateways], "IDs of the NAT gateways")
+        self.output("nat_gateway_ids", [nat.id for nat in self.nat_gateways.values()], "IDs of the NAT gateways")
         self.output("vpc_endpoint_security_group_id", self.endpoints.security_group.id, "Security group of the interface endpoints")

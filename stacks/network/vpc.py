@@ -84,11 +84,12 @@ class VpcNetwork(Construct):
         )
 
         nat_zones = zones if spec.network.nat_gateways == "per_az" else zones[:1]
-        self.nat_gateways = [self._nat_gateway(names, index, zone) for index, zone in enumerate(nat_zones)]
+        # By zone: each private subnet routes through its own zone's gateway, or the one shared gateway.
+        self.nat_gateways: dict[str, NatGateway] = {zone: self._nat_gateway(names, index, zone) for index, zone in enumerate(nat_zones)}
         self.private_route_tables = []
-        for index, (zone, subnet) in enumerate(zip(zones, self.subnets["private"], strict=True)):
+        for zone, subnet in zip(zones, self.subnets["private"], strict=True):
             table = self._route_table(f"private_{zone}", names, [subnet])
-            nat = self.nat_gateways[index if len(self.nat_gateways) > 1 else 0]
+            nat = self.nat_gateways.get(zone, self.nat_gateways[nat_zones[0]])
             Route(self, f"private_{zone}_default_route", route_table_id=table.id, destination_cidr_block=ANYWHERE, nat_gateway_id=nat.id)
             self.private_route_tables.append(table)
         # Isolated subnets keep only the implicit local route.

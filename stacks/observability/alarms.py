@@ -7,7 +7,7 @@ environment prefix (`names.alarm_name`), which is what the topic and key policie
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
@@ -263,13 +263,12 @@ def cache_alarms(spec: EnvironmentSpec, names: Names) -> list[AlarmDefinition]:
 NAT_METRICS = ("ErrorPortAllocation", "PacketsDropCount", "PacketsInFromSource", "PacketsInFromDestination")
 
 
-def nat_alarms(spec: EnvironmentSpec, nat_gateways: Sequence[NatGateway]) -> list[AlarmDefinition]:
-    """Per NAT gateway: failed port allocations (connections that could not be made) and dropped
+def nat_alarms(spec: EnvironmentSpec, nat_gateways: Mapping[str, NatGateway]) -> list[AlarmDefinition]:
+    """Per NAT gateway (by zone): failed port allocations (connections that could not be made) and dropped
     packets as a share of the packets it handled (AWS's suggested 0.01%)."""
     thresholds = spec.alarms
     alarms: list[AlarmDefinition] = []
-    for nat in nat_gateways:
-        zone = nat.node.id.removeprefix("nat_gateway_")
+    for zone, nat in nat_gateways.items():
         by_name = {metric: Metric("AWS/NATGateway", metric, {"NatGatewayId": nat.id}, "Sum") for metric in NAT_METRICS}
         alarms += [
             AlarmDefinition(

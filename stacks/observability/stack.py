@@ -62,7 +62,7 @@ class ObservabilityStack(EnvironmentStack):
         self.definitions = [
             *database_alarms(spec, names),
             *cache_alarms(spec, names),
-            *nat_alarms(spec, network.network.nat_gateways),
+            *nat_alarms(spec, network.nat_gateways),
             dead_letter_alarm(names),
             interruption_queue_alarm(names),
         ]
