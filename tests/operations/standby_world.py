@@ -3,8 +3,10 @@
 On top of `build_world` (the primary's data stack): a cross-region read replica `<prefix>-dr` of the
 primary in the DR region with its own key and subnet group, Secrets Manager replicas of the database
 login secrets, the replica's `ReplicaLag` metric, the standby EKS cluster, and the Route 53 failover
-records (PRIMARY with a health check on the primary's `/api/health`, SECONDARY on the standby's load
-balancer) for both hosts. Two emulated Kubernetes API servers stand for the primary cluster and the
+records as `<env>-dr-dns` writes them (stacks/edge/failover.py): each side's origin host an alias to its load
+balancer (ExternalDNS's records), the public hosts PRIMARY (alias to the primary origin, with the health
+check on `https://<primary origin>/api/health`) and SECONDARY (alias to the standby origin), both
+evaluating target health. Two emulated Kubernetes API servers stand for the primary cluster and the
 standby cluster, the standby's Deployments at zero replicas (pilot light).
 """
 
@@ -35,8 +37,8 @@ ALB_ZONES = {"ap-northeast-1": "Z14GRHDCWA56QT", "ap-northeast-3": "Z5LXEXXYW11E
 class Standby:
     health_check_id: str
     zone_id: str
-    primary_alb: str
-    standby_alb: str
+    primary_origin: str
+    standby_origin: str
 
 
 def put_replica_lag(names: Names, seconds: float) -> None:
@@ -88,34 +90,41 @@ def build_standby(world: World, lag_seconds: float = 2.0) -> Standby:
     )
     route53 = boto3.client("route53", "us-east-1")
     zone_id = route53.create_hosted_zone(Name=spec.dns.zone_name, CallerReference="edge")["HostedZone"]["Id"]
-    primary_alb = f"{names.load_balancer_name}-1234567890.{spec.aws.region}.elb.amazonaws.com"
-    standby_alb = f"{names.load_balancer_name}-dr-987654321.{dr}.elb.amazonaws.com"
+    primary_origin, standby_origin = names.primary_origin_host, names.standby.origin_host
+    assert primary_origin and standby_origin
+    origins = []
+    for origin, region in ((primary_origin, spec.aws.region), (standby_origin, dr)):
+        alb = f"dualstack.{names.load_balancer_name}-{len(origins) + 1}234567890.{region}.elb.amazonaws.com"
+        alias = {"HostedZoneId": ALB_ZONES[region], "DNSName": alb, "EvaluateTargetHealth": True}
+        origins.append({"Action": "CREATE", "ResourceRecordSet": {"Name": origin, "Type": "A", "AliasTarget": alias}})
+    route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": origins})
     check = route53.create_health_check(
         CallerReference="primary-health",
         HealthCheckConfig={
             "Type": "HTTPS",
-            "FullyQualifiedDomainName": primary_alb,
+            "FullyQualifiedDomainName": primary_origin,
             "ResourcePath": "/api/health",
             "Port": 443,
+            "EnableSNI": True,
             "RequestInterval": spec.dr.health_check_interval_seconds,
             "FailureThreshold": spec.dr.health_check_failure_threshold,
         },
     )["HealthCheck"]["Id"]
     changes = []
     for host in (spec.dns.frontend_host, spec.dns.api_host):
-        for role, region, alb in (("PRIMARY", spec.aws.region, primary_alb), ("SECONDARY", dr, standby_alb)):
+        for role, origin in (("primary", primary_origin), ("dr", standby_origin)):
             record = {
                 "Name": host,
                 "Type": "A",
-                "SetIdentifier": names.failover_set_identifier("primary" if role == "PRIMARY" else "dr"),
-                "Failover": role,
-                "AliasTarget": {"HostedZoneId": ALB_ZONES[region], "DNSName": alb, "EvaluateTargetHealth": True},
+                "SetIdentifier": names.failover_set_identifier(role),
+                "Failover": "PRIMARY" if role == "primary" else "SECONDARY",
+                "AliasTarget": {"HostedZoneId": zone_id.rsplit("/", 1)[-1], "DNSName": origin, "EvaluateTargetHealth": True},
             }
-            if role == "PRIMARY":
+            if role == "primary":
                 record["HealthCheckId"] = check
             changes.append({"Action": "CREATE", "ResourceRecordSet": record})
     route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
-    return Standby(check, zone_id, primary_alb, standby_alb)
+    return Standby(check, zone_id, primary_origin, standby_origin)
 
 
 def standby_cluster() -> ClusterState:

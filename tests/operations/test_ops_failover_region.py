@@ -142,7 +142,7 @@ def test_the_failover_fences_promotes_repoints_scales_and_only_then_moves_dns(
     assert {key[1]: d["spec"]["replicas"] for key, d in dr.deployments.items()} == wanted
     assert _health_check(standby)["Disabled"] and _health_check(standby)["Inverted"]
     for host in (names.spec.dns.api_host, names.spec.dns.frontend_host):
-        assert f"{host} -> SECONDARY {standby.standby_alb}" in result.out
+        assert f"{host} -> SECONDARY {standby.standby_origin}" in result.out
 
     document = json.loads(report.read_text())
     assert document["scenario"] == "region-loss" and document["failures"] == []
