@@ -160,7 +160,7 @@ def _region_failover(args: argparse.Namespace, drill: bool) -> int:
     found.aws.verify(found.aws.dr_region)  # the primary region may be gone: ask STS in the DR region
     result = DrillResult(found.env, iso(now()), found.spec.backup.recovery_time_objective_minutes, scenario="region-loss")
     with timed(result, "preflight"):
-        standby = Kube(found.names, args.dr_context, cluster=standby_names(found.names).cluster)
+        standby = Kube(found.names, args.dr_context, cluster=standby_names(found.names).cluster, context_option="--dr-context")
         primary = None if args.skip_fence else (lambda: Kube(found.names, args.kube_context, timeout_seconds=PRIMARY_TIMEOUT_SECONDS))
         plan = plan_failover(found, standby, primary, args.accept_data_loss)
     plan.print()

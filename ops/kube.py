@@ -49,7 +49,14 @@ def cluster_contexts(names: Names, cluster: ClusterRef | None = None) -> list[st
 
 
 class Kube:
-    def __init__(self, names: Names, context: str | None = None, cluster: ClusterRef | None = None, timeout_seconds: float | None = None):
+    def __init__(
+        self,
+        names: Names,
+        context: str | None = None,
+        cluster: ClusterRef | None = None,
+        timeout_seconds: float | None = None,
+        context_option: str = "--kube-context",
+    ):
         from kubernetes import client, config
         from kubernetes.config.config_exception import ConfigException
 
@@ -57,6 +64,7 @@ class Kube:
         self.cluster = cluster or ClusterRef(names.spec.aws.region, names.cluster_name)
         # A request timeout for clusters that may not answer (a primary region that is down).
         self.timeout = timeout_seconds
+        self.context_option = context_option  # the command's option that names the context
         # Read KUBECONFIG now: the client library freezes it when first imported.
         config_file = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
         try:
@@ -81,7 +89,7 @@ class Kube:
 
     def _setup_hint(self, problem: str) -> str:
         command = f"aws eks update-kubeconfig --region {self.cluster.region} --name {self.cluster.name}"
-        return f"{problem}; run `{command}` or pass --kube-context"
+        return f"{problem}; run `{command}` or pass {self.context_option}"
 
     @staticmethod
     def _json(response: Any) -> Any:

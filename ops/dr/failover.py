@@ -10,8 +10,9 @@ Steps, each timed against `REGION_LOSS_BUDGET` (ops/dr/budget.py):
    replica count (the HorizontalPodAutoscaler owns it, so Argo CD has nothing to revert), and an HPA
    stops adjusting a target scaled to 0 until someone scales it up again (Kubernetes documentation,
    "Horizontal Pod Autoscaling", implicit maintenance-mode deactivation). The primary database is not
-   touched: it cannot be stopped while it has a read replica (RDS UG, "Stopping an Amazon RDS DB
-   instance temporarily", limitations), and its security group and parameter group are Terraform's;
+   touched: a stopped instance "restarts automatically after 7 days" (RDS API reference,
+   StopDBInstance), so stopping it is no lasting fence, its security and parameter groups are
+   Terraform's, and with its region down its API does not answer anyway;
 3. promote the read replica (`PromoteReadReplica`, with the spec's backup retention so the new
    primary has point-in-time recovery) and wait until it is standalone and available;
 4. promote the DR replicas of the database secrets to standalone secrets

@@ -110,9 +110,10 @@ def read_replica(target: Target, standby: StandbyNames) -> ReplicaState:
 def check_lag(target: Target, replica: ReplicaState, accept_data_loss: bool) -> None:
     """Refuse a promotion that would lose more than the RPO, unless a person accepted it.
 
-    RDS PostgreSQL computes ReplicaLag on the replica from the last replayed transaction, so once the
-    source is gone the value grows with the clock: it then measures how stale the replica is, and the
-    writes actually lost are those of the last moments before the primary stopped.
+    RDS PostgreSQL reports ReplicaLag as `now() - pg_last_xact_replay_timestamp()` on the replica (RDS
+    UG, "Monitoring and tuning the replication process"), so once the source is gone the value grows
+    with the clock: it then measures how stale the replica is, and the writes actually lost are those
+    of the last moments before the primary stopped.
     """
     if replica.promoted or accept_data_loss:
         return

@@ -19,7 +19,7 @@ from envspec import EnvironmentSpec, Names
 from ops.dr.budget import REGION_LOSS_BUDGET
 from tests.conftest import SPECS
 from tests.operations.conftest import Recording, World
-from tests.operations.kubernetes_emulator import ClusterState
+from tests.operations.kubernetes_emulator import ClusterState, KubernetesEmulator
 from tests.operations.moto_gaps import moto_gaps
 from tests.operations.standby_world import Standby, build_standby, put_replica_lag, standby_cluster, two_clusters
 
@@ -234,3 +234,12 @@ def test_the_region_loss_drill_runs_the_failover_and_times_every_step(
     document = json.loads(report.read_text())
     assert document["scenario"] == "region-loss" and document["met"] is True
     assert _health_check(standby)["Disabled"]
+
+
+def test_without_the_standbys_kubeconfig_context_it_says_how_to_get_one(
+    standby: Standby, kube: KubernetesEmulator, run, names: Names
+) -> None:
+    result = run("dr", "failover-region", "--env", ENV, "--execute")
+    assert result.code == 3
+    assert f"run `aws eks update-kubeconfig --region {names.dr_region} --name {names.dr_cluster_name}` or pass --dr-context" in result.err
+    assert not [request for request in kube.state.requests if request.method == "PATCH"]
