@@ -9,9 +9,11 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
+import yaml
 from moto.rds.models import RDSBackend, rds_backends
 from moto.route53.models import Route53Backend
 
@@ -243,3 +245,25 @@ def test_without_the_standbys_kubeconfig_context_it_says_how_to_get_one(
     assert result.code == 3
     assert f"run `aws eks update-kubeconfig --region {names.dr_region} --name {names.dr_cluster_name}` or pass --dr-context" in result.err
     assert not [request for request in kube.state.requests if request.method == "PATCH"]
+
+
+def test_with_the_primary_region_gone_the_failover_asks_only_the_dr_region(
+    standby: Standby, names: Names, recording: Recording, run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A region loss takes the primary's APIs with it: the failover must neither need nor wait for them.
+    The primary cluster's context points at a closed port; every AWS request goes to the DR region's
+    endpoints or Route 53's (global, us-east-1)."""
+    dr = standby_cluster()
+    with two_clusters(names, ClusterState.from_fixtures(), dr, tmp_path / "kubeconfig"):
+        config = yaml.safe_load((tmp_path / "kubeconfig").read_text())
+        config["clusters"][0]["cluster"]["server"] = "http://127.0.0.1:9"  # discard port: nothing listens
+        (tmp_path / "kubeconfig").write_text(yaml.safe_dump(config))
+        monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kubeconfig"))
+        before = len(recording.entries())
+        result = run("dr", "failover-region", "--env", ENV, "--poll-seconds", "0", "--execute")
+    assert result.code == 0, result.text
+    assert re.search(r"primary cluster +does not answer", result.out)
+    assert "not fenced; the pinned health check keeps users away from it" in result.out
+    hosts = {urlsplit(entry["url"]).hostname for entry in recording.entries()[before:]}
+    assert hosts and all(names.dr_region in host or host == "route53.amazonaws.com" for host in hosts), hosts
+    assert _ready(dr) == dict.fromkeys(APPS, True)
