@@ -4,7 +4,9 @@ A drill restores the database from its latest restorable time into a throw-away 
 touching the environment's own instance or secrets), verifies it has the original's settings,
 plans the files restore and checks the DR replica, restarts a client Deployment and waits until it
 is ready, then deletes the copy. The table compares each measured step with its budget
-(`ops.dr.budget`) and projects the recovery time against the spec's objective.
+(`ops.dr.budget`) and projects the recovery time against the spec's objective. The region-loss
+scenario (`--scenario region-loss`) is `ops.dr.failover`, timed into the same result against the
+region-loss budget.
 """
 
 from __future__ import annotations

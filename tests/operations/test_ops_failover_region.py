@@ -225,6 +225,11 @@ def test_wrong_account_missing_replica_and_missing_credentials_are_refused(
 def test_the_region_loss_drill_runs_the_failover_and_times_every_step(
     standby: Standby, clusters: tuple[ClusterState, ClusterState], run, names: Names, tmp_path: Path
 ) -> None:
+    dry = run("dr", "drill", "--env", ENV, "--scenario", "region-loss")
+    assert dry.code == 0, dry.text
+    assert "dry run: the drill would run these steps against the 30-minute objective:" in dry.out
+    assert re.search(r"  promote +10 min  read replica promoted", dry.out) and "propagation" in dry.out
+    assert not _health_check(standby)["Disabled"]
     report = tmp_path / "drill.json"
     result = run("dr", "drill", "--env", ENV, "--scenario", "region-loss", "--poll-seconds", "0", "--execute", "--report", str(report))
     assert result.code == 0, result.text
