@@ -34,7 +34,7 @@ ENV_ARGS := $(foreach env,$(ENV),--env $(env))
 TF_ENV = TF_CLI_CONFIG_FILE="$$($(PY) -m tools.terraform_cli path)" CHECKPOINT_DISABLE=1
 
 .PHONY: help install synth test bench-tests snapshot-update lint bench imports lock diff deploy clean
-.PHONY: pr-summary plan apply gitops-publish gitops-render gitops-push ci-matrix checkov set-image secret-scan
+.PHONY: pr-summary plan apply apply-after-sync gitops-publish gitops-render gitops-push ci-matrix checkov set-image secret-scan
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -130,6 +130,11 @@ apply: install ## terraform apply of ENV's stacks in dependency order, plain ter
 	$(require_one_env)
 	@$(PY) -O -m synth $(ENV_ARGS) --quiet
 	$(PY) -m tools.delivery apply --env $(ENV)
+
+apply-after-sync: install ## terraform apply of ENV's stacks that follow the manifests' sync (the standby's failover records)
+	$(require_one_env)
+	@$(PY) -O -m synth $(ENV_ARGS) --quiet
+	$(PY) -m tools.delivery apply --env $(ENV) --after-sync
 
 gitops-publish: gitops-render gitops-push ## Render dist/ENV, commit it to its GitOps branch gitops/ENV, push it to REMOTE
 

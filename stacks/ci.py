@@ -177,6 +177,20 @@ class CiStack(EnvironmentStack):
         names = self.names
         bucket = f"arn:aws:s3:::{names.state_bucket}"
         data_buckets = [names.bucket_arn(purpose) for purpose in BUCKET_PURPOSES]
+        # The standby's stacks (`<env>-dr-*`, in the DR region) write their own Redis token and URL and, in the
+        # primary region, Argo CD's registration; their plans read those back, through the DR region's key too.
+        standby = names.standby if self.spec.dr.has_standby else None
+        standby_secrets = (
+            [
+                names.secret_arn(names.argocd_dr_cluster_secret),
+                standby.secret_arn(standby.app_secret("redis-secret").remote_name),
+                standby.secret_arn(standby.cache_auth_token_secret),
+            ]
+            if standby
+            else []
+        )
+        secrets_keys = [names.kms_alias("secrets"), *([standby.kms_alias("secrets")] if standby else [])]
+        secrets_regions = [names.region, *([standby.region] if standby else [])]
         return [
             Statement(sid="StateLock", actions=["s3:PutObject", "s3:DeleteObject"], resources=[f"{bucket}/*.tflock"]),
             Statement(
@@ -200,6 +214,7 @@ class CiStack(EnvironmentStack):
                     ),
                     names.secret_arn(names.cache_auth_token_secret),
                     names.secret_arn(names.grafana_admin_secret.remote_name),
+                    *standby_secrets,
                 ],
             ),
             Statement(
@@ -207,8 +222,8 @@ class CiStack(EnvironmentStack):
                 actions=["kms:Decrypt"],
                 resources=["*"],
                 conditions=[
-                    Condition("ForAnyValue:StringEquals", "kms:ResourceAliases", [names.kms_alias("secrets")]),
-                    Condition("StringEquals", "kms:ViaService", [f"secretsmanager.{names.region}.amazonaws.com"]),
+                    Condition("ForAnyValue:StringEquals", "kms:ResourceAliases", secrets_keys),
+                    Condition("StringEquals", "kms:ViaService", [f"secretsmanager.{region}.amazonaws.com" for region in secrets_regions]),
                 ],
             ),
             Statement(

@@ -17,7 +17,7 @@ from typing import ClassVar
 import pytest
 
 from envspec import names_for
-from envspec.naming import LAYERS
+from envspec.naming import DR_LAYERS, LAYERS
 from tests.conftest import ENVIRONMENTS, ROOT, SPECS, Synthesis
 from tools import delivery
 from tools.delivery import DeliveryError, Stack
@@ -74,13 +74,17 @@ def test_matrix_command_prints_github_outputs() -> None:
 def test_deploy_order_matches_the_stack_dependencies_and_layers(env: str, synthesis: Synthesis) -> None:
     manifest = json.loads((synthesis.terraform_dir / "manifest.json").read_text())["stacks"]
     stacks = delivery.environment_stacks(synthesis.terraform_dir, env)
-    assert [stack.id for stack in stacks] == [f"{env}-{layer}" for layer in LAYERS]
+    standby = DR_LAYERS if SPECS[env].dr.has_standby else ()
+    assert [stack.id for stack in stacks] == [f"{env}-{layer}" for layer in LAYERS + standby]
     position = {stack.id: index for index, stack in enumerate(stacks)}
     for stack in stacks:
         for dependency in manifest[stack.id]["dependencies"]:
             assert position[dependency] < position[stack.id], f"{stack.id} is applied before its dependency {dependency}"
     order = delivery.deploy_order(synthesis.terraform_dir, env)
-    assert [stack.id for stack in order] == [stack.id for stack in stacks if stack.layer not in ("state", "ci")]
+    assert [stack.id for stack in order] == [stack.id for stack in stacks if stack.layer not in ("state", "ci", "dr-dns")]
+    # The failover records follow the sync of both sides' Ingresses (stacks/edge/failover.py).
+    after_sync = delivery.deploy_order(synthesis.terraform_dir, env, after_sync=True)
+    assert [stack.id for stack in after_sync] == ([f"{env}-dr-dns"] if standby else [])
     bootstrap = [stack.layer for stack in stacks if stack.local_state]
     assert bootstrap == ["state"], "only the bootstrap stack keeps local state"
     # The deploy role may not change the CI roles or the boundary: CI plans the ci stack, never applies it.
@@ -188,16 +192,18 @@ def repository(tmp_path: Path) -> Path:
 def test_publish_commits_exactly_the_rendered_manifests(synthesis: Synthesis, repository: Path, tmp_path: Path) -> None:
     env, spec = "staging", SPECS["staging"]
     rendered = tmp_path / "dist"
-    shutil.copytree(synthesis.kubernetes_dir / env, rendered / env)
+    for folder in (env, f"{env}-dr"):  # staging has a standby: its folder goes onto the same branch
+        shutil.copytree(synthesis.kubernetes_dir / folder, rendered / folder)
     remote = repository.parent / "remote.git"
     branch = names_for(spec).gitops_branch
 
     first = delivery.publish(rendered, spec, "origin", "1111111", cwd=repository)
     assert first and _git(remote, "rev-parse", f"refs/heads/{branch}") == first
     files = _git(remote, "ls-tree", "-r", "--name-only", branch).splitlines()
-    assert files == sorted(f"dist/{env}/{path.name}" for path in (rendered / env).glob("*.k8s.yaml"))
+    expected = [f"dist/{folder}/{path.name}" for folder in (env, f"{env}-dr") for path in (rendered / folder).glob("*.k8s.yaml")]
+    assert files == sorted(expected)
     for name in files:
-        assert _git(remote, "show", f"{branch}:{name}") == (rendered / env / Path(name).name).read_text().rstrip("\n")
+        assert _git(remote, "show", f"{branch}:{name}") == (rendered / Path(name).parent.name / Path(name).name).read_text().rstrip("\n")
     assert "Render staging from 1111111" in _git(remote, "log", "-1", "--format=%B", branch)
 
     assert delivery.publish(rendered, spec, "origin", "2222222", cwd=repository) is None, "unchanged manifests, no commit"
@@ -274,7 +280,8 @@ def test_publish_sends_the_step_token_to_the_remote_and_writes_it_nowhere(
         url = f"https://127.0.0.1:{server.server_address[1]}/ai-subsidy/infrastructure.git"
         _git(repository, "remote", "set-url", "origin", url)
         rendered = tmp_path / "dist"
-        shutil.copytree(synthesis.kubernetes_dir / "staging", rendered / "staging")
+        for folder in ("staging", "staging-dr"):
+            shutil.copytree(synthesis.kubernetes_dir / folder, rendered / folder)
         token = "ghs_" + "0" * 36  # a placeholder in GitHub's installation-token shape
         monkeypatch.setenv(delivery.PUSH_TOKEN_VARIABLE, token)
         monkeypatch.setenv("GIT_SSL_CAINFO", str(cert))
@@ -293,7 +300,8 @@ def test_publish_never_sends_the_token_to_a_plain_http_or_local_remote(
     synthesis: Synthesis, repository: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rendered = tmp_path / "dist"
-    shutil.copytree(synthesis.kubernetes_dir / "staging", rendered / "staging")
+    for folder in ("staging", "staging-dr"):
+        shutil.copytree(synthesis.kubernetes_dir / folder, rendered / folder)
     monkeypatch.setenv(delivery.PUSH_TOKEN_VARIABLE, "ghs_" + "0" * 36)
     with pytest.raises(DeliveryError, match="not an https URL"):
         delivery.publish(rendered, SPECS["staging"], "origin", "1111111", cwd=repository)

@@ -11,7 +11,7 @@ Usage:
   python -m tools.delivery matrix                     # GitHub Actions outputs: environments to plan/deploy
   python -m tools.delivery order --env staging        # stacks CI applies, in order
   python -m tools.delivery plan --env staging [--out .plans]
-  python -m tools.delivery apply --env staging
+  python -m tools.delivery apply --env staging [--after-sync]   # --after-sync: the failover records, once both sides synced
   python -m tools.delivery publish --env staging [--remote origin] [--source-sha SHA]
 """
 
@@ -30,13 +30,19 @@ from pathlib import Path
 from typing import Any
 
 from envspec import EnvironmentSpec, SpecError, load_environments, names_for
-from envspec.naming import LAYERS
+from envspec.naming import DR_LAYERS, LAYERS
 from tools.plan_digest import digest_plan
 from tools.terraform_cli import terraform_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 # Layers an administrator applies: the deploy role may not change what they hold (stacks/ci.py).
 ADMINISTERED_LAYERS = ("ci",)
+# Every stack of an environment in dependency order: the primary's, then the standby's.
+ORDER = LAYERS + DR_LAYERS
+# Applied once both sides' Ingresses have synced: Route 53 refuses an alias to a record that does not exist yet,
+# and ExternalDNS writes the origins' records only after Argo CD has synced the manifests this run publishes
+# (docs/disaster-recovery.md, "Standing up the standby"). CI plans it; `apply --after-sync` applies it.
+AFTER_SYNC_LAYERS = ("dr-dns",)
 TERRAFORM_DIR = ROOT / "cdktf.out"
 KUBERNETES_DIR = ROOT / "dist"
 PUBLISHER = {"name": "github-actions[bot]", "email": "41898282+github-actions[bot]@users.noreply.github.com"}
@@ -106,8 +112,8 @@ class Stack:
 
 def _layer_of(stack_id: str, env: str) -> str:
     layer = stack_id.removeprefix(f"{env}-")
-    if layer not in LAYERS:
-        raise DeliveryError(f"stack {stack_id} is not <env>-<layer> for a layer in envspec.naming.LAYERS")
+    if layer not in ORDER:
+        raise DeliveryError(f"stack {stack_id} is not <env>-<layer> for a layer in envspec.naming.LAYERS or DR_LAYERS")
     return layer
 
 
@@ -133,7 +139,7 @@ def environment_stacks(terraform_dir: Path, env: str) -> list[Stack]:
 def _topological(stacks: dict[str, Stack]) -> list[Stack]:
     ordered: list[Stack] = []
     done: set[str] = set()
-    pending = sorted(stacks.values(), key=lambda stack: LAYERS.index(stack.layer))
+    pending = sorted(stacks.values(), key=lambda stack: ORDER.index(stack.layer))
     while pending:
         ready = next((stack for stack in pending if all(dep in done or dep not in stacks for dep in stack.dependencies)), None)
         if ready is None:
@@ -147,14 +153,16 @@ def _topological(stacks: dict[str, Stack]) -> list[Stack]:
 def _ordered(terraform_dir: Path, env: str) -> list[Stack]:
     stacks = environment_stacks(terraform_dir, env)
     layers = [stack.layer for stack in stacks]
-    if layers != sorted(layers, key=LAYERS.index):
-        raise DeliveryError(f"stack dependencies {layers} contradict envspec.naming.LAYERS {list(LAYERS)}")
+    if layers != sorted(layers, key=ORDER.index):
+        raise DeliveryError(f"stack dependencies {layers} contradict envspec.naming.LAYERS + DR_LAYERS {list(ORDER)}")
     return stacks
 
 
-def deploy_order(terraform_dir: Path, env: str) -> list[Stack]:
-    """The stacks CI applies, in order; refuses an order that contradicts LAYERS."""
-    return [stack for stack in _ordered(terraform_dir, env) if not stack.administered]
+def deploy_order(terraform_dir: Path, env: str, *, after_sync: bool = False) -> list[Stack]:
+    """The stacks CI applies, in order; refuses an order that contradicts LAYERS. `after_sync`: only the stacks
+    applied once the published manifests have synced (AFTER_SYNC_LAYERS)."""
+    stacks = [stack for stack in _ordered(terraform_dir, env) if not stack.administered]
+    return [stack for stack in stacks if (stack.layer in AFTER_SYNC_LAYERS) == after_sync]
 
 
 def plan_order(terraform_dir: Path, env: str) -> list[Stack]:
@@ -190,10 +198,10 @@ def plan(terraform_dir: Path, env: str, out_dir: Path) -> list[Path]:
     return digests
 
 
-def apply(terraform_dir: Path, env: str, out_dir: Path) -> None:
+def apply(terraform_dir: Path, env: str, out_dir: Path, *, after_sync: bool = False) -> None:
     """Plan and apply each stack in order, applying exactly the plan that was printed."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    for stack in deploy_order(terraform_dir, env):
+    for stack in deploy_order(terraform_dir, env, after_sync=after_sync):
         plan_file = (out_dir / f"{stack.id}.tfplan").resolve()
         _terraform(stack, "init", "-input=false", "-no-color")
         _terraform(stack, "plan", "-input=false", "-no-color", f"-out={plan_file}")
@@ -238,15 +246,22 @@ def publish(kubernetes_dir: Path, spec: EnvironmentSpec, remote: str, source_sha
     files = sorted(folder.glob("*.k8s.yaml"))
     if not files:
         raise DeliveryError(f"nothing rendered in {folder}: run `make synth ENV={spec.name}` first")
+    # The standby cluster's folder goes onto the same branch (the primary's Argo CD syncs both).
+    standby = names.standby if spec.dr.has_standby else None
+    standby_files = sorted((kubernetes_dir / f"{spec.name}-dr").glob("*.k8s.yaml")) if standby else []
+    if standby and not standby_files:
+        raise DeliveryError(f"nothing rendered in {kubernetes_dir / f'{spec.name}-dr'}: run `make synth ENV={spec.name}` first")
     branch = names.gitops_branch
     auth = remote_auth(remote, cwd=cwd)
     _git("fetch", "--quiet", remote, f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}", env=auth, cwd=cwd, check=False)
     parent = _git("rev-parse", "--verify", "--quiet", f"refs/remotes/{remote}/{branch}^{{commit}}", cwd=cwd, check=False)
     with tempfile.TemporaryDirectory() as scratch:
         index = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
-        for path in files:
+        placed = [(path, names.manifests_path) for path in files]
+        placed += [(path, standby.manifests_path) for path in standby_files] if standby else []
+        for path, folder_path in placed:
             blob = _git("hash-object", "-w", str(path), cwd=cwd)
-            _git("update-index", "--add", "--cacheinfo", f"100644,{blob},{names.manifests_path}/{path.name}", env=index, cwd=cwd)
+            _git("update-index", "--add", "--cacheinfo", f"100644,{blob},{folder_path}/{path.name}", env=index, cwd=cwd)
         tree = _git("write-tree", env=index, cwd=cwd)
     if parent and _git("rev-parse", f"{parent}^{{tree}}", cwd=cwd) == tree:
         print(f"{branch}: already at the manifests rendered from {source_sha}")
@@ -282,6 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         command.add_argument("--out", type=Path, default=ROOT / ".plans")
         command.add_argument("--remote", default="origin")
         command.add_argument("--source-sha", default=os.environ.get("GITHUB_SHA", ""))
+        command.add_argument("--after-sync", action="store_true", help="order/apply: only the stacks applied after the sync")
     args = parser.parse_args(argv)
     try:
         specs = load_environments(only=[args.env] if args.command != "matrix" else None)
@@ -289,12 +305,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             for key, value in matrix_outputs(specs).items():
                 print(f"{key}={value}")
         elif args.command == "order":
-            for stack in deploy_order(args.terraform_dir, args.env):
+            for stack in deploy_order(args.terraform_dir, args.env, after_sync=args.after_sync):
                 print(stack.id)
         elif args.command == "plan":
             _print_paths(plan(args.terraform_dir, args.env, args.out / args.env))
         elif args.command == "apply":
-            apply(args.terraform_dir, args.env, args.out / args.env)
+            apply(args.terraform_dir, args.env, args.out / args.env, after_sync=args.after_sync)
         else:
             source = args.source_sha or _git("rev-parse", "HEAD")
             publish(args.kubernetes_dir, _single(specs, args.env), args.remote, source)
