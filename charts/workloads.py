@@ -19,13 +19,15 @@ class WorkloadsChart(EnvironmentChart):
         super().__init__(scope, "workloads", spec, namespace=APP_NAMESPACE)
         self._check_secret_references()
         self.workloads = {component.key: Workload(self, component.name, self._props(component)) for component in COMPONENTS}
+        # The standby's database is a read replica: the schema and the roles arrive by replication, and a
+        # migration or a CREATE ROLE there would fail (a replica is read-only) and fail the sync with it.
+        if not self.names.is_standby:
+            self._database_jobs(spec)
         self.ingress = PublicIngress(
             self, "ingress", self.names, {"app.kubernetes.io/name": "ai-subsidy", "app.kubernetes.io/component": "ingress"}
         )
-        if self.names.is_standby:
-            # The standby's database is a read replica: the schema and the roles arrive by replication, and a
-            # migration or a CREATE ROLE there would fail (a replica is read-only) and fail the sync with it.
-            return
+
+    def _database_jobs(self, spec: EnvironmentSpec) -> None:
         backend = spec.workloads.backend
         self.migration = MigrationJob(
             self,

@@ -134,6 +134,13 @@ def dr_problems(spec: EnvironmentSpec) -> list[tuple[tuple[str, ...], str]]:
     if spec.dr.has_standby and not spec.backup.cross_region:
         reason = f"{spec.dr.mode} needs backup.cross_region: true (the standby reads the files replica and the secret replicas)"
         problems.append((("dr", "mode"), reason))
+    rpo_seconds = spec.backup.recovery_point_objective_minutes * 60
+    if spec.dr.has_standby and spec.alarms.rds_replica_lag_seconds > rpo_seconds:
+        reason = (
+            f"{spec.alarms.rds_replica_lag_seconds} s is above the RPO ({rpo_seconds} s): the standby's replica could lag past "
+            "what a region loss may lose before anyone is told"
+        )
+        problems.append((("alarms", "rds_replica_lag_seconds"), reason))
     if spec.dr.vpc_cidr is not None and spec.dr.vpc_cidr.overlaps(spec.network.vpc_cidr):
         problems.append((("dr", "vpc_cidr"), f"{spec.dr.vpc_cidr} overlaps {spec.network.vpc_cidr}, the primary VPC (network.vpc_cidr)"))
     return problems

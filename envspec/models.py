@@ -653,8 +653,8 @@ class Alarms(Strict):
         default=60,
         ge=1,
         description=(
-            "ReplicaLag ceiling for RDS read replicas. The data layer provisions none (a Multi-AZ standby is synchronous "
-            "and publishes no ReplicaLag), so no RDS replica-lag alarm exists today; the value applies once replicas do."
+            "ReplicaLag ceiling of the standby's cross-region read replica (`<env>-dr-data`, alarm to the DR region's topic); "
+            "at most the RPO. Without a standby no replica, hence no such alarm (a Multi-AZ standby publishes no ReplicaLag)."
         ),
     )
     cache_cpu_percent: int = Field(

@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from envspec import EnvironmentSpec, load_environments
-from envspec.naming import LAYERS
+from envspec.naming import DR_LAYERS, LAYERS
 from tests import spec_factory
 from tests.run_once import build_once, json_once, key_of
 from tools import checkov_gate
@@ -30,7 +30,10 @@ from tools import checkov_gate
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = load_environments()
 ENVIRONMENTS = sorted(SPECS)
-STACK_IDS = [f"{env}-{layer}" for env in ENVIRONMENTS for layer in LAYERS]
+# Every stack: the primary's layers, then the standby's where the environment has one (dr.mode).
+STACK_IDS = [f"{env}-{layer}" for env in ENVIRONMENTS for layer in LAYERS + (DR_LAYERS if SPECS[env].dr.has_standby else ())]
+# The standby clusters' manifest folders (dist/<env>-dr).
+STANDBY_FOLDERS = [f"{env}-dr" for env in ENVIRONMENTS if SPECS[env].dr.has_standby]
 PROCESSES_REPORT = "processes-left-running.json"
 
 

@@ -55,6 +55,7 @@ def test_dr_names() -> None:
         "production-dr-cluster",
         "production-dr-data",
         "production-dr-edge",
+        "production-dr-dns",
     ]
     assert names.dr_cluster_name == "ai-subsidy-production-dr" == names.dr_database_identifier
     assert names.dr_region == "ap-northeast-3"
@@ -126,3 +127,13 @@ def test_burstable_replica_refused_in_production(environments: Path) -> None:
         load_environments(environments)
     (problem,) = error.value.problems
     assert problem.field == "dr.database_instance_class" and "burstable" in problem.reason
+
+
+def test_replica_lag_alarm_above_the_rpo_is_refused(environments: Path) -> None:
+    """The lag alarm is how anyone learns the standby would lose more than the RPO (envspec/dr.py)."""
+    _edit(environments / "staging.yaml", "alarms:\n", "alarms:\n  rds_replica_lag_seconds: 301\n")
+    with pytest.raises(SpecError) as error:
+        load_environments(environments)
+    (problem,) = error.value.problems
+    assert problem.field == "alarms.rds_replica_lag_seconds" and problem.line == _line(environments / "staging.yaml", "301")
+    assert "above the RPO (300 s)" in problem.reason

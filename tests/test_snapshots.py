@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from tests.conftest import ENVIRONMENTS, STACK_IDS, Synthesis
+from tests.conftest import ENVIRONMENTS, STACK_IDS, STANDBY_FOLDERS, Synthesis
 
 
 class TerraformJsonSnapshot(SingleFileSnapshotExtension):
@@ -27,7 +27,7 @@ def test_stack(stack_id: str, synthesis: Synthesis, snapshot) -> None:
     assert synthesis.stack_file(stack_id).read_text(encoding="utf-8") == snapshot(extension_class=TerraformJsonSnapshot)
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("env", ENVIRONMENTS + STANDBY_FOLDERS)
 def test_manifests(env: str, synthesis: Synthesis, snapshot) -> None:
     for chart in synthesis.chart_files(env):
         name = chart.name.removesuffix(".k8s.yaml")

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from envspec import EnvironmentSpec, SpecError, names_for
-from envspec.naming import LAYERS
+from envspec.naming import DR_LAYERS, LAYERS
 from tests.conftest import VariantSynthesis, resources_of
 from tests.spec_factory import Variant, variant
 
@@ -55,6 +55,9 @@ NAME_LIMITS: dict[tuple[str, str], tuple[int, str]] = {
     ("aws_cloudwatch_metric_alarm", "alarm_name"): (255, "CloudWatch API Reference, PutMetricAlarm: AlarmName maximum length 255"),
     ("aws_cloudwatch_log_group", "name"): (512, "CloudWatch Logs API Reference, CreateLogGroup: logGroupName maximum length 512"),
     ("aws_cloudwatch_event_rule", "name"): (64, "EventBridge API Reference, PutRule: Name maximum length 64"),
+    ("aws_wafv2_web_acl", "name"): (128, "AWS WAF API Reference, CreateWebACL: Name 1 to 128 characters"),
+    ("aws_db_subnet_group", "name"): (255, "Amazon RDS API Reference, CreateDBSubnetGroup: DBSubnetGroupName up to 255 characters"),
+    ("aws_elasticache_subnet_group", "name"): (255, "ElastiCache API Reference, CreateCacheSubnetGroup: CacheSubnetGroupName up to 255"),
 }
 # What the longest name must actually produce, so the check above cannot pass on nothing.
 MUST_EXIST = {
@@ -153,7 +156,7 @@ def test_every_name_of_the_longest_environment_name_fits_its_aws_limit(variants:
     names = names_for(_spec(variants, LONGEST))
     found: set[str] = set()
     too_long = []
-    for layer in LAYERS:
+    for layer in LAYERS + DR_LAYERS:  # the standby's names carry `-dr` too
         for kind, items in _stack(variants, LONGEST, layer).get("resource", {}).items():
             for body in items.values():
                 for (limited_kind, attribute), (limit, source) in NAME_LIMITS.items():
@@ -163,7 +166,8 @@ def test_every_name_of_the_longest_environment_name_fits_its_aws_limit(variants:
                         if len(value) > limit:
                             too_long.append(f"{kind}.{attribute} {value!r}: {len(value)} > {limit} ({source})")
     too_long += [f"cache cluster {node!r}" for node in names.cache_node_ids if len(node) > CACHE_CLUSTER_ID_LIMIT]
-    ingresses = variants.find(LONGEST.name, "Ingress")
+    too_long += [f"standby cache cluster {node!r}" for node in names.standby.cache_node_ids if len(node) > CACHE_CLUSTER_ID_LIMIT]
+    ingresses = variants.find(LONGEST.name, "Ingress") + variants.find(f"{LONGEST.name}-dr", "Ingress")
     assert ingresses
     for ingress in ingresses:
         name = ingress["metadata"].get("annotations", {}).get(LOAD_BALANCER_NAME)
