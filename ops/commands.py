@@ -179,6 +179,10 @@ def _region_failover(args: argparse.Namespace, drill: bool) -> int:
         result.write(args.report)
     if not result.failures:
         say(f"{found.env} now runs in {found.names.dr_region}; failback: docs/disaster-recovery.md#failback")
+        if found.spec.database.multi_az:
+            say("Next, once traffic is steady: make the promoted instance Multi-AZ like the primary (no downtime):")
+            instance = f"--region {found.names.dr_region} --db-instance-identifier {found.names.dr_database_identifier}"
+            say(f"  aws rds modify-db-instance {instance} --multi-az --apply-immediately")
     return 0 if not result.failures else 1
 
 

@@ -242,10 +242,20 @@ def point_secrets(target: Target, plan: FailoverPlan, instance: dict[str, Any], 
     secretsmanager = target.aws.client("secretsmanager", plan.standby.region)
     address, port = instance["Endpoint"]["Address"], int(instance["Endpoint"]["Port"])
     at = now()
+
+    def standalone(name: str) -> bool:
+        return secretsmanager.describe_secret(SecretId=name).get("PrimaryRegion", plan.standby.region) == plan.standby.region
+
+    def replica_state(name: str) -> tuple[bool, str]:
+        done = standalone(name)
+        return done, "standalone" if done else "still a replica"
+
     for secret in plan.secrets:
-        if secretsmanager.describe_secret(SecretId=secret.remote_name).get("PrimaryRegion", plan.standby.region) != plan.standby.region:
+        if not standalone(secret.remote_name):
             step(f"promoting the replica of {secret.remote_name} to a standalone secret in {plan.standby.region}")
             secretsmanager.stop_replication_to_replica(SecretId=secret.remote_name)
+            # A replica refuses PutSecretValue; write only once Secrets Manager reports it standalone.
+            wait_for(secret.remote_name, lambda name=secret.remote_name: replica_state(name), poll)
         value = json.loads(secretsmanager.get_secret_value(SecretId=secret.remote_name)["SecretString"])
         if value.get("host") == address and int(value.get("port", 0)) == port:
             say(f"    {secret.remote_name} already names {address}:{port}")

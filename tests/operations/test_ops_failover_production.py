@@ -78,3 +78,4 @@ def test_a_person_at_a_terminal_fails_production_over(standby: Standby, clusters
     assert process.returncode == 0, out.decode() + err.decode()
     assert _replica_source(names) is None
     assert "Recovery time objective (30 min): MET" in out.decode()
+    assert f"--db-instance-identifier {names.dr_database_identifier} --multi-az --apply-immediately" in out.decode()
