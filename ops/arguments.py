@@ -61,9 +61,19 @@ def _collect(args: argparse.Namespace) -> None:
         raise InputError(f"--keep-local: {args.keep_local} is not a folder")
 
 
-def _drill(args: argparse.Namespace) -> None:
+def _report(args: argparse.Namespace) -> None:
     if args.report is not None and not Path(args.report).parent.is_dir():
         raise InputError(f"--report: the folder of {args.report} does not exist")
+
+
+def _drill(args: argparse.Namespace) -> None:
+    _report(args)
+    restore_only = [option for option, used in (("--keep", args.keep), ("--skip-application", args.skip_application)) if used]
+    if args.scenario == "region-loss" and restore_only:
+        raise InputError(f"{', '.join(restore_only)}: only for the restore scenario")
+    failover_only = [option for option, used in (("--accept-data-loss", args.accept_data_loss), ("--skip-fence", args.skip_fence)) if used]
+    if args.scenario == "restore" and failover_only:
+        raise InputError(f"{', '.join(failover_only)}: only for the region-loss scenario")
 
 
 def _notify(args: argparse.Namespace) -> None:
@@ -90,6 +100,7 @@ CHECKS = {
     ("dr", "restore-db"): _restore_db,
     ("dr", "restore-files"): _restore_files,
     ("dr", "drill"): _drill,
+    ("dr", "failover-region"): _report,
     ("incident", "collect"): _collect,
     ("incident", "notify"): _notify,
     ("deploy", "set-image"): _set_image,

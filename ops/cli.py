@@ -53,6 +53,13 @@ def _execute(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--execute", action="store_true", help=f"really {what} (default: dry run, nothing changes)")
 
 
+def _standby_options(parser: argparse.ArgumentParser) -> None:
+    """Options of a region failover (failover-region, drill --scenario region-loss)."""
+    parser.add_argument("--dr-context", help="kubeconfig context of the standby cluster (default: its EKS context)")
+    parser.add_argument("--accept-data-loss", action="store_true", help="promote even if the replica lags beyond the RPO")
+    parser.add_argument("--skip-fence", action="store_true", help="do not try the primary cluster at all (it is known to be gone)")
+
+
 def _command(
     parent: argparse._SubParsersAction, name: str, help_text: str, description: str, epilog: str | None = None
 ) -> argparse.ArgumentParser:
@@ -69,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     groups = parser.add_subparsers(dest="group", required=True, metavar="{dr,incident,cost,deploy}")
 
     dr = _command(groups, "dr", "disaster recovery", "Restores, the database switch, drills and status.")
-    dr_commands = dr.add_subparsers(dest="command", required=True, metavar="{restore-db,switch-db,restore-files,drill,status}")
+    dr_commands = dr.add_subparsers(
+        dest="command", required=True, metavar="{restore-db,switch-db,restore-files,drill,failover-region,status}"
+    )
 
     restore_db = _command(
         dr_commands,
@@ -132,12 +141,17 @@ def build_parser() -> argparse.ArgumentParser:
     drill = _command(
         dr_commands,
         "drill",
-        "timed end-to-end restore against an environment",
-        "Restores the database (latest restorable time) into a throw-away copy, verifies it, plans the "
-        "files restore, checks the replica, restarts a client Deployment, deletes the copy, and prints each step's "
-        "time against the recovery-time budget. " + DRY_RUN_NOTE,
+        "timed end-to-end restore or region failover against an environment",
+        "Scenario restore (default): restores the database (latest restorable time) into a throw-away copy, verifies "
+        "it, plans the files restore, checks the replica, restarts a client Deployment, deletes the copy. Scenario "
+        "region-loss: runs failover-region for real (not in production, where a person must run it). Prints each "
+        "step's time against the scenario's budget. " + DRY_RUN_NOTE,
+        epilog="examples:\n  python -m ops dr drill --env staging --execute --report drill.json\n"
+        "  python -m ops dr drill --env staging --scenario region-loss --execute --report region-loss.json",
     )
     _common(drill, kube=True)
+    drill.add_argument("--scenario", choices=("restore", "region-loss"), default="restore", help="what to drill (default restore)")
+    _standby_options(drill)
     drill.add_argument(
         "--component", choices=sorted(COMPONENT_CHOICES), default="backend", help="Deployment restarted in the application step"
     )
@@ -147,6 +161,24 @@ def build_parser() -> argparse.ArgumentParser:
     _execute(drill, "run the drill")
     _poll(drill, 30, 90)
     drill.set_defaults(handler=commands.drill)
+
+    failover = _command(
+        dr_commands,
+        "failover-region",
+        "move the environment to its standby in the DR region",
+        "Preflight (replica lag, standby health, what will be lost, expected duration), fence the primary where it "
+        "answers, promote the DR read replica, point the DR database secrets at it, scale the standby's applications "
+        "and wait until Ready, then pin the primary's health check so Route 53 answers the standby; every step timed "
+        "against the region-loss budget. Production needs a person at a terminal to confirm. A second run resumes. " + DRY_RUN_NOTE,
+        epilog="examples:\n  python -m ops dr failover-region --env production\n"
+        "  python -m ops dr failover-region --env production --execute --report failover.json",
+    )
+    _common(failover, kube=True)
+    _standby_options(failover)
+    failover.add_argument("--report", type=Path, help="also write the timed steps as JSON to this file")
+    _execute(failover, "fail over")
+    _poll(failover, 15, 60)
+    failover.set_defaults(handler=commands.failover_region)
 
     status = _command(
         dr_commands, "status", "health of every recovery path (read-only)", "Point-in-time lag, DR copies, vaults, replication."

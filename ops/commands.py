@@ -106,16 +106,16 @@ def restore_files(args: argparse.Namespace) -> int:
 
 def drill(args: argparse.Namespace) -> int:
     from ops.console import say
-    from ops.dr.budget import RTO_BUDGET
+    from ops.dr.budget import SCENARIOS
     from ops.dr.drill import plan_only, run_drill
 
+    if args.scenario == "region-loss":
+        return _region_failover(args, drill=True)
     found = _target(args)
     component = None if args.skip_application else COMPONENT_CHOICES[args.component]
     if not args.execute:
         plan_only(found)
-        say(f"dry run: the drill would run these steps against the {found.spec.backup.recovery_time_objective_minutes}-minute objective:")
-        for item in RTO_BUDGET:
-            say(f"  {item.key:<12} {item.minutes:>4g} min  {item.title}{'' if item.measured else '  (budget only)'}")
+        _print_budget(SCENARIOS[args.scenario], found.spec.backup.recovery_time_objective_minutes)
         say("nothing was changed; add --execute")
         return 0
     factory = (lambda: _kube(found, args)) if component is not None else None
@@ -124,6 +124,66 @@ def drill(args: argparse.Namespace) -> int:
     if args.report:
         result.write(args.report)
     return 0 if result.met else 1
+
+
+def _print_budget(budget: tuple, objective_minutes: int) -> None:
+    from ops.console import say
+
+    say(f"dry run: the drill would run these steps against the {objective_minutes}-minute objective:")
+    for item in budget:
+        say(f"  {item.key:<12} {item.minutes:>4g} min  {item.title}{'' if item.measured else '  (budget only)'}")
+
+
+def failover_region(args: argparse.Namespace) -> int:
+    return _region_failover(args, drill=False)
+
+
+def _region_failover(args: argparse.Namespace, drill: bool) -> int:
+    """`failover-region`, and `drill --scenario region-loss` (the same steps, no person to ask)."""
+    from ops.console import say
+    from ops.context import target
+    from ops.dr.budget import REGION_LOSS_BUDGET
+    from ops.dr.drill import DrillResult, timed
+    from ops.dr.failover import PRIMARY_TIMEOUT_SECONDS, confirm_failover, needs_person, plan_failover, run_failover
+    from ops.dr.standby import check_mode, standby_names
+    from ops.errors import InputError
+    from ops.kube import Kube
+    from ops.timeutil import iso, now
+
+    found = target(args.env, args.profile)
+    check_mode(found)  # a spec without a standby is bad input, whatever the credentials
+    if drill and args.execute and needs_person(found):
+        raise InputError(
+            f"a region-loss drill fails {found.env} over for real and needs a person: use `ops dr failover-region` from a "
+            "terminal; nothing was changed"
+        )
+    found.aws.verify(found.aws.dr_region)  # the primary region may be gone: ask STS in the DR region
+    result = DrillResult(found.env, iso(now()), found.spec.backup.recovery_time_objective_minutes, scenario="region-loss")
+    with timed(result, "preflight"):
+        standby = Kube(found.names, args.dr_context, cluster=standby_names(found.names).cluster, context_option="--dr-context")
+        primary = None if args.skip_fence else (lambda: Kube(found.names, args.kube_context, timeout_seconds=PRIMARY_TIMEOUT_SECONDS))
+        plan = plan_failover(found, standby, primary, args.accept_data_loss)
+    plan.print()
+    if not args.execute:
+        for number, text in enumerate(plan.steps(), start=1):
+            say(f"  {number}. {text}")
+        if drill:
+            _print_budget(REGION_LOSS_BUDGET, found.spec.backup.recovery_time_objective_minutes)
+        say("dry run: nothing was changed; add --execute")
+        return 0
+    if needs_person(found):
+        confirm_failover(found)
+    run_failover(found, plan, standby, _poll_of(args), result)
+    result.print()
+    if args.report:
+        result.write(args.report)
+    if not result.failures:
+        say(f"{found.env} now runs in {found.names.dr_region}; failback: docs/disaster-recovery.md#failback")
+        if found.spec.database.multi_az:
+            say("Next, once traffic is steady: make the promoted instance Multi-AZ like the primary (no downtime):")
+            instance = f"--region {found.names.dr_region} --db-instance-identifier {found.names.dr_database_identifier}"
+            say(f"  aws rds modify-db-instance {instance} --multi-az --apply-immediately")
+    return 0 if not result.failures else 1
 
 
 def status(args: argparse.Namespace) -> int:

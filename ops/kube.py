@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -33,18 +34,37 @@ MERGE_PATCH = "application/merge-patch+json"
 EXTERNAL_SECRETS_GROUP, EXTERNAL_SECRETS_VERSION, EXTERNAL_SECRETS_PLURAL = "external-secrets.io", "v1", "externalsecrets"
 
 
-def cluster_contexts(names: Names) -> list[str]:
+@dataclass(frozen=True)
+class ClusterRef:
+    """An EKS cluster by region and name: the environment's own, or its standby in the DR region."""
+
+    region: str
+    name: str
+
+
+def cluster_contexts(names: Names, cluster: ClusterRef | None = None) -> list[str]:
     """Context names `aws eks update-kubeconfig` writes by default (the cluster ARN), then the alias."""
-    spec = names.spec
-    return [f"arn:aws:eks:{spec.aws.region}:{names.account}:cluster/{names.cluster_name}", names.cluster_name]
+    cluster = cluster or ClusterRef(names.spec.aws.region, names.cluster_name)
+    return [f"arn:aws:eks:{cluster.region}:{names.account}:cluster/{cluster.name}", cluster.name]
 
 
 class Kube:
-    def __init__(self, names: Names, context: str | None = None):
+    def __init__(
+        self,
+        names: Names,
+        context: str | None = None,
+        cluster: ClusterRef | None = None,
+        timeout_seconds: float | None = None,
+        context_option: str = "--kube-context",
+    ):
         from kubernetes import client, config
         from kubernetes.config.config_exception import ConfigException
 
         self.names = names
+        self.cluster = cluster or ClusterRef(names.spec.aws.region, names.cluster_name)
+        # A request timeout for clusters that may not answer (a primary region that is down).
+        self.timeout = timeout_seconds
+        self.context_option = context_option  # the command's option that names the context
         # Read KUBECONFIG now: the client library freezes it when first imported.
         config_file = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
         try:
@@ -54,29 +74,41 @@ class Kube:
         available = {item["name"] for item in contexts}
         if context is not None and context not in available:
             raise EnvironmentProblem(f"kubeconfig has no context '{context}' (known: {', '.join(sorted(available))})")
-        chosen = context or next((name for name in cluster_contexts(names) if name in available), None)
+        chosen = context or next((name for name in cluster_contexts(names, self.cluster) if name in available), None)
         if chosen is None:
-            raise EnvironmentProblem(self._setup_hint(f"kubeconfig has no context for cluster {names.cluster_name}"))
+            raise EnvironmentProblem(self._setup_hint(f"kubeconfig has no context for cluster {self.cluster.name}"))
         self.context = chosen
-        api_client = config.new_client_from_config(config_file=config_file, context=chosen)
+        configuration = type.__call__(client.Configuration)  # a fresh one, as new_client_from_config makes
+        if timeout_seconds is not None:
+            configuration.retries = 0  # a cluster that may be down: one attempt, bounded by the timeout
+        api_client = config.new_client_from_config(config_file=config_file, context=chosen, client_configuration=configuration)
         api_client.configuration.safe_chars_for_path_param = "/"  # proxy paths keep their slashes
         self.core = client.CoreV1Api(api_client)
         self.apps = client.AppsV1Api(api_client)
         self.custom = client.CustomObjectsApi(api_client)
 
     def _setup_hint(self, problem: str) -> str:
-        spec = self.names.spec
-        return (
-            f"{problem}; run `aws eks update-kubeconfig --region {spec.aws.region} --name {self.names.cluster_name}` or pass --kube-context"
-        )
+        command = f"aws eks update-kubeconfig --region {self.cluster.region} --name {self.cluster.name}"
+        return f"{problem}; run `{command}` or pass {self.context_option}"
 
     @staticmethod
     def _json(response: Any) -> Any:
         return json.loads(response.data)
 
     # --- Deployments ---
+    def _limits(self) -> dict[str, Any]:
+        return {} if self.timeout is None else {"_request_timeout": self.timeout}
+
     def deployment(self, name: str, namespace: str = APP_NAMESPACE) -> dict[str, Any]:
-        return self._json(self.apps.read_namespaced_deployment(name, namespace, _preload_content=False))
+        return self._json(self.apps.read_namespaced_deployment(name, namespace, _preload_content=False, **self._limits()))
+
+    def scale(self, name: str, replicas: int, namespace: str = APP_NAMESPACE) -> dict[str, Any]:
+        """`kubectl scale --replicas`: the Deployment's desired replica count (bumps its generation)."""
+        body = {"spec": {"replicas": replicas}}
+        response = self.apps.patch_namespaced_deployment(
+            name, namespace, body, _content_type=STRATEGIC_MERGE, _preload_content=False, **self._limits()
+        )
+        return self._json(response)
 
     def restart(self, name: str, at: datetime, namespace: str = APP_NAMESPACE) -> dict[str, Any]:
         """`kubectl rollout restart`: a new pod-template annotation makes the controller replace every pod."""

@@ -1,7 +1,11 @@
-"""The recovery-time budget: how the 30 minutes are spent, step by step (docs/disaster-recovery.md).
+"""The recovery-time budgets: how the 30 minutes are spent, step by step (docs/disaster-recovery.md).
 
-`ops dr drill` measures every step a drill can run and adds the budget of the steps it cannot
-(people deciding; the switch, which would cut production over) to project the recovery time.
+Two tables. `RTO_BUDGET` is the worst case inside the primary region (the database restored from
+backups); `REGION_LOSS_BUDGET` is the loss of the primary region with a standby in the DR region
+(`ops dr failover-region`). `ops dr drill` measures every step marked `measured` and adds the budget
+of the steps it cannot run (people deciding; clients' DNS caches) to project the recovery time.
+Each region-loss budget names the AWS figure it rests on, so a drill that misses one says which
+assumption was wrong.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ class BudgetStep:
     title: str
     minutes: float
     measured: bool  # False: a drill cannot run it; its budget counts in the projection
+    basis: str = ""  # the documented figure the budget rests on
 
 
 RTO_BUDGET: tuple[BudgetStep, ...] = (
@@ -27,6 +32,76 @@ RTO_BUDGET: tuple[BudgetStep, ...] = (
     BudgetStep("application", "database-secret refreshed, clients rolled out and ready", 3, True),
 )
 
+# An alias record to a load balancer is answered with the load balancer's own TTL, 60 seconds
+# ("Values that are common for alias records", Route 53 Developer Guide: "the TTL of the alias target").
+ALIAS_TTL_SECONDS = 60
 
-def budget_minutes() -> float:
-    return sum(step.minutes for step in RTO_BUDGET)
+REGION_LOSS_BUDGET: tuple[BudgetStep, ...] = (
+    BudgetStep(
+        "detect",
+        "primary health check fails, on-call acknowledges and decides on a region failover",
+        5,
+        False,
+        "Route 53 marks the primary unhealthy after FailureThreshold consecutive failures at RequestInterval (spec "
+        "dr.health_check_*: 3 x 30 s = 90 s; Route 53 DG, 'How Amazon Route 53 determines whether a health check is "
+        "healthy'); the rest is people",
+    ),
+    BudgetStep(
+        "preflight",
+        "credentials, replica and its lag, standby cluster, DNS records checked",
+        1,
+        True,
+        "read-only API calls in the DR region",
+    ),
+    BudgetStep(
+        "fence",
+        "primary applications scaled to 0 where the primary cluster still answers",
+        1,
+        True,
+        "three Deployment patches; an unreachable primary costs one connect timeout",
+    ),
+    BudgetStep(
+        "promote",
+        "read replica promoted, standalone and available",
+        10,
+        True,
+        "RDS reboots the replica; 'the promotion process can take several minutes or longer to complete, depending on the "
+        "size of the read replica' (RDS UG, 'Promoting a read replica to be a standalone DB instance')",
+    ),
+    BudgetStep(
+        "secrets",
+        "DR database secrets promoted to standalone, pointed at the new primary, synced",
+        2,
+        True,
+        "Secrets Manager StopReplicationToReplica and PutSecretValue (API reference), then one External Secrets refresh",
+    ),
+    BudgetStep(
+        "application",
+        "standby Deployments scaled up, nodes launched, every replica Ready",
+        6,
+        True,
+        "Karpenter launches capacity 'in under a minute' (EKS UG, 'Scale cluster compute with Karpenter and Cluster "
+        "Autoscaler'); node join, image pulls and readiness probes take the rest",
+    ),
+    BudgetStep(
+        "dns",
+        "primary health check pinned unhealthy, Route 53 answers the standby",
+        1,
+        True,
+        "UpdateHealthCheck Disabled+Inverted: a disabled check counts as healthy, inverted as unhealthy "
+        "(Route 53 API reference, HealthCheckConfig)",
+    ),
+    BudgetStep(
+        "propagation",
+        "resolvers' cached answers for the hosts expire",
+        2,
+        False,
+        f"alias TTL {ALIAS_TTL_SECONDS} s plus Route 53's propagation 'within 60 seconds' (API reference, ChangeResourceRecordSets)",
+    ),
+)
+
+SCENARIOS: dict[str, tuple[BudgetStep, ...]] = {"restore": RTO_BUDGET, "region-loss": REGION_LOSS_BUDGET}
+
+
+def budget_minutes(budget: tuple[BudgetStep, ...] = RTO_BUDGET) -> float:
+    return sum(step.minutes for step in budget)

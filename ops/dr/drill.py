@@ -4,7 +4,9 @@ A drill restores the database from its latest restorable time into a throw-away 
 touching the environment's own instance or secrets), verifies it has the original's settings,
 plans the files restore and checks the DR replica, restarts a client Deployment and waits until it
 is ready, then deletes the copy. The table compares each measured step with its budget
-(`ops.dr.budget`) and projects the recovery time against the spec's objective.
+(`ops.dr.budget`) and projects the recovery time against the spec's objective. The region-loss
+scenario (`--scenario region-loss`) is `ops.dr.failover`, timed into the same result against the
+region-loss budget.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 from envspec.topology import Component
 from ops.console import duration, say, step, table, warn
 from ops.context import Target
-from ops.dr.budget import RTO_BUDGET
+from ops.dr.budget import SCENARIOS, BudgetStep
 from ops.dr.database import RestoreOptions, RestorePlan, describe_instance, execute_restore, plan_restore
 from ops.dr.files import failover_report, plan_file_restore
 from ops.dr.settings import DRILL_TAG
@@ -39,6 +41,11 @@ class DrillResult:
     failures: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     instance: str | None = None
+    scenario: str = "restore"  # the budget table: ops.dr.budget.SCENARIOS
+
+    @property
+    def budget(self) -> tuple[BudgetStep, ...]:
+        return SCENARIOS[self.scenario]
 
     def _counts_budget(self, key: str, measured: bool) -> bool:
         return not measured or key in self.skipped
@@ -47,12 +54,12 @@ class DrillResult:
     def projected_seconds(self) -> float:
         return sum(
             item.minutes * 60 if self._counts_budget(item.key, item.measured) else self.measured_seconds.get(item.key, 0.0)
-            for item in RTO_BUDGET
+            for item in self.budget
         )
 
     @property
     def complete(self) -> bool:
-        return all(item.key in self.measured_seconds for item in RTO_BUDGET if not self._counts_budget(item.key, item.measured))
+        return all(item.key in self.measured_seconds for item in self.budget if not self._counts_budget(item.key, item.measured))
 
     @property
     def met(self) -> bool:
@@ -60,7 +67,7 @@ class DrillResult:
 
     def rows(self) -> list[tuple[str, str, str, str]]:
         rows = []
-        for item in RTO_BUDGET:
+        for item in self.budget:
             budget = duration(item.minutes * 60)
             if not item.measured:
                 measured = "not measured (budget counted)"
@@ -72,7 +79,7 @@ class DrillResult:
             else:
                 measured = "did not run"
             rows.append((item.key, item.title, budget, measured))
-        total_budget = duration(sum(item.minutes for item in RTO_BUDGET) * 60)
+        total_budget = duration(sum(item.minutes for item in self.budget) * 60)
         rows.append(
             ("total", f"projected recovery time vs objective {self.objective_minutes}m", total_budget, duration(self.projected_seconds))
         )
@@ -91,7 +98,7 @@ class DrillResult:
 
 
 @contextmanager
-def _timed(result: DrillResult, key: str) -> Iterator[None]:
+def timed(result: DrillResult, key: str) -> Iterator[None]:
     started = time.monotonic()
     yield
     result.measured_seconds[key] = time.monotonic() - started
@@ -123,22 +130,22 @@ def run_drill(
     kube: Kube | None = None
     created = False
     try:
-        with _timed(result, "preflight"):
+        with timed(result, "preflight"):
             step("preflight")
             options = RestoreOptions("latest", None, False, None, None, (), None)
             plan = plan_restore(target, options, purpose="drill", extra_tags={DRILL_TAG: "true"})
             plan.print()
             kube = kube_factory() if kube_factory is not None else None
-        with _timed(result, "restore"):
+        with timed(result, "restore"):
             created = True
             restored, _ = execute_restore(target, plan, poll)
             result.instance = plan.target_identifier
-        with _timed(result, "verify"):
+        with timed(result, "verify"):
             step("verifying the copy against the original's settings")
             mismatches = plan.settings.mismatches(restored)
             result.failures += [f"restored instance: {item}" for item in mismatches]
             say("    settings match" if not mismatches else "    " + "; ".join(mismatches))
-        with _timed(result, "files"):
+        with timed(result, "files"):
             step("files: point-in-time plan at the database's restore point")
             restore_point = plan.restore_time or (plan.window[1] if plan.window else now())
             files = plan_file_restore(target, restore_point, "", False, False)
@@ -146,7 +153,7 @@ def run_drill(
             if target.spec.backup.cross_region and not failover_report(target, ""):
                 result.failures.append("the DR replica of the files bucket is not ready")
         if kube is not None and component is not None:
-            with _timed(result, "application"):
+            with timed(result, "application"):
                 restart_and_wait(kube, component, poll, now())
         else:
             result.skipped.append("application")

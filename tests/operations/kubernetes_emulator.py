@@ -3,8 +3,8 @@
 It serves the objects in `fixtures/kubernetes/` (recorded-style JSON of a 1.35 cluster running the
 application) and implements what the CLI's calls rely on, the way the real API server does:
 bearer-token authentication; Deployments (GET, PATCH with strategic-merge or merge patches, a
-json-patch with an object body refused as the real server refuses it, a changed pod template bumping
-`metadata.generation` and rolling out over the next reads); pods with label selectors; logs with
+json-patch with an object body refused as the real server refuses it, a changed spec (pod template or
+replica count) bumping `metadata.generation` and rolling out over the next reads); pods with label selectors; logs with
 `container`, `tailLines` and `previous`; events; ExternalSecrets (strategic merge refused with 415,
 as for every custom resource; a changed `force-sync` annotation refreshed the way External Secrets
 does); and the service proxy to kube-prometheus-stack's Prometheus. Paths are percent-decoded as
@@ -162,9 +162,9 @@ class _Server(ThreadingHTTPServer):
                 if problem:
                     return problem
                 deployment = state.deployments[key]
-                before = copy.deepcopy(deployment["spec"]["template"])
+                before = copy.deepcopy(deployment["spec"])
                 _merge(deployment, request.body)
-                if deployment["spec"]["template"] != before:
+                if deployment["spec"] != before:  # any spec change (template, replicas) is a new generation
                     deployment["metadata"]["generation"] += 1
                     state._pending[key] = state.rollout_reads
                 return 200, deployment, "application/json"

@@ -31,6 +31,7 @@ DESTRUCTIVE = {
     ("dr", "switch-db"),
     ("dr", "restore-files"),
     ("dr", "drill"),
+    ("dr", "failover-region"),
     ("incident", "recover"),
     ("deploy", "set-image"),
 }
@@ -57,6 +58,7 @@ def test_the_tree_has_the_commands_the_runbooks_use() -> None:
         ("dr", "switch-db"),
         ("dr", "restore-files"),
         ("dr", "drill"),
+        ("dr", "failover-region"),
         ("dr", "status"),
         ("incident", "collect"),
         ("incident", "notify"),
@@ -93,6 +95,7 @@ def test_commands_that_act_on_nothing_have_no_execute_flag() -> None:
         ("dr", "restore-db", "--env", "prod", "--to", "latest"),
         ("dr", "restore-files", "--env", "prod", "--to", "2026-01-01T00:00:00Z"),
         ("dr", "drill", "--env", "prod"),
+        ("dr", "failover-region", "--env", "prod"),
         ("incident", "collect", "--env", "prod"),
         ("incident", "notify", "--env", "prod", "--severity", "minor", "--component", "backend", "--message", "x"),
         ("deploy", "set-image", "--env", "prod", "--component", "backend", "--tag", "v2.0.0"),
@@ -149,6 +152,22 @@ BAD_ARGUMENTS = {
     "drill report in a missing folder": (
         ("dr", "drill", "--env", "production", "--report", "/nonexistent/drill.json"),
         "--report: the folder of /nonexistent/drill.json does not exist",
+    ),
+    "drill region-loss with restore options": (
+        ("dr", "drill", "--env", "staging", "--scenario", "region-loss", "--keep"),
+        "--keep: only for the restore scenario",
+    ),
+    "drill restore with failover options": (
+        ("dr", "drill", "--env", "staging", "--accept-data-loss"),
+        "--accept-data-loss: only for the region-loss scenario",
+    ),
+    "failover-region report in a missing folder": (
+        ("dr", "failover-region", "--env", "production", "--report", "/nonexistent/failover.json"),
+        "--report: the folder of /nonexistent/failover.json does not exist",
+    ),
+    "failover-region without a standby": (
+        ("dr", "failover-region", "--env", "development"),
+        "environment 'development' has dr.mode backup-restore: there is no standby to fail over to",
     ),
     "collect zero minutes": (("incident", "collect", "--env", "production", "--since-minutes", "0"), "--since-minutes: must be greater"),
     "collect missing keep folder": (
