@@ -38,7 +38,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from kubernetes.client.exceptions import ApiException
 
-from envspec.naming import COMPONENTS
+from envspec.topology import COMPONENTS, workload
 from ops.console import fields, say, step, warn
 from ops.context import Target
 from ops.dr.budget import REGION_LOSS_BUDGET, budget_minutes
@@ -150,7 +150,7 @@ def plan_failover(
     for component in COMPONENTS:
         deployment = _standby_deployment(standby_kube, component.name, standby)
         current[component.name] = int(deployment.get("spec", {}).get("replicas", 0))
-        wanted[component.name] = target.names.workload(component).autoscaling.min_replicas
+        wanted[component.name] = workload(target.spec, component).autoscaling.min_replicas
     secrets = read_secrets(target, standby)
     records = find_records(target)
     route53 = target.aws.client("route53", "us-east-1")
