@@ -14,7 +14,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from envspec.naming import LAYERS
+from envspec.naming import DR_LAYERS, LAYERS
+from tools.errors import ToolError
+
+ALL_LAYERS = (*LAYERS, *DR_LAYERS)
 
 CROSS_STACK_OUTPUT = "cross-stack-output-"
 REMOTE_STATE = re.compile(r"data\.terraform_remote_state\.cross-stack-reference-input-([a-z0-9-]+)\.outputs\.([\w.-]+)")
@@ -30,10 +33,10 @@ def _stacks(terraform_dir: Path) -> dict[str, dict[str, Any]]:
 
 
 def _layer(stack_id: str) -> tuple[str, str]:
-    for layer in sorted(LAYERS, key=len, reverse=True):
+    for layer in sorted(ALL_LAYERS, key=len, reverse=True):
         if stack_id.endswith(f"-{layer}"):
             return stack_id.removesuffix(f"-{layer}"), layer
-    raise ValueError(f"{stack_id} is not <env>-<layer> for a known layer")
+    raise ToolError(f"{stack_id} is not <env>-<layer> for a known layer")
 
 
 def _address(expression: str) -> str:
@@ -59,11 +62,11 @@ def reference(terraform_dir: Path) -> str:
             value = stacks[producer]["output"][output]["value"]
             reads[layer][_layer(producer)[1]].add(_address(value))
     lines = []
-    for layer in [layer for layer in LAYERS if layer in outputs or layer in reads]:
+    for layer in [layer for layer in ALL_LAYERS if layer in outputs or layer in reads]:
         lines += ["", f"### `<env>-{layer}`", ""]
         if reads[layer]:
             lines += ["Reads from other stacks' state:", "", "| stack | value |", "| --- | --- |"]
-            for producer in sorted(reads[layer], key=LAYERS.index):
+            for producer in sorted(reads[layer], key=ALL_LAYERS.index):
                 lines += [f"| `<env>-{producer}` | `{address}` |" for address in sorted(reads[layer][producer])]
         else:
             lines.append("Reads no other stack's state.")
