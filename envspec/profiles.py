@@ -154,7 +154,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "cache_node_type": "cache.t4g.small",
         },
         "monitoring": {"prometheus_replicas": 1, "prometheus_retention_days": 15, "prometheus_volume_gib": 50, "alertmanager_replicas": 2},
-        "cost": {"monthly_budget_usd": 2500},
+        "cost": {"monthly_budget_usd": 3500},
         "container_logs": {"application_retention_days": 90, "dataplane_retention_days": 90, "host_retention_days": 90},
         "node_autoscaling": {
             "image_alias": NODE_IMAGE,
@@ -217,7 +217,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "alertmanager_replicas": 3,
         },
         "cost": {
-            "monthly_budget_usd": 5000,
+            "monthly_budget_usd": 6500,
             "anomaly_threshold_usd": 100,
             "usage": {
                 "nat_processed_gib": 300,

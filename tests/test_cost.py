@@ -35,7 +35,10 @@ def estimates(synthesis: Synthesis) -> dict[str, Estimate]:
 
 
 def _lines(item: Estimate, address_prefix: str, word: str = "") -> list[Line]:
-    return [line for line in item.lines if line.address.startswith(address_prefix) and word in line.description]
+    """The primary side's lines (the standby's `<env>-dr-*` stacks are checked on their own)."""
+    return [
+        line for line in item.lines if line.address.startswith(address_prefix) and word in line.description and "-dr-" not in line.stack
+    ]
 
 
 def _copy_stacks(synthesis: Synthesis, tmp_path: Path, env: str) -> Path:
@@ -96,6 +99,7 @@ def test_an_unknown_resource_is_listed_not_priced_never_zero(synthesis: Synthesi
 def test_dr_stacks_are_priced_in_their_providers_region_without_code_changes(synthesis: Synthesis, tmp_path: Path) -> None:
     """A new `<env>-dr-*` stack whose provider is in ap-northeast-3 is priced from that region's file."""
     out = _copy_stacks(synthesis, tmp_path, "production")
+    shutil.rmtree(out / "stacks" / "production-dr-network")
     before = estimate_all(out, SPECS, ["production"])["production"]
     _add_stack(out, "production-dr-network", "ap-northeast-3", {"aws_nat_gateway": {"dr": {"subnet_id": "x"}}, "aws_kms_key": {"k": {}}})
     item = estimate_all(out, SPECS, ["production"])["production"]
@@ -109,9 +113,14 @@ def test_dr_stacks_are_priced_in_their_providers_region_without_code_changes(syn
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_resources_of_the_dr_provider_use_osaka_prices(env: str, synthesis: Synthesis, estimates: dict[str, Estimate]) -> None:
-    dr = [r for stack in synthesis.stack_ids if stack.startswith(f"{env}-") for r in read_stack(synthesis.stack_file(stack))]
-    dr = [r for r in dr if r.body.get("provider") == "aws.dr"]
+    """In a primary stack the `aws.dr` provider is the DR region; in the standby's `<env>-dr-*` stacks the default
+    provider is (and their `aws.dr` alias points back at the primary region)."""
+    primary = [stack for stack in synthesis.stack_ids if stack.startswith(f"{env}-") and not stack.startswith(f"{env}-dr-")]
+    dr = [r for stack in primary for r in read_stack(synthesis.stack_file(stack)) if r.body.get("provider") == "aws.dr"]
     assert all(r.region == SPECS[env].aws.dr_region for r in dr)
+    standby = [stack for stack in synthesis.stack_ids if stack.startswith(f"{env}-dr-") and not stack.endswith("-dr-dns")]
+    resources = [r for stack in standby for r in read_stack(synthesis.stack_file(stack)) if not r.body.get("provider")]
+    assert all(r.region == SPECS[env].aws.dr_region for r in resources)
     if any(r.type == "aws_kms_key" for r in dr):
         assert (SPECS[env].aws.dr_region, "kms.key.month") in estimates[env].prices
 

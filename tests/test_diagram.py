@@ -87,7 +87,8 @@ def test_the_change_path_follows_the_workflows(synthesis: Synthesis) -> None:
     # pull request -> plan -> merge -> apply -> publish -> GitOps branch -> Argo CD, from needs: and uses:.
     assert '"pull-request.yml.environments" -> "pull-request.yml.plan"' in text
     assert '"deploy.yml.deploy.apply" -> "deploy.yml.deploy.publish"' in text
-    assert '"deploy.yml.deploy.publish" -> "deploy.yml.deploy-production.apply"' in text
+    assert '"deploy.yml.deploy.publish" -> "deploy.yml.deploy.failover-dns"' in text
+    assert '"deploy.yml.deploy.failover-dns" -> "deploy.yml.deploy-production.apply"' in text
     assert '"deploy.yml.deploy-production.publish" -> "gitops-branch"' in text
     assert '"gitops-branch" -> "argocd"' in text
     assert "gitops/<env>" in text

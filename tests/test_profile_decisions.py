@@ -59,5 +59,5 @@ def test_the_synthesized_output_follows_the_fields(synthesis: Synthesis) -> None
 
 def test_a_file_can_override_a_profile_decision(tmp_path: Path) -> None:
     overrides = {"database": {"final_snapshot": True}, "ci": {"deploy_from_branch": False}}
-    spec = Variant("overrides", "staging", overrides, "10.200.0.0/16", "900000000999").spec(tmp_path)
+    spec = Variant("overrides", "staging", overrides, "10.200.0.0/16", "900000000999", "10.201.0.0/16").spec(tmp_path)
     assert spec.database.final_snapshot and not spec.ci.deploy_from_branch

@@ -44,6 +44,7 @@ from stacks.iam import Role, service_trust
 from stacks.kms import CustomerManagedKey
 from stacks.logs import encrypted_log_group
 from stacks.policy import Condition, Statement
+from synth.errors import SynthesisError
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDLER_SOURCE = Path(__file__).with_name("login_rotation.py")
@@ -56,8 +57,8 @@ TIMEOUT_SECONDS = 30
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 
 
-class MissingRotationPackage(RuntimeError):
-    pass
+class MissingRotationPackage(SynthesisError):
+    """The function's dependencies are not installed (`make install`)."""
 
 
 def package_files(site: Path = ROTATION_LAMBDA_SITE) -> dict[str, bytes]:

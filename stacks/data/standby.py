@@ -83,7 +83,7 @@ class StandbyDataStack(EnvironmentStack):
             name=redis.remote_name,
             description=f"URL of the standby's Redis {names.cache_replication_group} (rebuilt empty; not the primary's replica)",
             kms_key_id=self.secrets_key.arn,
-            recovery_window_in_days=30 if spec.is_production else 7,
+            recovery_window_in_days=spec.backup.secret_recovery_window_days,
             tags={"Name": redis.remote_name, "ConsumedBy": f"{redis.namespace}/{redis.kubernetes_name}"},
         )
         skip_check(self.redis_secret, "CKV2_AWS_57", ROTATION_REASON)

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from envspec import DEFAULT_DIRECTORY, SpecError, load_environments
+from envspec.exit_codes import BAD_INPUT, FAILED, OK
 from tools.cost.estimate import CostError, Estimate, estimate_all
+from tools.errors import report
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,12 +72,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SpecError as error:
         for problem in error.problems:
             print(f"error: {problem}", file=sys.stderr)
-        return 2
+        return BAD_INPUT
     except CostError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        return report(error, error.exit_code)
     sys.stdout.write(render_markdown(estimates) if args.format == "markdown" else render_text(estimates, args.details))
-    return 1 if any(item.not_priced for item in estimates.values()) else 0
+    return FAILED if any(item.not_priced for item in estimates.values()) else OK
 
 
 if __name__ == "__main__":

@@ -12,10 +12,11 @@ from tools.cost.cluster import cluster_lines
 from tools.cost.model import Context, Line, Resource, read_stack
 from tools.cost.prices import MissingPrice, Price
 from tools.cost.rules import RULES
+from tools.errors import ToolError
 
 
-class CostError(Exception):
-    pass
+class CostError(ToolError):
+    """The estimate cannot be made (no synthesized output, an unknown environment)."""
 
 
 @dataclass(frozen=True)

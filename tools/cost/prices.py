@@ -8,11 +8,13 @@ from pathlib import Path
 
 import yaml
 
+from tools.errors import ToolError
+
 PRICES_DIR = Path(__file__).resolve().parent / "prices"
 HOURS_PER_MONTH = 730  # the AWS Pricing Calculator's month
 
 
-class MissingPrice(LookupError):
+class MissingPrice(ToolError):
     """No row for a SKU in a region's price file."""
 
 

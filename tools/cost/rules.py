@@ -81,8 +81,14 @@ def _instance(resource: Resource, ctx: Context) -> list[Line]:
     ]
 
 
+def _serving_share(resource: Resource, ctx: Context, serving: list[Resource], total_gib: float) -> float:
+    """A traffic assumption is the serving side's: split over the primary region's resources; an idle standby's get none."""
+    primary = [r for r in serving if r.region == ctx.spec.aws.region]
+    return total_gib / len(primary) if resource in primary else 0.0
+
+
 def _nat_gateway(resource: Resource, ctx: Context) -> list[Line]:
-    share = ctx.spec.cost.usage.nat_processed_gib / len(ctx.of_type("aws_nat_gateway"))
+    share = _serving_share(resource, ctx, ctx.of_type("aws_nat_gateway"), ctx.spec.cost.usage.nat_processed_gib)
     return [
         charge(resource, ctx, "gateway hours", 1, "vpc.nat_gateway.hour"),
         charge(resource, ctx, f"{share:g} GiB processed (cost.usage.nat_processed_gib, split)", share, "vpc.nat_gateway.gib"),
@@ -101,7 +107,7 @@ def _vpc_endpoint(resource: Resource, ctx: Context) -> list[Line]:
         return [Line(resource.stack, resource.address, resource.type, "not priced", f"{kind} endpoint: no rule")]
     zones = len(resource.body.get("subnet_ids", [])) or 1
     interfaces = [r for r in ctx.of_type("aws_vpc_endpoint") if r.body.get("vpc_endpoint_type") == "Interface"]
-    share = ctx.spec.cost.usage.endpoint_processed_gib / len(interfaces)
+    share = _serving_share(resource, ctx, interfaces, ctx.spec.cost.usage.endpoint_processed_gib)
     az_hour = "vpc.interface_endpoint.az_hour"
     return [
         line(resource, f"interface endpoint in {zones} AZs", ctx.hourly(resource.region, az_hour, zones), None, az_hour),
@@ -249,6 +255,28 @@ def _hosted_zone(resource: Resource, ctx: Context) -> list[Line]:
     return [charge(resource, ctx, "hosted zone", 1, "route53.hosted_zone.month")]
 
 
+def _health_check(resource: Resource, ctx: Context) -> list[Line]:
+    """Route 53 bills a health check of an AWS endpoint per month, and each optional feature (HTTPS, string
+    matching, the 10-second interval, latency) on top (Amazon Route 53 pricing, "Health checks")."""
+    body = resource.body
+    features = [
+        name
+        for name, used in (
+            ("HTTPS", str(body.get("type", "")).startswith("HTTPS")),
+            ("string matching", str(body.get("type", "")).endswith("STR_MATCH")),
+            ("fast interval", int(body.get("request_interval", 30)) == 10),
+            ("latency", bool(body.get("measure_latency"))),
+        )
+        if used
+    ]
+    lines = [charge(resource, ctx, "health check (AWS endpoint)", 1, "route53.health_check.month")]
+    if features:
+        lines.append(
+            charge(resource, ctx, f"optional features: {', '.join(features)}", len(features), "route53.health_check_feature.month")
+        )
+    return lines
+
+
 def _web_acl(resource: Resource, ctx: Context) -> list[Line]:
     rules: list[Any] = list(resource.body.get("rule", []))
     if resource.body.get("rule_json"):
@@ -311,6 +339,7 @@ RULES: dict[str, Rule] = {
     "aws_kms_replica_key": _kms_key,
     "aws_secretsmanager_secret": _secret,
     "aws_route53_zone": _hosted_zone,
+    "aws_route53_health_check": _health_check,
     "aws_wafv2_web_acl": _web_acl,
     "aws_guardduty_detector": _guardduty,
     "aws_cloudtrail": _cloudtrail,

@@ -69,6 +69,10 @@ def _jobs(graph: Graph, box: Cluster, workflows: Path, file: str, prefix: str) -
     return first, last, called_ends
 
 
+# The job of deploy-environment.yml that renders the manifests and pushes them to the GitOps branch.
+PUBLISH_JOB = "publish"
+
+
 def _gitops_revision(kubernetes_dir: Path, env: str) -> str:
     for doc in yaml.safe_load_all((kubernetes_dir / env / "gitops.k8s.yaml").read_text(encoding="utf-8")):
         if doc and doc["kind"] == "Application" and "source" in doc["spec"]:
@@ -106,7 +110,9 @@ def change_path(workflows: Path, kubernetes_dir: Path, env: str) -> Graph:
         previous = deploys or last
     branch = graph.node("gitops-branch", f"GitOps branch\n{_gitops_revision(kubernetes_dir, env)}", shape="folder")
     argocd = graph.node("argocd", "Argo CD\n(syncs the cluster)", shape="oval")
-    for tail in previous:
+    # The push comes from the deploy workflow's publishing job, not from a job that runs after it.
+    pushers = dict.fromkeys(f"{tail.rsplit('.', 1)[0]}.{PUBLISH_JOB}" for tail in previous)
+    for tail in pushers:
         graph.edge(tail, branch, label="push")
     graph.edge(branch, argocd, label="watch")
     return graph
