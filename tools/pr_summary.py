@@ -290,6 +290,10 @@ def base_synthesis(base: str) -> Iterator[tuple[Synthesis, str | None]]:
     worktree = scratch / "tree"
     try:
         _run(["git", "worktree", "add", "--detach", "--quiet", str(worktree), commit], ROOT)
+        # Installed packages are not in git: the base is packaged with this checkout's (the rotation function's
+        # site, installed by `make install`), so a change of requirements/rotation-lambda.lock alone shows no diff.
+        if (ROOT / ".cache").is_dir():
+            (worktree / ".cache").symlink_to(ROOT / ".cache", target_is_directory=True)
         from synth.runtime import configure_jsii_runtime
 
         configure_jsii_runtime()  # the base tree has no node_modules: use this checkout's Node
