@@ -1,6 +1,6 @@
 """Route 53 during a region failover: the environment's failover records and how Route 53 answers.
 
-The DR edge stack gives each host two records: PRIMARY (the primary region's load balancer, with a
+The failover DNS stack (`<env>-dr-dns`) gives each host two records: PRIMARY (the primary region's load balancer, with a
 health check on the primary's `/api/health`) and SECONDARY (the standby's load balancer). The
 failover does not rewrite those records (Terraform owns them); it pins the primary's health check
 unhealthy with `Disabled` + `Inverted` (a disabled check counts as healthy, an inverted one as the
@@ -60,7 +60,7 @@ def find_records(target: Target) -> list[FailoverRecord]:
         pair = {item.get("Failover"): item for item in listed if item["Name"] == name and item["Type"] == "A" and item.get("Failover")}
         if "PRIMARY" not in pair or "SECONDARY" not in pair:
             raise InputError(
-                f"{host} has no PRIMARY/SECONDARY failover records in {zone_name}; the {target.env}-dr-edge stack creates them; "
+                f"{host} has no PRIMARY/SECONDARY failover records in {zone_name}; the {target.env}-dr-dns stack creates them; "
                 "nothing was changed"
             )
         if not pair["PRIMARY"].get("HealthCheckId"):
