@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cdktf import TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.db_instance import DbInstance
 from cdktf_cdktf_provider_aws.db_parameter_group import DbParameterGroup, DbParameterGroupParameter
 from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from constructs import Construct
 
 from envspec import EnvironmentSpec, Names
+from envspec.models import Database as DatabaseSettings
 from envspec.models import PostgresParameters
 from envspec.naming import POSTGRES_PORT
 from stacks.checkov import skip_check
@@ -47,6 +49,46 @@ def parameters_for(settings: PostgresParameters) -> dict[str, str]:
     }
 
 
+def parameter_group(scope: Construct, *, identifier: str, settings: DatabaseSettings, description: str) -> DbParameterGroup:
+    """The instance's parameter group: the spec's settings plus the fixed ones, static ones applied at reboot.
+
+    A name prefix, not a name: with create_before_destroy a replacing change (family, description)
+    creates the new group first, which a fixed name would make fail as a duplicate."""
+    return DbParameterGroup(
+        scope,
+        "parameter_group",
+        name_prefix=f"{identifier}-postgres{settings.engine_major_version}-",
+        family=f"postgres{settings.engine_major_version}",
+        description=description,
+        parameter=[
+            DbParameterGroupParameter(name=name, value=value, apply_method="pending-reboot" if name in STATIC_PARAMETERS else "immediate")
+            for name, value in sorted(parameters_for(settings.parameters).items())
+        ],
+        tags={"Name": identifier},
+        lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+    )
+
+
+def exported_log_groups(scope: Construct, *, identifier: str, retention_days: int, key: CustomerManagedKey) -> list[CloudwatchLogGroup]:
+    """Created before the instance so RDS exports into encrypted groups with a retention."""
+    return [
+        encrypted_log_group(scope, f"{log}_log_group", f"/aws/rds/instance/{identifier}/{log}", retention_days, key)
+        for log in EXPORTED_LOGS
+    ]
+
+
+def monitoring_role(scope: Construct, *, names: Names, identifier: str) -> Role:
+    """The role RDS enhanced monitoring publishes with."""
+    return Role(
+        scope,
+        "monitoring_role",
+        name=f"{names.prefix}-rds-monitoring",
+        description=f"Enhanced monitoring of {identifier}",
+        trust=[service_trust("monitoring.rds.amazonaws.com", source_account(names.account))],
+        managed_policies=[f"{AWS_MANAGED}service-role/AmazonRDSEnhancedMonitoringRole"],
+    )
+
+
 class Database(Construct):
     def __init__(
         self,
@@ -70,36 +112,11 @@ class Database(Construct):
             subnet_ids=list(subnet_ids),
             tags={"Name": identifier},
         )
-        # A name prefix, not a name: with create_before_destroy a replacing change (family, description)
-        # creates the new group first, which a fixed name would make fail as a duplicate.
-        parameters = DbParameterGroup(
-            self,
-            "parameter_group",
-            name_prefix=f"{identifier}-postgres{database.engine_major_version}-",
-            family=f"postgres{database.engine_major_version}",
-            description=f"{identifier}: TLS required, slow and DDL statements logged",
-            parameter=[
-                DbParameterGroupParameter(
-                    name=name, value=value, apply_method="pending-reboot" if name in STATIC_PARAMETERS else "immediate"
-                )
-                for name, value in sorted(parameters_for(database.parameters).items())
-            ],
-            tags={"Name": identifier},
-            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+        parameters = parameter_group(
+            self, identifier=identifier, settings=database, description=f"{identifier}: TLS required, slow and DDL statements logged"
         )
-        # Created before the instance so RDS exports into encrypted groups with a retention.
-        log_groups = [
-            encrypted_log_group(self, f"{log}_log_group", f"/aws/rds/instance/{identifier}/{log}", database.log_retention_days, data_key)
-            for log in EXPORTED_LOGS
-        ]
-        monitoring = Role(
-            self,
-            "monitoring_role",
-            name=f"{names.prefix}-rds-monitoring",
-            description=f"Enhanced monitoring of {identifier}",
-            trust=[service_trust("monitoring.rds.amazonaws.com", source_account(names.account))],
-            managed_policies=[f"{AWS_MANAGED}service-role/AmazonRDSEnhancedMonitoringRole"],
-        )
+        log_groups = exported_log_groups(self, identifier=identifier, retention_days=database.log_retention_days, key=data_key)
+        monitoring = monitoring_role(self, names=names, identifier=identifier)
         self.instance = DbInstance(
             self,
             "instance",

@@ -23,9 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.db_instance import DbInstance
-from cdktf_cdktf_provider_aws.db_parameter_group import DbParameterGroup, DbParameterGroupParameter
 from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from constructs import Construct
 
@@ -33,10 +31,8 @@ from envspec import Names
 from envspec.models import Database as DatabaseSettings
 from envspec.naming import POSTGRES_PORT
 from stacks.checkov import skip_check
-from stacks.data.database import CA_CERTIFICATE, EXPORTED_LOGS, STATIC_PARAMETERS, parameters_for
-from stacks.iam import AWS_MANAGED, Role, service_trust, source_account
+from stacks.data.database import CA_CERTIFICATE, EXPORTED_LOGS, exported_log_groups, monitoring_role, parameter_group
 from stacks.kms import CustomerManagedKey
-from stacks.logs import encrypted_log_group
 
 
 class DatabaseReplica(Construct):
@@ -57,33 +53,14 @@ class DatabaseReplica(Construct):
         subnet_group = DbSubnetGroup(
             self, "subnet_group", name=identifier, description=f"Isolated subnets of {identifier}", subnet_ids=list(subnet_ids)
         )
-        self.parameter_group = DbParameterGroup(
+        self.parameter_group = parameter_group(
             self,
-            "parameter_group",
-            name_prefix=f"{identifier}-postgres{settings.engine_major_version}-",
-            family=f"postgres{settings.engine_major_version}",
+            identifier=identifier,
+            settings=settings,
             description=f"{identifier}: TLS required, slow and DDL statements logged (as the primary)",
-            parameter=[
-                DbParameterGroupParameter(
-                    name=name, value=value, apply_method="pending-reboot" if name in STATIC_PARAMETERS else "immediate"
-                )
-                for name, value in sorted(parameters_for(settings.parameters).items())
-            ],
-            tags={"Name": identifier},
-            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
-        log_groups = [
-            encrypted_log_group(self, f"{log}_log_group", f"/aws/rds/instance/{identifier}/{log}", settings.log_retention_days, data_key)
-            for log in EXPORTED_LOGS
-        ]
-        monitoring = Role(
-            self,
-            "monitoring_role",
-            name=f"{names.prefix}-rds-monitoring",
-            description=f"Enhanced monitoring of {identifier}",
-            trust=[service_trust("monitoring.rds.amazonaws.com", source_account(names.account))],
-            managed_policies=[f"{AWS_MANAGED}service-role/AmazonRDSEnhancedMonitoringRole"],
-        )
+        log_groups = exported_log_groups(self, identifier=identifier, retention_days=settings.log_retention_days, key=data_key)
+        monitoring = monitoring_role(self, names=names, identifier=identifier)
         self.instance = DbInstance(
             self,
             "instance",
