@@ -28,6 +28,7 @@ import pytest
 from envspec import names_for
 from envspec.windows import WINDOW_TIME_ZONE
 from stacks.data import rotation
+from stacks.lambda_package import FIXED_DATE
 from tests.conftest import ENVIRONMENTS, SPECS, Synthesis, only, ref, resources_of
 from tests.iam_policy import Request, StackIam, is_allowed
 
@@ -243,9 +244,7 @@ def test_the_package_is_deterministic_and_holds_what_the_handler_imports(synthes
         entries = package.infolist()
     names = [entry.filename for entry in entries]
     assert names == sorted(names)
-    assert {entry.date_time for entry in entries} == {rotation.FIXED_DATE} and {entry.compress_type for entry in entries} == {
-        zipfile.ZIP_STORED
-    }
+    assert {entry.date_time for entry in entries} == {FIXED_DATE} and {entry.compress_type for entry in entries} == {zipfile.ZIP_STORED}
     assert {"login_rotation.py", "database_roles.py", "rds-ca-ap-northeast.pem", "pg8000/native.py", "scramp/core.py"} <= set(names)
     assert not [name for name in names if name.endswith(".pyc") or "__pycache__" in name]
     shipped = [path.read_bytes() for path in synthesis.terraform_dir.glob("stacks/*-data/assets/*/*/*.zip")]

@@ -15,10 +15,8 @@ entry with a fixed timestamp and mode, in name order, stored uncompressed.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import tempfile
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -42,6 +40,7 @@ from envspec.naming import POSTGRES_PORT, RDS_CA_FILE
 from stacks.checkov import skip_check
 from stacks.iam import Role, service_trust
 from stacks.kms import CustomerManagedKey
+from stacks.lambda_package import reproducible_zip
 from stacks.logs import encrypted_log_group
 from stacks.policy import Condition, Statement
 from synth.errors import SynthesisError
@@ -54,7 +53,6 @@ RDS_CA_BUNDLE = ROOT / "charts" / "data" / RDS_CA_FILE
 ROTATION_LAMBDA_SITE = ROOT / ".cache" / "rotation-lambda" / "site"
 RUNTIME = "python3.13"
 TIMEOUT_SECONDS = 30
-FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 class MissingRotationPackage(SynthesisError):
@@ -85,16 +83,7 @@ def package(site: Path = ROTATION_LAMBDA_SITE) -> tuple[Path, str]:
     digest = hashlib.sha256()
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
-    target = Path(tempfile.gettempdir()) / f"ai-subsidy-login-rotation-{digest.hexdigest()[:16]}.zip"
-    if not target.exists():
-        partial = target.with_suffix(f".{digest.hexdigest()[:8]}.partial")
-        with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as archive:
-            for name in sorted(files):
-                info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
-                info.external_attr = 0o644 << 16
-                archive.writestr(info, files[name])
-        partial.replace(target)
-    return target, base64.b64encode(hashlib.sha256(target.read_bytes()).digest()).decode()
+    return reproducible_zip(Path(tempfile.gettempdir()) / f"ai-subsidy-login-rotation-{digest.hexdigest()[:16]}.zip", files)
 
 
 class LoginRotationFunction(Construct):

@@ -15,10 +15,8 @@ subscribers hear of it even when the forwarder cannot deliver.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import tempfile
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,6 +36,7 @@ from envspec import EnvironmentSpec, Names
 from stacks.checkov import skip_check
 from stacks.iam import Role, service_trust
 from stacks.kms import CustomerManagedKey
+from stacks.lambda_package import reproducible_zip
 from stacks.logs import encrypted_log_group
 from stacks.observability.alarms import AlarmDefinition, Metric, MissingData
 from stacks.observability.topic import EncryptedTopic
@@ -57,15 +56,7 @@ def package() -> tuple[Path, str]:
     checks), and its base64 SHA-256, Lambda's code hash."""
     source = HANDLER_SOURCE.read_bytes()
     digest = hashlib.sha256(source).hexdigest()[:16]
-    target = Path(tempfile.gettempdir()) / f"ai-subsidy-oncall-forwarder-{digest}.zip"
-    if not target.exists():
-        info = zipfile.ZipInfo(HANDLER_SOURCE.name, date_time=(1980, 1, 1, 0, 0, 0))
-        info.external_attr = 0o644 << 16
-        partial = target.with_suffix(".partial")
-        with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as archive:
-            archive.writestr(info, source)
-        partial.replace(target)
-    return target, base64.b64encode(hashlib.sha256(target.read_bytes()).digest()).decode()
+    return reproducible_zip(Path(tempfile.gettempdir()) / f"ai-subsidy-oncall-forwarder-{digest}.zip", {HANDLER_SOURCE.name: source})
 
 
 def dead_letter_queue_name(names: Names) -> str:
