@@ -128,6 +128,11 @@ class DisasterRecovery(BaseModel):
         return self.health_check_interval_seconds * self.health_check_failure_threshold
 
 
+# AWS General Reference, "Amazon EKS endpoints and quotas": "Public endpoint access CIDR ranges per
+# cluster", 40, not adjustable.
+PUBLIC_ACCESS_CIDRS_PER_CLUSTER = 40
+
+
 def dr_problems(spec: EnvironmentSpec) -> list[tuple[tuple[str, ...], str]]:
     """What the loader refuses about `dr` once the spec parsed (reported on the field's line)."""
     problems: list[tuple[tuple[str, ...], str]] = []
@@ -141,6 +146,14 @@ def dr_problems(spec: EnvironmentSpec) -> list[tuple[tuple[str, ...], str]]:
             "what a region loss may lose before anyone is told"
         )
         problems.append((("alarms", "rds_replica_lag_seconds"), reason))
+    nat_addresses = spec.network.az_count if spec.network.nat_gateways == "per_az" else 1
+    admitted = len(spec.cluster.public_access_cidrs) + nat_addresses
+    if spec.dr.has_standby and admitted > PUBLIC_ACCESS_CIDRS_PER_CLUSTER:
+        reason = (
+            f"the standby's API admits these {len(spec.cluster.public_access_cidrs)} ranges and the primary's {nat_addresses} "
+            f"NAT address(es), {admitted} in all; EKS takes at most {PUBLIC_ACCESS_CIDRS_PER_CLUSTER} (not adjustable)"
+        )
+        problems.append((("cluster", "public_access_cidrs"), reason))
     if spec.dr.vpc_cidr is not None and spec.dr.vpc_cidr.overlaps(spec.network.vpc_cidr):
         problems.append((("dr", "vpc_cidr"), f"{spec.dr.vpc_cidr} overlaps {spec.network.vpc_cidr}, the primary VPC (network.vpc_cidr)"))
     return problems

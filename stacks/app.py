@@ -35,17 +35,18 @@ def add_environment(app: App, spec: EnvironmentSpec) -> list[EnvironmentStack]:
     built = [state, network, cluster, data, observability, edge, security, backup, ci]
     if tuple(stack.layer for stack in built) != LAYERS:
         raise RuntimeError("envspec.naming.LAYERS must list the layers built here, in order")
-    return built + add_standby(app, spec)
+    return built + add_standby(app, spec, primary_network=network)
 
 
-def add_standby(app: App, spec: EnvironmentSpec) -> list[EnvironmentStack]:
+def add_standby(app: App, spec: EnvironmentSpec, *, primary_network: NetworkStack) -> list[EnvironmentStack]:
     """The standby's stacks in the DR region (`<env>-dr-*`), the primary's constructs on the standby's names;
-    none for `dr.mode: backup-restore`."""
+    none for `dr.mode: backup-restore`. The primary's Argo CD reaches the standby's API from the primary's
+    NAT addresses (docs/disaster-recovery.md, "GitOps for two clusters")."""
     if not spec.dr.has_standby:
         return []
     names = names_for(spec).standby
     network = NetworkStack(app, spec, names=names)
-    cluster = ClusterStack(app, spec, network=network, names=names)
+    cluster = ClusterStack(app, spec, network=network, names=names, argocd_source_cidrs=primary_network.nat_public_cidrs)
     data = StandbyDataStack(app, spec, names=names, network=network, cluster=cluster)
     edge = EdgeStack(app, spec, cluster=cluster, names=names)
     dns = FailoverDnsStack(app, spec, names=names)

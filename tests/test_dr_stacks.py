@@ -91,7 +91,9 @@ def test_standby_cluster_runs_its_system_nodes_only(env: str, synthesis: Synthes
     primary = only(resources_of(synthesis.stack(f"{env}-cluster"), "aws_eks_cluster"))
     for hardening in ("encryption_config", "enabled_cluster_log_types", "access_config", "upgrade_policy"):
         assert control_plane[hardening] == primary[hardening], hardening
-    assert control_plane["vpc_config"]["endpoint_public_access"] == primary["vpc_config"]["endpoint_public_access"]
+    # Public access only for the primary's Argo CD (tests/test_argocd_reachability.py), never wider than the primary's.
+    assert control_plane["vpc_config"]["endpoint_public_access"] is True
+    assert control_plane["vpc_config"]["endpoint_private_access"] == primary["vpc_config"]["endpoint_private_access"]
     assert control_plane["name"] == names_for(SPECS[env]).dr_cluster_name
     assert resources_of(cluster, "aws_sqs_queue"), "Karpenter's interruption queue: it provides the application capacity on failover"
 

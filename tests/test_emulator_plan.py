@@ -326,6 +326,23 @@ def test_the_redis_auth_token_is_generated_once_kept_consistent_and_never_printe
     assert group["after_unknown"].get("auth_token") is True, "on the first plan the token is read back at apply time"
 
 
+def test_the_standby_api_admits_the_addresses_the_primary_nat_gateways_got(emulator_plans: dict[str, Plan], moto_endpoint: str) -> None:
+    """The standby's planned public access CIDRs are the Elastic IPs EC2 gave the primary's NAT gateways, read
+    back through the cross-stack reference: the source addresses of the primary Argo CD's connections (Amazon
+    VPC User Guide, "NAT gateways"; EKS API reference, `publicAccessCidrs`: other sources are denied)."""
+    ec2 = _client("ec2", moto_endpoint)
+    primary_vpc = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [names_for(SPECS[ENVIRONMENT]).vpc_name]}])["Vpcs"]
+    (vpc,) = primary_vpc
+    gateways = ec2.describe_nat_gateways(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["NatGateways"]
+    addresses = {f"{address['PublicIp']}/32" for gateway in gateways for address in gateway["NatGatewayAddresses"]}
+    assert len(addresses) == len(gateways) > 0
+    (cluster,) = _changes(emulator_plans["dr-cluster"], "aws_eks_cluster")
+    (vpc_config,) = cluster["after"]["vpc_config"]
+    offices = {str(cidr) for cidr in SPECS[ENVIRONMENT].cluster.public_access_cidrs}
+    assert vpc_config["endpoint_public_access"] is True
+    assert set(vpc_config["public_access_cidrs"]) == addresses | offices
+
+
 def test_the_emulator_target_is_never_the_default(synthesis) -> None:
     for stack_id in synthesis.stack_ids:
         document = synthesis.stack(stack_id)

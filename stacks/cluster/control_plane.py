@@ -48,13 +48,18 @@ class ControlPlane(Construct):
         self,
         scope: Construct,
         construct_id: str,
+        *,
         spec: EnvironmentSpec,
         names: Names,
         key: CustomerManagedKey,
         subnet_ids: Sequence[str],
+        argocd_source_cidrs: Sequence[str] = (),
     ):
+        """`argocd_source_cidrs`: the addresses a managing Argo CD outside this VPC connects from (the
+        standby's: the primary's NAT gateways), admitted to the public endpoint beside the spec's ranges."""
         super().__init__(scope, construct_id)
-        public_cidrs = [str(cidr) for cidr in spec.cluster.public_access_cidrs]
+        office_cidrs = [str(cidr) for cidr in spec.cluster.public_access_cidrs]
+        public_cidrs = office_cidrs + list(argocd_source_cidrs)
         # Created first so EKS writes into an encrypted group with a retention, not one of its own.
         self.log_group = encrypted_log_group(
             self, "log_group", f"/aws/eks/{names.cluster_name}/cluster", spec.cluster.log_retention_days, key
@@ -90,7 +95,16 @@ class ControlPlane(Construct):
             tags={"Name": names.cluster_name},
             depends_on=[self.log_group],
         )
-        if public_cidrs:
+        if argocd_source_cidrs:
+            skip_check(
+                self.cluster,
+                "CKV_AWS_39",
+                "the primary's Argo CD manages this standby from the primary's VPC, which has no private path here: the "
+                "public endpoint admits only the primary's NAT gateway addresses (/32, this account's Elastic IPs)"
+                + (f" and the spec's office/VPN ranges ({', '.join(office_cidrs)})" if office_cidrs else "")
+                + "; every request still needs an IAM identity with an access entry",
+            )
+        elif public_cidrs:
             skip_check(
                 self.cluster,
                 "CKV_AWS_39",

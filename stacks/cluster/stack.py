@@ -7,6 +7,8 @@ hardening, and its registration for the primary's Argo CD (`ArgoCdRegistration`)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from constructs import Construct
 
 from envspec import EnvironmentSpec, Names
@@ -29,7 +31,17 @@ from stacks.network.stack import NetworkStack
 class ClusterStack(EnvironmentStack):
     layer = "cluster"
 
-    def __init__(self, scope: Construct, spec: EnvironmentSpec, *, network: NetworkStack, names: Names | None = None):
+    def __init__(
+        self,
+        scope: Construct,
+        spec: EnvironmentSpec,
+        *,
+        network: NetworkStack,
+        names: Names | None = None,
+        argocd_source_cidrs: Sequence[str] = (),
+    ):
+        """`argocd_source_cidrs`: where the Argo CD that manages this cluster from another VPC connects from
+        (the standby's: the primary's NAT addresses, `NetworkStack.nat_public_cidrs`)."""
         super().__init__(scope, spec, names=names)
         names, spec = self.names, self.spec
         private_subnet_ids = network.private_subnet_ids
@@ -41,7 +53,15 @@ class ClusterStack(EnvironmentStack):
             f"{names.cluster_name} Kubernetes secrets envelope encryption and control-plane logs",
             statements=[log_service_statement(names)],
         )
-        self.control_plane = ControlPlane(self, "control_plane", spec, names, self.key, private_subnet_ids)
+        self.control_plane = ControlPlane(
+            self,
+            "control_plane",
+            spec=spec,
+            names=names,
+            key=self.key,
+            subnet_ids=private_subnet_ids,
+            argocd_source_cidrs=argocd_source_cidrs,
+        )
         cluster = self.control_plane.cluster
         addons = ClusterAddons(self, "addons", spec, names, cluster)
         self.nodes = ManagedNodeGroups(

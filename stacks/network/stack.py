@@ -40,6 +40,10 @@ class NetworkStack(EnvironmentStack):
         self.private_subnet_ids: list[str] = [subnet.id for subnet in subnets["private"]]
         self.isolated_subnet_ids: list[str] = [subnet.id for subnet in subnets["isolated"]]
         self.nat_gateways: dict[str, NatGateway] = dict(self.network.nat_gateways)
+        # The private tier's source addresses on the internet: the NAT gateways translate every outbound
+        # connection to their Elastic IP (VPC User Guide, "NAT gateways": "the NAT gateway replaces the
+        # source IP address of the instances with the IP address of the NAT gateway").
+        self.nat_public_cidrs: list[str] = [f"{nat.public_ip}/32" for nat in self.nat_gateways.values()]
         self.acls = NetworkAcls(
             self,
             "acls",
@@ -65,4 +69,5 @@ class NetworkStack(EnvironmentStack):
         for tier in ("public", "private", "isolated"):
             self.output(f"{tier}_subnet_ids", [subnet.id for subnet in subnets[tier]], f"IDs of the {tier} subnets, one per zone")
         self.output("nat_gateway_ids", [nat.id for nat in self.nat_gateways.values()], "IDs of the NAT gateways")
+        self.output("nat_public_cidrs", self.nat_public_cidrs, "Source addresses (/32) of the private tier's internet traffic")
         self.output("vpc_endpoint_security_group_id", self.endpoints.security_group.id, "Security group of the interface endpoints")
