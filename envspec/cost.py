@@ -77,4 +77,11 @@ class CostSettings(_Strict):
     anomaly_threshold_usd: int = Field(
         default=50, ge=1, le=100_000, description="Cost Anomaly Detection notifies when an anomaly's total impact reaches this many USD."
     )
+    activate_allocation_tag: bool = Field(
+        default=True,
+        description="Activate the Environment tag key as a cost allocation tag from this account (observability stack), "
+        "which Cost Explorer needs before it groups by the tag (ops cost report). Only a standalone account or an "
+        "organization's management account may: in a member account set false and activate it in the management "
+        "account. A new account's first apply fails on it until the tag is in the billing data (docs/cost.md).",
+    )
     usage: CostUsage = Field(default_factory=CostUsage, description="Usage assumptions of the cost estimate.")

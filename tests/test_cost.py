@@ -75,7 +75,9 @@ def test_nothing_is_left_unpriced_and_every_price_has_its_source(env: str, estim
     assert 0 < item.low <= item.high
 
 
-GITHUB_FOUND = re.compile(r"github:(?P<repo>[\w.-]+/[\w.-]+) (?P<path>\S+) at commit (?P<commit>[0-9a-f]{40}) \((?P<date>\d{4}-\d{2}-\d{2})")
+GITHUB_FOUND = re.compile(
+    r"github:(?P<repo>[\w.-]+/[\w.-]+) (?P<path>\S+) at commit (?P<commit>[0-9a-f]{40}) \((?P<date>\d{4}-\d{2}-\d{2})"
+)
 
 
 @pytest.mark.parametrize("region", ["ap-northeast-1", "ap-northeast-3"])

@@ -8,6 +8,16 @@
   SNS subscribers are notified only with IMMEDIATE frequency; DAILY and WEEKLY go to email only (Cost
   Explorer API reference, AnomalySubscription, Frequency).
 
+- The `Environment` cost allocation tag (`aws_ce_cost_allocation_tag`, Active): Cost Explorer groups by a
+  user-defined tag only once it is activated (AWS Billing User Guide, "Activating user-defined cost
+  allocation tags"), and only a standalone account or an organization's management account may activate
+  one (a member account is refused, AccessDeniedException), hence `cost.activate_allocation_tag`. The
+  provider (5.100.0, internal/service/ce/cost_allocation_tag.go) creates it with
+  UpdateCostAllocationTagsStatus, whose per-key failures come back in the response's `Errors` and are not
+  read, then reads it back with ListCostAllocationTags: a key not yet in the billing data (up to 24 hours
+  after the first tagged resource) lists nothing and the create fails with "empty result", the resource
+  left tainted for the next apply (docs/cost.md, "The cost allocation tag").
+
 Both APIs are global: the AWS SDKs' endpoint rules send Budgets to budgets.amazonaws.com and Cost
 Explorer to ce.us-east-1.amazonaws.com, signed for us-east-1, whatever the provider's region, so the
 stack's own provider creates them (tests/test_cost_guardrails.py checks botocore's rules).
@@ -23,10 +33,12 @@ from cdktf_cdktf_provider_aws.ce_anomaly_subscription import (
     CeAnomalySubscriptionThresholdExpression,
     CeAnomalySubscriptionThresholdExpressionDimension,
 )
+from cdktf_cdktf_provider_aws.ce_cost_allocation_tag import CeCostAllocationTag
 from constructs import Construct
 
 from envspec import Names
 from envspec.cost import CostSettings
+from envspec.naming import ENVIRONMENT_TAG
 from stacks.observability.topic import EncryptedTopic
 
 
@@ -82,3 +94,6 @@ class CostGuardrails(Construct):
             tags={"Name": names.cost_anomaly_monitor},
             depends_on=after,
         )
+        self.allocation_tag: CeCostAllocationTag | None = None
+        if settings.activate_allocation_tag:
+            self.allocation_tag = CeCostAllocationTag(self, "allocation_tag", tag_key=ENVIRONMENT_TAG, status="Active")
