@@ -69,13 +69,22 @@ class CostSettings(_Strict):
 
     monthly_budget_usd: int = Field(ge=1, le=1_000_000, description="AWS Budgets monthly cost budget of the environment's account, in USD.")
     forecast_alert_percent: int = Field(
-        default=80, ge=1, le=1000, description="Notify the alarm topic when the month's forecast passes this share of the budget."
+        default=80,
+        ge=1,
+        le=1000,
+        description="Notify the notice topic (Slack, a warning) when the month's forecast passes this share of the budget.",
     )
     actual_alert_percent: int = Field(
-        default=100, ge=1, le=1000, description="Notify the alarm topic when the month's actual cost passes this share of the budget."
+        default=100,
+        ge=1,
+        le=1000,
+        description="Notify the alarm topic (pages) when the month's actual cost passes this share of the budget.",
     )
     anomaly_threshold_usd: int = Field(
-        default=50, ge=1, le=100_000, description="Cost Anomaly Detection notifies when an anomaly's total impact reaches this many USD."
+        default=50,
+        ge=1,
+        le=100_000,
+        description="Cost Anomaly Detection notifies the notice topic (Slack) when an anomaly's total impact reaches this many USD.",
     )
     activate_allocation_tag: bool = Field(
         default=True,
