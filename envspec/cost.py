@@ -69,12 +69,28 @@ class CostSettings(_Strict):
 
     monthly_budget_usd: int = Field(ge=1, le=1_000_000, description="AWS Budgets monthly cost budget of the environment's account, in USD.")
     forecast_alert_percent: int = Field(
-        default=80, ge=1, le=1000, description="Notify the alarm topic when the month's forecast passes this share of the budget."
+        default=80,
+        ge=1,
+        le=1000,
+        description="Notify the notice topic (Slack, a warning) when the month's forecast passes this share of the budget.",
     )
     actual_alert_percent: int = Field(
-        default=100, ge=1, le=1000, description="Notify the alarm topic when the month's actual cost passes this share of the budget."
+        default=100,
+        ge=1,
+        le=1000,
+        description="Notify the alarm topic (pages) when the month's actual cost passes this share of the budget.",
     )
     anomaly_threshold_usd: int = Field(
-        default=50, ge=1, le=100_000, description="Cost Anomaly Detection notifies when an anomaly's total impact reaches this many USD."
+        default=50,
+        ge=1,
+        le=100_000,
+        description="Cost Anomaly Detection notifies the notice topic (Slack) when an anomaly's total impact reaches this many USD.",
+    )
+    activate_allocation_tag: bool = Field(
+        default=True,
+        description="Activate the Environment tag key as a cost allocation tag from this account (observability stack), "
+        "which Cost Explorer needs before it groups by the tag (ops cost report). Only a standalone account or an "
+        "organization's management account may: in a member account set false and activate it in the management "
+        "account. A new account's first apply fails on it until the tag is in the billing data (docs/cost.md).",
     )
     usage: CostUsage = Field(default_factory=CostUsage, description="Usage assumptions of the cost estimate.")

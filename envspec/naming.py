@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 PROJECT = "ai-subsidy"
 PROJECT_TAG = "ai-subsidy-system"
 MANAGED_BY = "cdktf"
+# The tag key every resource carries (Names.tags()), activated as the cost allocation tag the weekly cost
+# report groups by (stacks/observability/cost_guardrails.py, ops/cost/report.py).
+ENVIRONMENT_TAG = "Environment"
 APP_NAMESPACE = "ai-subsidy"
 MONITORING_NAMESPACE = "monitoring"
 EXTERNAL_SECRETS_NAMESPACE = "external-secrets"
@@ -238,7 +241,7 @@ class Names:
     def tags(self) -> dict[str, str]:
         """Tags applied to every AWS resource through the provider's default_tags (the standby's also say so)."""
         side = {"Side": "dr"} if self.is_standby else {}
-        return {"Environment": self.env, "Project": PROJECT_TAG, "ManagedBy": MANAGED_BY, **side}
+        return {ENVIRONMENT_TAG: self.env, "Project": PROJECT_TAG, "ManagedBy": MANAGED_BY, **side}
 
     # --- Terraform state ---
     @property

@@ -71,8 +71,29 @@ def test_nothing_is_left_unpriced_and_every_price_has_its_source(env: str, estim
     for (region, sku), row in item.prices.items():
         assert row.source.startswith("https://aws.amazon.com/"), (region, sku)
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", row.read), (region, sku)
-        assert row.found.startswith("https://") or row.found.startswith("not found in the sources available here"), (region, sku)
+        assert row.found.startswith(("https://", "github:", "not found")), (region, sku)
     assert 0 < item.low <= item.high
+
+
+GITHUB_FOUND = re.compile(
+    r"github:(?P<repo>[\w.-]+/[\w.-]+) (?P<path>\S+) at commit (?P<commit>[0-9a-f]{40}) \((?P<date>\d{4}-\d{2}-\d{2})"
+)
+
+
+@pytest.mark.parametrize("region", ["ap-northeast-1", "ap-northeast-3"])
+def test_a_row_read_from_a_data_file_names_it_and_carries_its_figure(region: str) -> None:
+    """A row whose figure was read from a committed data file names the repository, the path, the full
+    commit and its date, and the figure it names for the region is the row's price (so a price edited
+    without re-reading its source fails here)."""
+    sourced = 0
+    for sku, row in price_book(region).rows.items():
+        if not row.found.startswith("github:"):
+            continue
+        sourced += 1
+        assert GITHUB_FOUND.match(row.found), (sku, row.found)
+        figure = re.search(rf"{region} \S+ on-demand (?P<value>[0-9.]+);", row.found)
+        assert figure is not None and float(figure["value"]) == row.price, (sku, row.price, row.found)
+    assert sourced >= 9, "the EC2 rows read from ec2instances.info's data files"
 
 
 def test_both_regions_price_the_same_skus() -> None:

@@ -1,5 +1,7 @@
 """The account's cost guardrails (observability stack): an AWS Budgets budget and Cost Anomaly Detection,
-both notifying the KMS-encrypted alarm topic, which must let those services publish and use its key.
+notifying the KMS-encrypted topics (the budget's actual overrun the alarm topic, its forecast and the
+anomalies the notice topic: tests/test_cost_notifications.py), which must let those services publish
+and use their key.
 
 Rules of the real services encoded here:
 - AWS Cost Management User Guide, "Creating an Amazon SNS topic for budget notifications"
@@ -47,10 +49,17 @@ def _conditions(statement: dict[str, Any]) -> dict[str, tuple[str, list[str]]]:
     return {condition["variable"]: (condition["test"], condition["values"]) for condition in statement.get("condition", [])}
 
 
-def _alarm_topic_arn(stack: dict[str, Any], env: str) -> str:
-    name = names_for(SPECS[env]).alarm_topic
+def _topic_arn(stack: dict[str, Any], name: str) -> str:
     (logical_id,) = [key for key, topic in resources_of(stack, "aws_sns_topic").items() if topic["name"] == name]
     return f"${{aws_sns_topic.{logical_id}.arn}}"
+
+
+def _alarm_topic_arn(stack: dict[str, Any], env: str) -> str:
+    return _topic_arn(stack, names_for(SPECS[env]).alarm_topic)
+
+
+def _notice_topic_arn(stack: dict[str, Any], env: str) -> str:
+    return _topic_arn(stack, names_for(SPECS[env]).notice_topic)
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -65,7 +74,8 @@ def test_budget_amount_and_notifications_come_from_the_spec(env: str, synthesis:
     assert notifications["ACTUAL"]["threshold"] == settings.actual_alert_percent == 100
     for notification in notifications.values():
         assert notification["threshold_type"] == "PERCENTAGE"
-        assert notification["subscriber_sns_topic_arns"] == [_alarm_topic_arn(stack, env)]
+    assert notifications["FORECASTED"]["subscriber_sns_topic_arns"] == [_notice_topic_arn(stack, env)]
+    assert notifications["ACTUAL"]["subscriber_sns_topic_arns"] == [_alarm_topic_arn(stack, env)]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -75,7 +85,7 @@ def test_anomaly_subscription_reaches_the_topic_immediately_above_the_threshold(
     assert (monitor["monitor_type"], monitor["monitor_dimension"]) == ("DIMENSIONAL", "SERVICE")
     subscription = only(resources_of(stack, "aws_ce_anomaly_subscription"))
     assert subscription["monitor_arn_list"] == [f"${{aws_ce_anomaly_monitor.{monitor_id}.arn}}"]
-    assert subscription["subscriber"] == [{"type": "SNS", "address": _alarm_topic_arn(stack, env)}]
+    assert subscription["subscriber"] == [{"type": "SNS", "address": _notice_topic_arn(stack, env)}]
     # SNS subscribers get notifications only at IMMEDIATE frequency (DAILY/WEEKLY: email only).
     assert subscription["frequency"] == "IMMEDIATE"
     assert "threshold" not in subscription  # deprecated in favour of threshold_expression
@@ -102,7 +112,8 @@ def test_topic_and_key_policies_let_the_service_publish_for_this_account_only(en
     source_arn = names.budgets_source_arn_pattern if service == "budgets" else names.cost_explorer_source_arn_pattern
     publish = [s for s in statements if s["actions"] == ["sns:Publish"]]
     key = [s for s in statements if s["actions"] == ["kms:Decrypt", "kms:GenerateDataKey*"]]
-    assert len(publish) == 1, "only the alarm topic takes cost notifications"
+    # Budgets notifies both topics (ACTUAL the alarms, FORECASTED the notices), anomalies the notices only.
+    assert len(publish) == (2 if service == "budgets" else 1)
     assert len(key) == 1
     for statement in (*publish, *key):
         conditions = _conditions(statement)
@@ -118,11 +129,11 @@ def test_topic_and_key_policies_let_the_service_publish_for_this_account_only(en
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_the_guardrails_wait_for_the_topic_policy(env: str, synthesis: Synthesis) -> None:
     stack = _stack(synthesis, env)
-    (policy_id,) = resources_of(stack, "aws_sns_topic_policy").keys() & {
-        key for key, value in resources_of(stack, "aws_sns_topic_policy").items() if value["arn"] == _alarm_topic_arn(stack, env)
-    }
+    policy_of = {value["arn"]: f"aws_sns_topic_policy.{key}" for key, value in resources_of(stack, "aws_sns_topic_policy").items()}
+    notices = policy_of[_notice_topic_arn(stack, env)]
     for kind in ("aws_budgets_budget", "aws_ce_anomaly_subscription"):
-        assert f"aws_sns_topic_policy.{policy_id}" in only(resources_of(stack, kind))["depends_on"]
+        assert notices in only(resources_of(stack, kind))["depends_on"]
+    assert policy_of[_alarm_topic_arn(stack, env)] in only(resources_of(stack, "aws_budgets_budget"))["depends_on"]
 
 
 @pytest.mark.parametrize(

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from envspec.naming import names_for
+from envspec.naming import ENVIRONMENT_TAG, names_for
 from ops.console import table
 from ops.context import Target
 
-TAG_KEY = "Environment"
+TAG_KEY = ENVIRONMENT_TAG
 METRIC = "UnblendedCost"
 CE_REGION = "us-east-1"
 DAYS_PER_MONTH = 30.4

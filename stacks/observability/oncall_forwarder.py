@@ -3,9 +3,11 @@
 Deployed by `stacks/observability/oncall.py` as the only file of its package (standard library plus the
 boto3 of the Lambda Python runtime). Subscribed to two SNS topics:
 
-- the alarm topic (CloudWatch alarms, AWS Backup job failures, RDS failover/failure/low-storage events):
-  severity `critical`, sent to PagerDuty (Events API v2) and Slack, like Alertmanager's critical route;
-- the notice topic (RDS maintenance and notification events): severity `warning`, Slack only.
+- the alarm topic (CloudWatch alarms, AWS Backup job failures, RDS failover/failure/low-storage events,
+  the budget's ACTUAL overrun): severity `critical`, sent to PagerDuty (Events API v2) and Slack, like
+  Alertmanager's critical route;
+- the notice topic (RDS maintenance and notification events, the budget's FORECASTED notification, Cost
+  Anomaly Detection): severity `warning`, Slack only.
 
 The PagerDuty routing key and the Slack webhook URL are read at run time from the same Secrets Manager
 secrets External Secrets copies to Alertmanager, so no credential is in code, plan or state; they are
@@ -18,6 +20,12 @@ Message formats (SNS `Message` bodies):
 - EventBridge event (AWS Backup): JSON with `source`, `detail-type` and `detail.state`, job ids in
   `detail.backupJobId` / `detail.copyJobId`;
 - RDS event notification: JSON with `Source ID`, `Event ID` (a link ending `#RDS-EVENT-nnnn`) and `Event Message`;
+- Cost Anomaly Detection: JSON with `anomalyId`, `impact.totalImpact` (USD), `dimensionalValue` (the
+  service), `anomalyStartDate`, `monitorArn` and `anomalyDetailsLink` (the console page), the fields of
+  the Anomaly object (Cost Explorer API reference, Anomaly; Cost Management User Guide, the example
+  "Anomaly Detected" event, whose detail names the dimension `dimensionValue`);
+- AWS Budgets: text, not JSON, with `Key: value` lines (`Budget Name`, `Alert Type` Actual/Forecasted,
+  `Alert Threshold`, `Actual Amount` or `Forecasted Amount`) under a "Dear AWS Customer" paragraph;
 - anything else (AWS Backup vault notifications are text): the subject and the first line.
 """
 
@@ -86,8 +94,55 @@ def parse(message: str, subject: str | None, message_id: str) -> Notification | 
             dedup_key=f"rds/{body.get('Source ID', '?')}/{event_id}/{message_id}",
             details={"link": body.get("Identifier Link"), "time": body.get("Event Time")},
         )
+    if isinstance(body, dict) and "anomalyId" in body and isinstance(body.get("impact"), dict):
+        return _anomaly(body)
+    budget = _budget_fields(message)
+    if "Budget Name" in budget:
+        amount = budget.get("Actual Amount") or budget.get("Forecasted Amount") or "?"
+        kind, threshold = budget.get("Alert Type", "?"), budget.get("Alert Threshold", "?")
+        return Notification(
+            summary=f"AWS Budgets {budget['Budget Name']}: {kind.lower()} cost {amount}, alert threshold {threshold}",
+            source=f"budgets/{budget['Budget Name']}",
+            dedup_key=f"budgets/{budget['Budget Name']}/{kind.lower()}",
+            details={key: budget[key] for key in ("Budget Type", "Budgeted Amount", "Alert Type", "Alert Threshold") if key in budget},
+        )
     first_line = message.strip().splitlines()[0] if message.strip() else ""
     return Notification(summary=f"{subject or 'AWS notification'}: {first_line}", source="sns", dedup_key=message_id)
+
+
+def _anomaly(body: dict[str, Any]) -> Notification:
+    impact = body["impact"]
+    where = body.get("dimensionalValue") or body.get("dimensionValue") or "?"
+    link = body.get("anomalyDetailsLink", "")
+    expected = impact.get("totalExpectedSpend")
+    return Notification(
+        summary=(
+            f"Cost anomaly in {where}: ${float(impact.get('totalImpact', 0)):,.2f} above the expected"
+            + (f" ${float(expected):,.2f}" if expected is not None else "")
+            + f" since {str(body.get('anomalyStartDate', '?'))[:10]} {link}"
+        ).strip(),
+        source=body.get("monitorArn", "ce"),
+        dedup_key=f"ce-anomaly/{body['anomalyId']}",
+        details={
+            "monitor": body.get("monitorName"),
+            "root_causes": [
+                {key: cause.get(key) for key in ("service", "region", "usageType") if key in cause} for cause in body.get("rootCauses", [])
+            ],
+            "link": link,
+        },
+    )
+
+
+def _budget_fields(message: str) -> dict[str, str]:
+    """`Key: value` lines of an AWS Budgets text notification (empty for any other text)."""
+    if "AWS Budget" not in message:
+        return {}
+    fields = {}
+    for line in message.splitlines():
+        key, sep, value = line.partition(": ")
+        if sep and key.strip() and not key.startswith(("[", "http")):
+            fields[key.strip()] = value.strip()
+    return fields
 
 
 def pagerduty_event(notification: Notification, routing_key: str) -> dict[str, Any]:

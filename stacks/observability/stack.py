@@ -1,6 +1,7 @@
 """`<env>-observability`: CloudWatch alarms on RDS, ElastiCache and the NAT gateways, AWS Backup job
 failures and RDS events, the account's cost budget and anomaly alerts, sent to two KMS-encrypted SNS
-topics (alarms page, notices warn) that a Lambda
+topics (alarms page, notices warn: a budget's actual overrun pages, its forecast and cost anomalies
+warn) that a Lambda
 function forwards to the cluster's PagerDuty and Slack receivers. The edge and security stacks' alarms
 and findings notify the alarm topic too.
 
@@ -38,13 +39,14 @@ class ObservabilityStack(EnvironmentStack):
         super().__init__(scope, spec)
         names = self.names
         services = publishers(names)
+        # Budgets publishes to both (ACTUAL pages, FORECASTED warns), Cost Anomaly Detection only warns.
         self.topic = EncryptedTopic(
             self,
             "alarm_topic",
             names=names,
             name=names.alarm_topic,
             display_name=f"{names.prefix} alarms",
-            publishers=list(services.values()),
+            publishers=[services[key] for key in ("cloudwatch", "events", "rds", "backup", "budgets")],
             key_topics=[names.alarm_topic, names.notice_topic],
         )
         self.notice_topic = EncryptedTopic(
@@ -53,7 +55,7 @@ class ObservabilityStack(EnvironmentStack):
             names=names,
             name=names.notice_topic,
             display_name=f"{names.prefix} notices",
-            publishers=[services["rds"]],
+            publishers=[services[key] for key in ("rds", "budgets", "costalerts")],
             key=self.topic.key,
         )
         # Email subscriptions stay pending until the address confirms: a second path that does not
@@ -76,13 +78,17 @@ class ObservabilityStack(EnvironmentStack):
             login_rotation_alarm(names),
         ]
         self.alarms = [create_alarm(self, names, definition, self.topic.arn) for definition in self.definitions]
-        self.cost = CostGuardrails(self, "cost", settings=spec.cost, names=names, topic=self.topic)
+        self.cost = CostGuardrails(self, "cost", settings=spec.cost, names=names, alarms=self.topic, notices=self.notice_topic)
         # On the cluster stack's log groups (a cross-stack reference: that stack is applied first).
         groups = {purpose: group.name for purpose, group in cluster.container_logs.groups.items()}
         self.log_signals = LogSignals(self, "log_signals", names=names, groups=groups, topic_arn=self.topic.arn)
 
         self.output("alarm_topic_arn", self.topic.arn, "SNS topic of everything that pages on-call (alarms, backup and RDS failures)")
-        self.output("notice_topic_arn", self.notice_topic.arn, "SNS topic of RDS maintenance and notification events (Slack)")
+        self.output(
+            "notice_topic_arn",
+            self.notice_topic.arn,
+            "SNS topic of warnings: RDS maintenance and notification events, cost forecasts and anomalies (Slack)",
+        )
         self.output("oncall_forwarder_name", self.forwarder.function.function_name, "Lambda function forwarding both topics to on-call")
         self.output(
             "alarm_names", [alarm.alarm_name for alarm in [*self.alarms, *self.log_signals.alarms]], "Names of the CloudWatch alarms"

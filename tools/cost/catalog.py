@@ -51,6 +51,7 @@ FREE: dict[str, str] = {
     "aws_budgets_budget": "the first two budgets of an account are free, and each environment has its own account (AWS Budgets pricing)",
     "aws_ce_anomaly_monitor": "Cost Anomaly Detection has no charge",
     "aws_ce_anomaly_subscription": "Cost Anomaly Detection has no charge",
+    "aws_ce_cost_allocation_tag": "activating a cost allocation tag has no charge (AWS Billing User Guide, cost allocation tags)",
     "aws_secretsmanager_secret_rotation": "rotation is included in the secret's price; its function is priced as aws_lambda_function",
     "aws_cloudwatch_query_definition": "a saved query costs nothing; running it is billed per GB scanned, like any Logs Insights query",
 }  # fmt: skip
