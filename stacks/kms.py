@@ -26,6 +26,7 @@ class CustomerManagedKey(Construct):
         self,
         scope: Construct,
         construct_id: str,
+        *,
         names: Names,
         purpose: str,
         description: str,

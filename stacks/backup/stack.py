@@ -38,9 +38,9 @@ class BackupStack(EnvironmentStack):
         self.key = CustomerManagedKey(
             self,
             "key",
-            names,
-            "backup",
-            f"{names.prefix} AWS Backup vault ({region})",
+            names=names,
+            purpose="backup",
+            description=f"{names.prefix} AWS Backup vault ({region})",
         )
         lock = backup.vault_lock
         self.vault = Vault(self, "vault", VaultProps(names.backup_vault, self.key, backup.snapshot_retention_days if lock else None))
@@ -52,9 +52,9 @@ class BackupStack(EnvironmentStack):
             self.dr_key = CustomerManagedKey(
                 self,
                 "dr_key",
-                names,
-                "backup-dr",
-                f"{names.prefix} disaster-recovery copies ({dr_region})",
+                names=names,
+                purpose="backup-dr",
+                description=f"{names.prefix} disaster-recovery copies ({dr_region})",
                 provider=self.dr_provider,
             )
             self.dr_vault = Vault(

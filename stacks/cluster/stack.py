@@ -36,9 +36,9 @@ class ClusterStack(EnvironmentStack):
         self.key = CustomerManagedKey(
             self,
             "key",
-            names,
-            "cluster",
-            f"{names.cluster_name} Kubernetes secrets envelope encryption and control-plane logs",
+            names=names,
+            purpose="cluster",
+            description=f"{names.cluster_name} Kubernetes secrets envelope encryption and control-plane logs",
             statements=[log_service_statement(names)],
         )
         self.control_plane = ControlPlane(self, "control_plane", spec, names, self.key, private_subnet_ids)

@@ -37,15 +37,22 @@ class DataStack(EnvironmentStack):
         self.key = CustomerManagedKey(
             self,
             "key",
-            names,
-            "data",
-            f"{names.prefix} data at rest: RDS, ElastiCache, S3, their logs",
+            names=names,
+            purpose="data",
+            description=f"{names.prefix} data at rest: RDS, ElastiCache, S3, their logs",
             statements=[log_service_statement(names)],
         )
-        self.secrets_key = CustomerManagedKey(self, "secrets_key", names, "secrets", f"{names.prefix} application secrets")
+        self.secrets_key = CustomerManagedKey(
+            self, "secrets_key", names=names, purpose="secrets", description=f"{names.prefix} application secrets"
+        )
         dr_secrets_key = (
             CustomerManagedKey(
-                self, "dr_secrets_key", names, "secrets", f"{names.prefix} application secrets (DR copy)", provider=self.dr_provider
+                self,
+                "dr_secrets_key",
+                names=names,
+                purpose="secrets",
+                description=f"{names.prefix} application secrets (DR copy)",
+                provider=self.dr_provider,
             )
             if spec.backup.cross_region
             else None

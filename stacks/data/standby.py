@@ -50,12 +50,14 @@ class StandbyDataStack(EnvironmentStack):
         self.key = CustomerManagedKey(
             self,
             "key",
-            names,
-            "data",
-            f"{names.prefix} data at rest: the replica, Redis, their logs",
+            names=names,
+            purpose="data",
+            description=f"{names.prefix} data at rest: the replica, Redis, their logs",
             statements=[log_service_statement(names)],
         )
-        self.secrets_key = CustomerManagedKey(self, "secrets_key", names, "secrets", f"{names.prefix} the standby's own secrets")
+        self.secrets_key = CustomerManagedKey(
+            self, "secrets_key", names=names, purpose="secrets", description=f"{names.prefix} the standby's own secrets"
+        )
 
         database_sg = store_security_group(
             self, "database_security_group", names, DataStore.DATABASE, network.vpc_id, cluster.node_security_group_id

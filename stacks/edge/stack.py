@@ -35,7 +35,9 @@ class EdgeStack(EnvironmentStack):
     def __init__(self, scope: Construct, spec: EnvironmentSpec, *, cluster: ClusterStack, names: Names | None = None):
         super().__init__(scope, spec, names=names)
         names, spec = self.names, self.spec
-        self.key = CustomerManagedKey(self, "key", names, "edge", f"{names.prefix} WAF logs", statements=[log_service_statement(names)])
+        self.key = CustomerManagedKey(
+            self, "key", names=names, purpose="edge", description=f"{names.prefix} WAF logs", statements=[log_service_statement(names)]
+        )
         self.web_acl = WebAcl(
             self,
             "web_acl",

@@ -26,9 +26,9 @@ class NetworkStack(EnvironmentStack):
         self.key = CustomerManagedKey(
             self,
             "key",
-            names,
-            "network",
-            f"{names.prefix} network logs",
+            names=names,
+            purpose="network",
+            description=f"{names.prefix} network logs",
             statements=[log_service_statement(names)],
         )
         self.network = VpcNetwork(self, "vpc", spec, names)

@@ -83,9 +83,9 @@ def topic_key(scope: Construct, names: Names, topic_names: Sequence[str]) -> Cus
     return CustomerManagedKey(
         scope,
         "key",
-        names,
-        "alarms",
-        f"{names.prefix} infrastructure alarm notifications",
+        names=names,
+        purpose="alarms",
+        description=f"{names.prefix} infrastructure alarm notifications",
         statements=[
             *(
                 Statement(

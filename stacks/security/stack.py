@@ -34,9 +34,9 @@ class SecurityStack(EnvironmentStack):
         self.key = CustomerManagedKey(
             self,
             "key",
-            names,
-            "audit",
-            f"{names.prefix} CloudTrail logs and AWS Config snapshots",
+            names=names,
+            purpose="audit",
+            description=f"{names.prefix} CloudTrail logs and AWS Config snapshots",
             statements=[*trail_key_statements(names), log_service_statement(names), *config_key_statements(names)],
         )
         self.trail = AuditTrail(self, "trail", settings=settings, names=names, key=self.key)
