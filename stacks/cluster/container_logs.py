@@ -48,7 +48,9 @@ class ContainerLogGroups(Construct):
     ):
         super().__init__(scope, construct_id)
         self.groups: dict[str, CloudwatchLogGroup] = {
-            purpose: encrypted_log_group(self, purpose, names.container_log_group(purpose), settings.retention_days(purpose), key)
+            purpose: encrypted_log_group(
+                self, purpose, name=names.container_log_group(purpose), retention_days=settings.retention_days(purpose), key=key
+            )
             for purpose in CONTAINER_LOG_PURPOSES
         }
         self.agent = PodIdentity(

@@ -57,7 +57,7 @@ class ControlPlane(Construct):
         public_cidrs = [str(cidr) for cidr in spec.cluster.public_access_cidrs]
         # Created first so EKS writes into an encrypted group with a retention, not one of its own.
         self.log_group = encrypted_log_group(
-            self, "log_group", f"/aws/eks/{names.cluster_name}/cluster", spec.cluster.log_retention_days, key
+            self, "log_group", name=f"/aws/eks/{names.cluster_name}/cluster", retention_days=spec.cluster.log_retention_days, key=key
         )
         self.role = Role(
             self,

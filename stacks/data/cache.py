@@ -55,7 +55,11 @@ class RedisCache(Construct):
         self.auth_token = auth_token.value
         log_groups = {
             log: encrypted_log_group(
-                self, f"{log.replace('-', '_')}_group", f"/aws/elasticache/{group_id}/{log}", cache.log_retention_days, data_key
+                self,
+                f"{log.replace('-', '_')}_group",
+                name=f"/aws/elasticache/{group_id}/{log}",
+                retention_days=cache.log_retention_days,
+                key=data_key,
             )
             for log in LOG_TYPES
         }

@@ -105,7 +105,7 @@ class OnCallForwarder(Construct):
         region = names.region
         # PagerDuty's key exists only where the environment pages (`alerting.page_on_call`).
         receivers = [binding.remote_name for binding in (names.pagerduty_secret, names.slack_secret) if binding]
-        log_group = encrypted_log_group(self, "log_group", f"/aws/lambda/{name}", LOG_RETENTION_DAYS, key)
+        log_group = encrypted_log_group(self, "log_group", name=f"/aws/lambda/{name}", retention_days=LOG_RETENTION_DAYS, key=key)
         self.dead_letters = SqsQueue(
             self,
             "dead_letters",
