@@ -56,9 +56,9 @@ class ContainerLogGroups(Construct):
         self.agent = PodIdentity(
             self,
             "agent",
-            names,
-            cluster_name,
-            names.log_agent_service_account,
-            "log-agent",
+            names=names,
+            cluster_name=cluster_name,
+            service_account=names.log_agent_service_account,
+            purpose="log-agent",
             permissions=agent_statements(names),
         )

@@ -58,10 +58,10 @@ class ClusterStack(EnvironmentStack):
         controller = PodIdentity(
             self,
             "load_balancer_controller",
-            names,
-            cluster.name,
-            names.load_balancer_controller_service_account,
-            "aws-load-balancer-controller",
+            names=names,
+            cluster_name=cluster.name,
+            service_account=names.load_balancer_controller_service_account,
+            purpose="aws-load-balancer-controller",
             permissions=load_balancer_controller_statements(names, network.vpc_id),
         )
         skip_check(

@@ -61,10 +61,10 @@ class EdgeStack(EnvironmentStack):
         self.external_dns = PodIdentity(
             self,
             "external_dns",
-            names,
-            cluster.cluster_name,
-            names.external_dns_service_account,
-            "external-dns",
+            names=names,
+            cluster_name=cluster.cluster_name,
+            service_account=names.external_dns_service_account,
+            purpose="external-dns",
             permissions=external_dns_statements(zone_arn),
         )
 
