@@ -48,6 +48,7 @@ class SecureBucket(Construct):
         self,
         scope: Construct,
         construct_id: str,
+        *,
         name: str,
         key: CustomerManagedKey | None,
         access_log_bucket: S3Bucket | None,

@@ -69,16 +69,23 @@ class DataStack(EnvironmentStack):
         self.cache = RedisCache(self, "cache", spec, names, self.key, self.cache_auth_token, isolated, cache_sg.id)
 
         self.access_logs = access_logs = SecureBucket(
-            self, "access_logs", names.bucket("access-logs"), key=None, access_log_bucket=None, lifecycle=Lifecycle(expiration_days=365)
+            self,
+            "access_logs",
+            name=names.bucket("access-logs"),
+            key=None,
+            access_log_bucket=None,
+            lifecycle=Lifecycle(expiration_days=365),
         )
         self.buckets = {
-            "files": SecureBucket(self, "files", names.bucket("files"), self.key, access_logs.bucket, tags=names.backup_tags),
+            "files": SecureBucket(
+                self, "files", name=names.bucket("files"), key=self.key, access_log_bucket=access_logs.bucket, tags=names.backup_tags
+            ),
             "diagnostics": SecureBucket(
                 self,
                 "diagnostics",
-                names.bucket("diagnostics"),
-                self.key,
-                access_logs.bucket,
+                name=names.bucket("diagnostics"),
+                key=self.key,
+                access_log_bucket=access_logs.bucket,
                 lifecycle=Lifecycle(noncurrent_version_days=30, expiration_days=DIAGNOSTICS_EXPIRY_DAYS),
             ),
         }

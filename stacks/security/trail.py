@@ -64,7 +64,7 @@ class AuditTrail(Construct):
         self.bucket = SecureBucket(
             self,
             "bucket",
-            names.trail_bucket,
+            name=names.trail_bucket,
             key=self.key,
             access_log_bucket=None,
             lifecycle=Lifecycle(noncurrent_version_days=1, expiration_days=settings.trail_retention_days),
