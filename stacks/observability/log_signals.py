@@ -117,15 +117,15 @@ class LogSignals(Construct):
                 )
             )
             definition = AlarmDefinition(
-                signal.purpose,
-                signal.summary,
-                "GreaterThanOrEqualToThreshold",
-                1,
-                300,
-                1,
-                1,
-                MissingData("notBreaching", "the filter publishes only when a matching line arrives"),
-                (RUNBOOK, signal.purpose),
+                purpose=signal.purpose,
+                summary=signal.summary,
+                comparison="GreaterThanOrEqualToThreshold",
+                threshold=1,
+                period=300,
+                evaluation_periods=1,
+                datapoints_to_alarm=1,
+                missing=MissingData("notBreaching", "the filter publishes only when a matching line arrives"),
+                runbook=(RUNBOOK, signal.purpose),
                 metric=Metric(self.namespace, signal.purpose, {}, "Sum"),
             )
             self.alarms.append(create_alarm(self, names, definition, topic_arn))

@@ -66,15 +66,15 @@ def dead_letter_queue_name(names: Names) -> str:
 def dead_letter_alarm(names: Names) -> AlarmDefinition:
     """Anything on the forwarder's dead-letter queue is a notification on-call never received."""
     return AlarmDefinition(
-        "oncall-forwarder-dead-letters",
-        "Notifications the on-call forwarder could not deliver to PagerDuty or Slack wait in its dead-letter queue.",
-        "GreaterThanThreshold",
-        0,
-        300,
-        1,
-        1,
-        MissingData("notBreaching", "SQS publishes no datapoint for an idle empty queue"),
-        ("aws-oncall-forwarder", "dead-letters"),
+        purpose="oncall-forwarder-dead-letters",
+        summary="Notifications the on-call forwarder could not deliver to PagerDuty or Slack wait in its dead-letter queue.",
+        comparison="GreaterThanThreshold",
+        threshold=0,
+        period=300,
+        evaluation_periods=1,
+        datapoints_to_alarm=1,
+        missing=MissingData("notBreaching", "SQS publishes no datapoint for an idle empty queue"),
+        runbook=("aws-oncall-forwarder", "dead-letters"),
         metric=Metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": dead_letter_queue_name(names)}, "Maximum"),
     )
 

@@ -58,15 +58,15 @@ class SecurityStack(EnvironmentStack):
                 )
             )
             definition = AlarmDefinition(
-                item.purpose,
-                f"{item.summary} (CIS, Security Hub {item.control})",
-                "GreaterThanOrEqualToThreshold",
-                1,
-                300,
-                1,
-                1,
-                MissingData("notBreaching", "the filter publishes only when a trail event matches"),
-                ("aws-security", item.purpose),
+                purpose=item.purpose,
+                summary=f"{item.summary} (CIS, Security Hub {item.control})",
+                comparison="GreaterThanOrEqualToThreshold",
+                threshold=1,
+                period=300,
+                evaluation_periods=1,
+                datapoints_to_alarm=1,
+                missing=MissingData("notBreaching", "the filter publishes only when a trail event matches"),
+                runbook=("aws-security", item.purpose),
                 metric=Metric(self.metric_namespace, item.purpose, {}, "Sum"),
             )
             self.alarms.append(create_alarm(self, names, definition, topic.arn))
