@@ -127,7 +127,7 @@ class StandbyDataStack(EnvironmentStack):
         for index, address in enumerate(spec.alarms.notification_emails):
             SnsTopicSubscription(self.topic, f"email_{index}", topic_arn=self.topic.arn, protocol="email", endpoint=address)
         self.definitions = [*database_alarms(spec, names), replica_lag_alarm(names), *cache_alarms(spec, names)]
-        self.alarms = [create_alarm(self, names, definition, self.topic.arn) for definition in self.definitions]
+        self.alarms = [create_alarm(self, names=names, definition=definition, topic_arn=self.topic.arn) for definition in self.definitions]
 
         instance = self.database.instance
         self.output("database_identifier", instance.identifier, "Identifier of the read replica (promoted on failover)")

@@ -57,7 +57,9 @@ class EdgeStack(EnvironmentStack):
         self.certificate = Certificate(self, "certificate", hosts=names.ingress_hosts, zone_id=zone_id)
         # The observability stack's topic (the standby's: `<env>-dr-data`'s), by its deterministic name (applied before this stack).
         topic = DataAwsSnsTopic(self, "alarm_topic", name=names.alarm_topic)
-        self.certificate_alarm = create_alarm(self, names, certificate_alarm(spec, self.certificate.arn), topic.arn)
+        self.certificate_alarm = create_alarm(
+            self, names=names, definition=certificate_alarm(spec, self.certificate.arn), topic_arn=topic.arn
+        )
         self.external_dns = PodIdentity(
             self,
             "external_dns",

@@ -75,7 +75,7 @@ class AlarmDefinition:
         return text
 
 
-def create_alarm(scope: Construct, names: Names, definition: AlarmDefinition, topic_arn: str) -> CloudwatchMetricAlarm:
+def create_alarm(scope: Construct, *, names: Names, definition: AlarmDefinition, topic_arn: str) -> CloudwatchMetricAlarm:
     if (definition.metric is None) == (definition.expression is None) or (definition.expression and not definition.watched):
         raise construct_error(
             scope, f"alarm {definition.purpose}: give either a metric, or an expression over inputs with what it computes"

@@ -128,7 +128,7 @@ class LogSignals(Construct):
                 runbook=(RUNBOOK, signal.purpose),
                 metric=Metric(self.namespace, signal.purpose, {}, "Sum"),
             )
-            self.alarms.append(create_alarm(self, names, definition, topic_arn))
+            self.alarms.append(create_alarm(self, names=names, definition=definition, topic_arn=topic_arn))
         for query in SAVED_QUERIES:
             self.queries.append(
                 CloudwatchQueryDefinition(

@@ -75,7 +75,7 @@ class ObservabilityStack(EnvironmentStack):
             interruption_queue_alarm(names),
             login_rotation_alarm(names),
         ]
-        self.alarms = [create_alarm(self, names, definition, self.topic.arn) for definition in self.definitions]
+        self.alarms = [create_alarm(self, names=names, definition=definition, topic_arn=self.topic.arn) for definition in self.definitions]
         self.cost = CostGuardrails(self, "cost", settings=spec.cost, names=names, topic=self.topic)
         # On the cluster stack's log groups (a cross-stack reference: that stack is applied first).
         groups = {purpose: group.name for purpose, group in cluster.container_logs.groups.items()}

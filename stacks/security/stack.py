@@ -69,7 +69,7 @@ class SecurityStack(EnvironmentStack):
                 runbook=("aws-security", item.purpose),
                 metric=Metric(self.metric_namespace, item.purpose, {}, "Sum"),
             )
-            self.alarms.append(create_alarm(self, names, definition, topic.arn))
+            self.alarms.append(create_alarm(self, names=names, definition=definition, topic_arn=topic.arn))
         self.threat_detection = ThreatDetection(
             self, "guardduty", names=names, min_severity=settings.finding_min_severity, topic_arn=topic.arn
         )
