@@ -27,7 +27,7 @@ def add_environment(app: App, spec: EnvironmentSpec) -> list[EnvironmentStack]:
     network = NetworkStack(app, spec)
     cluster = ClusterStack(app, spec, network=network)
     data = DataStack(app, spec, network=network, cluster=cluster)
-    observability = ObservabilityStack(app, spec, network, cluster)
+    observability = ObservabilityStack(app, spec, network=network, cluster=cluster)
     edge = EdgeStack(app, spec, cluster=cluster)
     security = SecurityStack(app, spec)
     backup = BackupStack(app, spec)

@@ -34,7 +34,7 @@ from stacks.observability.topic import EncryptedTopic, publishers
 class ObservabilityStack(EnvironmentStack):
     layer = "observability"
 
-    def __init__(self, scope: Construct, spec: EnvironmentSpec, network: NetworkStack, cluster: ClusterStack):
+    def __init__(self, scope: Construct, spec: EnvironmentSpec, *, network: NetworkStack, cluster: ClusterStack):
         super().__init__(scope, spec)
         names = self.names
         services = publishers(names)
