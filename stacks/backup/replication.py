@@ -50,6 +50,7 @@ class FilesReplication(Construct):
         self,
         scope: Construct,
         construct_id: str,
+        *,
         spec: EnvironmentSpec,
         names: Names,
         dr_key: CustomerManagedKey,
