@@ -73,7 +73,7 @@ def cluster_registration(scope: Construct, names: Names) -> ExternalSecret:
     )
 
 
-def standby_root(scope: Construct, standby: Names, sync_policy: ApplicationSpecSyncPolicy, wave: int) -> Application:
+def standby_root(scope: Construct, *, standby: Names, sync_policy: ApplicationSpecSyncPolicy, wave: int) -> Application:
     """`gitops-dr` and its project, in the primary's file: they sync the standby's Argo CD objects."""
     project = f"gitops{DR_SUFFIX}"
     AppProject(

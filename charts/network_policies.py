@@ -74,7 +74,7 @@ def pods_in(namespace: str, labels: dict[str, str]) -> k8s.NetworkPolicyPeer:
 
 class NetworkPoliciesChart(EnvironmentChart):
     def __init__(self, scope: Construct, spec: EnvironmentSpec):
-        super().__init__(scope, "network-policies", spec, namespace=APP_NAMESPACE)
+        super().__init__(scope, "network-policies", spec=spec, namespace=APP_NAMESPACE)
         subnets = self.names.subnets
         self.public_subnets = cidrs(subnets.public)
         self.isolated_subnets = subnets.isolated

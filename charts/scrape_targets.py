@@ -30,7 +30,7 @@ JOB_LABEL = "app"  # the label of Component.selector_labels whose value names th
 
 class ScrapeTargetsChart(EnvironmentChart):
     def __init__(self, scope: Construct, spec: EnvironmentSpec):
-        super().__init__(scope, "scrape-targets", spec, namespace=MONITORING_NAMESPACE)
+        super().__init__(scope, "scrape-targets", spec=spec, namespace=MONITORING_NAMESPACE)
         self.service_monitors = {component.key: self._service_monitor(component) for component in (BACKEND, FRONTEND)}
         self.pod_monitor = self._pod_monitor(AI_WORKER)
         # Karpenter's ServiceMonitor and alerts: they need the operator's CRDs, like these monitors.

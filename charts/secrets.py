@@ -70,7 +70,7 @@ STORE_NAMESPACES = (APP_NAMESPACE, MONITORING_NAMESPACE)
 
 class SecretsChart(EnvironmentChart):
     def __init__(self, scope: Construct, spec: EnvironmentSpec):
-        super().__init__(scope, "secrets", spec)
+        super().__init__(scope, "secrets", spec=spec)
         self.store = eso.ClusterSecretStore(
             self,
             "cluster-secret-store",

@@ -18,7 +18,7 @@ from synth.errors import construct_error
 
 class WorkloadsChart(EnvironmentChart):
     def __init__(self, scope: Construct, spec: EnvironmentSpec):
-        super().__init__(scope, "workloads", spec, namespace=APP_NAMESPACE)
+        super().__init__(scope, "workloads", spec=spec, namespace=APP_NAMESPACE)
         self._check_secret_references()
         self.workloads = {component.key: Workload(self, component.name, self._props(component)) for component in COMPONENTS}
         # The standby's database is a read replica: the schema and the roles arrive by replication, and a
