@@ -65,8 +65,8 @@ def cluster_registration(scope: Construct, names: Names) -> ExternalSecret:
     binding = SecretBinding(names.argocd_dr_cluster, ARGOCD_NAMESPACE, names.argocd_dr_cluster_secret, ("name", "server", "config"))
     return synced_secret(
         scope,
-        binding,
-        names.spec.secret_sync.refresh_interval,
+        binding=binding,
+        refresh_interval=names.spec.secret_sync.refresh_interval,
         remote_keys=REGISTRATION_KEYS,
         template_data={"name": "{{ .name }}", "server": "{{ .server }}", "config": cluster_config_template()},
         labels=CLUSTER_SECRET_LABEL,
