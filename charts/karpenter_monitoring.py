@@ -89,7 +89,7 @@ def karpenter_rule_groups(spec: EnvironmentSpec, names: Names) -> list[dict]:
     return [RuleGroup("karpenter", karpenter_alerts(spec)).render(names)]
 
 
-def karpenter_monitoring(scope: Construct, spec: EnvironmentSpec, names: Names) -> None:
+def karpenter_monitoring(scope: Construct, *, spec: EnvironmentSpec, names: Names) -> None:
     labels = {**MONITORING_SELECTOR_LABELS, "app.kubernetes.io/name": KARPENTER_RELEASE}
     prom.ServiceMonitor(
         scope,

@@ -82,7 +82,7 @@ class RuleGroup:
         return {"name": self.name, "rules": [rule.render(names) for rule in self.rules]}
 
 
-def _quantiles(record: str, buckets: str, quantiles: tuple[str, ...]) -> tuple[Recording, ...]:
+def _quantiles(record: str, *, buckets: str, quantiles: tuple[str, ...]) -> tuple[Recording, ...]:
     return tuple(Recording(record, q.quantile(value, buckets), {"quantile": value}) for value in quantiles)
 
 
@@ -93,7 +93,7 @@ HTTP = RuleGroup(
         Recording(q.ERRORS_RATE, q.ERRORS_RATE_EXPR),
         Recording(q.ERROR_RATIO, f"{q.ERRORS_RATE} / {q.REQUESTS_RATE}"),
         Recording(q.DURATION_BUCKETS_RATE, q.rate(q.app(q.HTTP_DURATION_BUCKET), by=f"{q.BY}, le")),
-        *_quantiles(q.DURATION_QUANTILE, q.DURATION_BUCKETS_RATE, ("0.5", "0.95")),
+        *_quantiles(q.DURATION_QUANTILE, buckets=q.DURATION_BUCKETS_RATE, quantiles=("0.5", "0.95")),
         Alert(
             "ApplicationDown",
             f"{q.app(q.UP, job=q.BACKEND_JOB)} == 0",
@@ -156,7 +156,7 @@ AI = RuleGroup(
     (
         Recording(q.AI_REQUESTS_RATE, q.rate(q.app(q.AI_REQUESTS))),
         Recording(q.AI_DURATION_BUCKETS_RATE, q.rate(q.app(q.AI_DURATION_BUCKET), by=f"{q.BY}, le")),
-        *_quantiles(q.AI_DURATION_QUANTILE, q.AI_DURATION_BUCKETS_RATE, ("0.95",)),
+        *_quantiles(q.AI_DURATION_QUANTILE, buckets=q.AI_DURATION_BUCKETS_RATE, quantiles=("0.95",)),
         Alert(
             "AIServiceHighLatency",
             f"{q.app(q.AI_DURATION_QUANTILE, quantile='0.95')} > {t.AI_HIGH_LATENCY.promql}",
