@@ -58,7 +58,7 @@ LOAD_BALANCER_CONTROLLER = AddonMetrics(
 ADDON_METRICS = (LOAD_BALANCER_CONTROLLER, RELOADER)
 
 
-def addon_pod_monitor(scope: Construct, addon: AddonMetrics, *, interval: str, timeout: str) -> prom.PodMonitor:
+def addon_pod_monitor(scope: Construct, *, addon: AddonMetrics, interval: str, timeout: str) -> prom.PodMonitor:
     return prom.PodMonitor(
         scope,
         f"{addon.release}_pod_monitor",

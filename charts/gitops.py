@@ -181,7 +181,7 @@ class GitOpsChart(EnvironmentChart):
         self._projects()
         if self.standby:
             # The root `gitops-dr` is in the primary's file; this file holds the standby cluster's registration.
-            self.registration = cluster_registration(self, self.names)
+            self.registration = cluster_registration(self, names=self.names)
         else:
             self.root = self._git_application(
                 name=ARGOCD_ROOT_APPLICATION, project=ARGOCD_GITOPS_PROJECT, namespace=ARGOCD_NAMESPACE, chart=GITOPS_CHART

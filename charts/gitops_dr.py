@@ -60,7 +60,7 @@ def cluster_config_template() -> str:
     )
 
 
-def cluster_registration(scope: Construct, names: Names) -> ExternalSecret:
+def cluster_registration(scope: Construct, *, names: Names) -> ExternalSecret:
     """The ExternalSecret (primary's argocd namespace, primary's store) rendering the standby's cluster Secret."""
     binding = SecretBinding(names.argocd_dr_cluster, ARGOCD_NAMESPACE, names.argocd_dr_cluster_secret, ("name", "server", "config"))
     return synced_secret(

@@ -53,7 +53,7 @@ def log_agent_rule_groups(names: Names) -> list[dict]:
     return [RuleGroup("log-agent", log_agent_alerts()).render(names)]
 
 
-def log_agent_monitoring(scope: Construct, names: Names) -> None:
+def log_agent_monitoring(scope: Construct, *, names: Names) -> None:
     labels = {**MONITORING_SELECTOR_LABELS, "app.kubernetes.io/name": LOG_AGENT_NAME}
     prom.ServiceMonitor(
         scope,

@@ -81,7 +81,7 @@ def node_class(scope: Construct, *, spec: EnvironmentSpec, names: Names) -> aws.
     )
 
 
-def node_pool(scope: Construct, spec: EnvironmentSpec) -> sh.NodePool:
+def node_pool(scope: Construct, *, spec: EnvironmentSpec) -> sh.NodePool:
     settings = spec.node_autoscaling
     op = sh.NodePoolSpecTemplateSpecRequirementsOperator.IN
     requirements = [

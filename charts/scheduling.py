@@ -21,5 +21,5 @@ class SchedulingChart(EnvironmentChart):
     def __init__(self, scope: Construct, spec: EnvironmentSpec):
         super().__init__(scope, "scheduling", spec=spec)
         self.node_class = node_class(self, spec=spec, names=self.names)
-        self.node_pool = node_pool(self, spec)
+        self.node_pool = node_pool(self, spec=spec)
         self.priority_classes = priority_classes(self)

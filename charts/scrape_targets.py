@@ -37,9 +37,9 @@ class ScrapeTargetsChart(EnvironmentChart):
         karpenter_monitoring(self, spec=spec, names=self.names)
         # The add-ons whose charts cannot make their own monitor in time (charts/addon_monitoring.py).
         self.addon_monitors = {
-            addon.release: addon_pod_monitor(self, addon, interval=SCRAPE_INTERVAL, timeout=SCRAPE_TIMEOUT) for addon in ADDON_METRICS
+            addon.release: addon_pod_monitor(self, addon=addon, interval=SCRAPE_INTERVAL, timeout=SCRAPE_TIMEOUT) for addon in ADDON_METRICS
         }
-        log_agent_monitoring(self, self.names)
+        log_agent_monitoring(self, names=self.names)
 
     @staticmethod
     def _metadata(component: Component) -> ApiObjectMetadata:
