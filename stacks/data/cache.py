@@ -39,6 +39,7 @@ class RedisCache(Construct):
         self,
         scope: Construct,
         construct_id: str,
+        *,
         spec: EnvironmentSpec,
         names: Names,
         data_key: CustomerManagedKey,

@@ -94,6 +94,7 @@ class Database(Construct):
         self,
         scope: Construct,
         construct_id: str,
+        *,
         spec: EnvironmentSpec,
         names: Names,
         data_key: CustomerManagedKey,

@@ -62,11 +62,33 @@ class DataStack(EnvironmentStack):
         # would show the replica changing and defer every read that depends on the secret.
         replica_key = dr_secrets_key if self.emulator is None else None
 
-        database_sg = store_security_group(self, "database_security_group", names, DataStore.DATABASE, vpc_id, cluster_sg)
-        cache_sg = store_security_group(self, "cache_security_group", names, DataStore.CACHE, vpc_id, cluster_sg)
-        self.database = Database(self, "database", spec, names, self.key, self.secrets_key, isolated, database_sg.id)
-        self.cache_auth_token = RedisAuthToken(self, "cache_auth_token", spec, names, self.secrets_key, dr_key=replica_key)
-        self.cache = RedisCache(self, "cache", spec, names, self.key, self.cache_auth_token, isolated, cache_sg.id)
+        database_sg = store_security_group(
+            self, "database_security_group", names=names, store=DataStore.DATABASE, vpc_id=vpc_id, cluster_sg=cluster_sg
+        )
+        cache_sg = store_security_group(
+            self, "cache_security_group", names=names, store=DataStore.CACHE, vpc_id=vpc_id, cluster_sg=cluster_sg
+        )
+        self.database = Database(
+            self,
+            "database",
+            spec=spec,
+            names=names,
+            data_key=self.key,
+            secrets_key=self.secrets_key,
+            subnet_ids=isolated,
+            security_group_id=database_sg.id,
+        )
+        self.cache_auth_token = RedisAuthToken(self, "cache_auth_token", spec=spec, names=names, key=self.secrets_key, dr_key=replica_key)
+        self.cache = RedisCache(
+            self,
+            "cache",
+            spec=spec,
+            names=names,
+            data_key=self.key,
+            auth_token=self.cache_auth_token,
+            subnet_ids=isolated,
+            security_group_id=cache_sg.id,
+        )
 
         self.access_logs = access_logs = SecureBucket(
             self,
@@ -106,7 +128,9 @@ class DataStack(EnvironmentStack):
             "access logs are audit data for this region; losing them with the region loses nothing to restore",
         )
 
-        self.secrets = ApplicationSecrets(self, "secrets", spec, names, self.secrets_key, self.database, self.cache, dr_key=replica_key)
+        self.secrets = ApplicationSecrets(
+            self, "secrets", spec=spec, names=names, key=self.secrets_key, database=self.database, cache=self.cache, dr_key=replica_key
+        )
         self.login_rotation = LoginRotationFunction(
             self,
             "login_rotation",

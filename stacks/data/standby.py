@@ -60,10 +60,20 @@ class StandbyDataStack(EnvironmentStack):
         )
 
         database_sg = store_security_group(
-            self, "database_security_group", names, DataStore.DATABASE, network.vpc_id, cluster.node_security_group_id
+            self,
+            "database_security_group",
+            names=names,
+            store=DataStore.DATABASE,
+            vpc_id=network.vpc_id,
+            cluster_sg=cluster.node_security_group_id,
         )
         cache_sg = store_security_group(
-            self, "cache_security_group", names, DataStore.CACHE, network.vpc_id, cluster.node_security_group_id
+            self,
+            "cache_security_group",
+            names=names,
+            store=DataStore.CACHE,
+            vpc_id=network.vpc_id,
+            cluster_sg=cluster.node_security_group_id,
         )
         source_arn = f"arn:aws:rds:{names.primary_region}:{names.account}:db:{names.env_prefix}"
         self.database = DatabaseReplica(
@@ -76,8 +86,17 @@ class StandbyDataStack(EnvironmentStack):
             subnet_ids=network.isolated_subnet_ids,
             security_group_id=database_sg.id,
         )
-        self.cache_auth_token = RedisAuthToken(self, "cache_auth_token", spec, names, self.secrets_key)
-        self.cache = RedisCache(self, "cache", spec, names, self.key, self.cache_auth_token, network.isolated_subnet_ids, cache_sg.id)
+        self.cache_auth_token = RedisAuthToken(self, "cache_auth_token", spec=spec, names=names, key=self.secrets_key)
+        self.cache = RedisCache(
+            self,
+            "cache",
+            spec=spec,
+            names=names,
+            data_key=self.key,
+            auth_token=self.cache_auth_token,
+            subnet_ids=network.isolated_subnet_ids,
+            security_group_id=cache_sg.id,
+        )
         redis = names.app_secret("redis-secret")
         self.redis_secret = SecretsmanagerSecret(
             self,
