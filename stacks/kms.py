@@ -39,7 +39,7 @@ class CustomerManagedKey(Construct):
         policy = policy_document(
             self,
             "policy",
-            [
+            statements=[
                 Statement(sid="AccountAdministersKeyThroughIam", actions=["kms:*"], resources=["*"], principals={"AWS": [root]}),
                 *statements,
             ],

@@ -105,7 +105,7 @@ class SecureBucket(Construct):
         policy = policy_document(
             self,
             "policy_document",
-            [
+            statements=[
                 Statement(
                     sid="DenyInsecureTransport",
                     effect="Deny",

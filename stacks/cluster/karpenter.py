@@ -88,7 +88,7 @@ class KarpenterResources(Construct):
         queue_policy = policy_document(
             self,
             "queue_policy",
-            [
+            statements=[
                 Statement(
                     sid="EventBridgeRulesSendInterruptionEvents",
                     actions=["sqs:SendMessage"],

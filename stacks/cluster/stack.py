@@ -43,14 +43,14 @@ class ClusterStack(EnvironmentStack):
         )
         self.control_plane = ControlPlane(self, "control_plane", spec, names, self.key, private_subnet_ids)
         cluster = self.control_plane.cluster
-        addons = ClusterAddons(self, "addons", spec, names, cluster)
+        addons = ClusterAddons(self, "addons", spec=spec, names=names, cluster=cluster)
         self.nodes = ManagedNodeGroups(
             self,
             "nodes",
-            names,
-            cluster,
-            spec.cluster.node_groups,
-            private_subnet_ids,
+            names=names,
+            cluster=cluster,
+            groups=spec.cluster.node_groups,
+            subnet_ids=private_subnet_ids,
             depends_on=addons.before_nodes,
             release_version=spec.cluster.node_ami_release_version,
         )

@@ -14,7 +14,7 @@ from stacks.policy import Condition, Statement
 
 
 class FlowLogs(Construct):
-    def __init__(self, scope: Construct, construct_id: str, spec: EnvironmentSpec, names: Names, vpc: Vpc, key: CustomerManagedKey):
+    def __init__(self, scope: Construct, construct_id: str, *, spec: EnvironmentSpec, names: Names, vpc: Vpc, key: CustomerManagedKey):
         super().__init__(scope, construct_id)
         region = spec.aws.region
         self.log_group = encrypted_log_group(

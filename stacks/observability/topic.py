@@ -124,7 +124,7 @@ class EncryptedTopic(Construct):
         policy = policy_document(
             self,
             "policy",
-            [
+            statements=[
                 Statement(
                     sid="AccountManagesTheTopic",
                     actions=[
