@@ -100,7 +100,7 @@ CONSTRUCT_ROOTS = {"Construct", "Chart", "TerraformStack"}
 FRAMEWORK_PACKAGES = ("constructs", "cdktf", "cdk8s", "imports")
 # What may stay positional: the scope, then the construct id, or the spec a stack or chart derives its id from.
 POSITIONAL_SECOND = {"construct_id", "spec"}
-# Not yet keyword-only (stacks/cluster/control_plane.py is being changed in parallel); remove an entry when it is converted.
+# Not yet keyword-only; remove an entry when its signature is converted.
 POSITIONAL_FOR_NOW = {
     "stacks/cluster/control_plane.py::ControlPlane",
     "stacks/cluster/control_plane.py::cluster_admin_access",
