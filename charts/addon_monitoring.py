@@ -36,7 +36,7 @@ from envspec.naming import (
 from imports.com.coreos import monitoring as prom
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AddonMetrics:
     release: str
     namespace: str
@@ -46,19 +46,23 @@ class AddonMetrics:
 
 
 RELOADER = AddonMetrics(
-    RELOADER_RELEASE, RELOADER_RELEASE, {"app": f"{RELOADER_RELEASE}-reloader", "release": RELOADER_RELEASE}, "http", "app"
+    release=RELOADER_RELEASE,
+    namespace=RELOADER_RELEASE,
+    pod_labels={"app": f"{RELOADER_RELEASE}-reloader", "release": RELOADER_RELEASE},
+    port="http",
+    job_label="app",
 )
 LOAD_BALANCER_CONTROLLER = AddonMetrics(
-    LOAD_BALANCER_CONTROLLER_RELEASE,
-    KUBE_SYSTEM,
-    {"app.kubernetes.io/name": LOAD_BALANCER_CONTROLLER_RELEASE, "app.kubernetes.io/instance": LOAD_BALANCER_CONTROLLER_RELEASE},
-    "metrics-server",
-    "app.kubernetes.io/instance",
+    release=LOAD_BALANCER_CONTROLLER_RELEASE,
+    namespace=KUBE_SYSTEM,
+    pod_labels={"app.kubernetes.io/name": LOAD_BALANCER_CONTROLLER_RELEASE, "app.kubernetes.io/instance": LOAD_BALANCER_CONTROLLER_RELEASE},
+    port="metrics-server",
+    job_label="app.kubernetes.io/instance",
 )
 ADDON_METRICS = (LOAD_BALANCER_CONTROLLER, RELOADER)
 
 
-def addon_pod_monitor(scope: Construct, addon: AddonMetrics, *, interval: str, timeout: str) -> prom.PodMonitor:
+def addon_pod_monitor(scope: Construct, *, addon: AddonMetrics, interval: str, timeout: str) -> prom.PodMonitor:
     return prom.PodMonitor(
         scope,
         f"{addon.release}_pod_monitor",

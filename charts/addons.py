@@ -230,7 +230,7 @@ def _volume(size_gib: int) -> dict[str, Any]:
     }
 
 
-def _spread(spec: EnvironmentSpec, name: str, instance: str) -> dict[str, Any]:
+def _spread(spec: EnvironmentSpec, *, name: str, instance: str) -> dict[str, Any]:
     """Replicas on different nodes (always) and zones (hard in production, as the workloads).
 
     The operator labels the pods `app.kubernetes.io/name` and `app.kubernetes.io/instance` (the
@@ -279,7 +279,7 @@ def kube_prometheus_stack(spec: EnvironmentSpec) -> HelmAddon:
                     "alertmanagerConfigSelector": selector,
                     "replicas": monitoring.alertmanager_replicas,
                     "storage": _volume(monitoring.alertmanager_volume_gib),
-                    **_spread(spec, "alertmanager", ALERTMANAGER_NAME),
+                    **_spread(spec, name="alertmanager", instance=ALERTMANAGER_NAME),
                 },
             },
             "prometheus": {
@@ -295,7 +295,7 @@ def kube_prometheus_stack(spec: EnvironmentSpec) -> HelmAddon:
                     "retention": f"{monitoring.prometheus_retention_days}d",
                     "retentionSize": f"{int(monitoring.prometheus_volume_gib * RETENTION_SIZE_SHARE)}GB",
                     "storageSpec": _volume(monitoring.prometheus_volume_gib),
-                    **_spread(spec, "prometheus", PROMETHEUS_NAME),
+                    **_spread(spec, name="prometheus", instance=PROMETHEUS_NAME),
                 },
             },
             "grafana": {

@@ -97,8 +97,10 @@ def _inhibit_rule(rule: Inhibition) -> prom.AlertmanagerConfigSpecInhibitRules:
 
 class AlertRoutingChart(EnvironmentChart):
     def __init__(self, scope: Construct, spec: EnvironmentSpec):
-        super().__init__(scope, "alert-routing", spec, namespace=MONITORING_NAMESPACE)
-        self.external_secrets = {b.kubernetes_name: synced_secret(self, b, REFRESH_INTERVAL) for b in self.names.alerting_secrets}
+        super().__init__(scope, "alert-routing", spec=spec, namespace=MONITORING_NAMESPACE)
+        self.external_secrets = {
+            b.kubernetes_name: synced_secret(self, binding=b, refresh_interval=REFRESH_INTERVAL) for b in self.names.alerting_secrets
+        }
         self.alertmanager_config = self._alertmanager_config(routing_for(self.names))
         self.heartbeat_config = self._heartbeat_config(heartbeat_for(self.names))
 

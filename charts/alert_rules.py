@@ -41,7 +41,7 @@ def prometheus_rule_spec(groups: list[dict[str, Any]]) -> prom.PrometheusRuleSpe
 
 class AlertRulesChart(EnvironmentChart):
     def __init__(self, scope: Construct, spec: EnvironmentSpec):
-        super().__init__(scope, "alert-rules", spec, namespace=MONITORING_NAMESPACE)
+        super().__init__(scope, "alert-rules", spec=spec, namespace=MONITORING_NAMESPACE)
         self.rule: prom.PrometheusRule | None = None
         if self.names.is_standby and not spec.dr.application_runs_idle:
             # A pilot-light standby runs no application: its rules (targets absent, no ready replica) would page

@@ -38,7 +38,7 @@ def add_environment(app: App, spec: EnvironmentSpec) -> list[EnvironmentChart]:
 
     charts = [StorageChart(app, spec), *application, *monitoring]
     # GitOpsChart last: it describes how every other chart of the folder reaches the cluster.
-    return [*charts, GitOpsChart(app, spec, [chart.node.id for chart in charts])]
+    return [*charts, GitOpsChart(app, spec, charts=[chart.node.id for chart in charts])]
 
 
 def build(spec: EnvironmentSpec, outdir: Path) -> App:

@@ -15,7 +15,7 @@ class EnvironmentChart(Chart):
     Resource-name hashes are off: the names here are the ones runbooks and other layers type.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, spec: EnvironmentSpec, namespace: str | None = None):
+    def __init__(self, scope: Construct, construct_id: str, *, spec: EnvironmentSpec, namespace: str | None = None):
         super().__init__(
             scope,
             construct_id,

@@ -14,7 +14,7 @@ from envspec.naming import GRAFANA_DASHBOARD_LABELS, MONITORING_NAMESPACE
 
 class DashboardsChart(EnvironmentChart):
     def __init__(self, scope: Construct, spec: EnvironmentSpec):
-        super().__init__(scope, "dashboards", spec, namespace=MONITORING_NAMESPACE)
+        super().__init__(scope, "dashboards", spec=spec, namespace=MONITORING_NAMESPACE)
         self.config_map = k8s.KubeConfigMap(
             self,
             "ai-subsidy-system",

@@ -11,9 +11,9 @@ from imports.io import external_secrets as eso
 
 def synced_secret(
     scope: Construct,
+    *,
     binding: SecretBinding,
     refresh_interval: str,
-    *,
     remote_keys: tuple[str, ...] | None = None,
     template_data: dict[str, str] | None = None,
     data_from: list[eso.ExternalSecretSpecDataFrom] | None = None,

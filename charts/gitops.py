@@ -170,8 +170,8 @@ def wave_of(application: str) -> int:
 class GitOpsChart(EnvironmentChart):
     """`charts`: the ids of every other chart of the environment (one file each in `dist/<env>/`)."""
 
-    def __init__(self, scope: Construct, spec: EnvironmentSpec, charts: list[str]):
-        super().__init__(scope, GITOPS_CHART, spec, namespace=ARGOCD_NAMESPACE)
+    def __init__(self, scope: Construct, spec: EnvironmentSpec, *, charts: list[str]):
+        super().__init__(scope, GITOPS_CHART, spec=spec, namespace=ARGOCD_NAMESPACE)
         missing = [chart for chart in APPLICATION_CHARTS if chart not in charts]
         if missing or GITOPS_CHART in charts:
             raise construct_error(self, f"needs the other charts of the folder, got {charts}")
@@ -181,13 +181,17 @@ class GitOpsChart(EnvironmentChart):
         self._projects()
         if self.standby:
             # The root `gitops-dr` is in the primary's file; this file holds the standby cluster's registration.
-            self.registration = cluster_registration(self, self.names)
+            self.registration = cluster_registration(self, names=self.names)
         else:
-            self.root = self._git_application(ARGOCD_ROOT_APPLICATION, ARGOCD_GITOPS_PROJECT, ARGOCD_NAMESPACE, GITOPS_CHART)
+            self.root = self._git_application(
+                name=ARGOCD_ROOT_APPLICATION, project=ARGOCD_GITOPS_PROJECT, namespace=ARGOCD_NAMESPACE, chart=GITOPS_CHART
+            )
             if spec.dr.has_standby:
-                self.standby_root = standby_root(self, self.names.standby, self._sync_policy(), LAST_WAVE + 1)
+                self.standby_root = standby_root(self, standby=self.names.standby, sync_policy=self._sync_policy(), wave=LAST_WAVE + 1)
         self.applications = [
-            self._git_application(argocd_application(chart) + self.suffix, ARGOCD_APP_PROJECT + self.suffix, APP_NAMESPACE, chart)
+            self._git_application(
+                name=argocd_application(chart) + self.suffix, project=ARGOCD_APP_PROJECT + self.suffix, namespace=APP_NAMESPACE, chart=chart
+            )
             for chart in charts
         ]
         self.addon_applications = [self._helm_application(addon) for addon in self.addons]
@@ -279,7 +283,7 @@ class GitOpsChart(EnvironmentChart):
             ),
         )
 
-    def _git_application(self, name: str, project: str, namespace: str, chart: str) -> Application:
+    def _git_application(self, *, name: str, project: str, namespace: str, chart: str) -> Application:
         """An Application syncing exactly one chart's file of the rendered folder (the root: no wave)."""
         names = self.names
         root = name == ARGOCD_ROOT_APPLICATION
@@ -290,7 +294,7 @@ class GitOpsChart(EnvironmentChart):
             metadata=ApiObjectMetadata(
                 name=name,
                 labels=dict(BOOTSTRAP_LABELS) if root else None,
-                annotations=None if root else {SYNC_WAVE: str(wave_of(name.removesuffix(self.suffix) if self.suffix else name))},
+                annotations=None if root else {SYNC_WAVE: str(wave_of(argocd_application(chart)))},
             ),
             spec=ApplicationSpec(
                 project=project,

@@ -60,20 +60,20 @@ def cluster_config_template() -> str:
     )
 
 
-def cluster_registration(scope: Construct, names: Names) -> ExternalSecret:
+def cluster_registration(scope: Construct, *, names: Names) -> ExternalSecret:
     """The ExternalSecret (primary's argocd namespace, primary's store) rendering the standby's cluster Secret."""
     binding = SecretBinding(names.argocd_dr_cluster, ARGOCD_NAMESPACE, names.argocd_dr_cluster_secret, ("name", "server", "config"))
     return synced_secret(
         scope,
-        binding,
-        names.spec.secret_sync.refresh_interval,
+        binding=binding,
+        refresh_interval=names.spec.secret_sync.refresh_interval,
         remote_keys=REGISTRATION_KEYS,
         template_data={"name": "{{ .name }}", "server": "{{ .server }}", "config": cluster_config_template()},
         labels=CLUSTER_SECRET_LABEL,
     )
 
 
-def standby_root(scope: Construct, standby: Names, sync_policy: ApplicationSpecSyncPolicy, wave: int) -> Application:
+def standby_root(scope: Construct, *, standby: Names, sync_policy: ApplicationSpecSyncPolicy, wave: int) -> Application:
     """`gitops-dr` and its project, in the primary's file: they sync the standby's Argo CD objects."""
     project = f"gitops{DR_SUFFIX}"
     AppProject(

@@ -72,7 +72,7 @@ def _path(path: str, component: Component) -> k8s.HttpIngressPath:
 
 
 class PublicIngress(Construct):
-    def __init__(self, scope: Construct, construct_id: str, names: Names, labels: dict[str, str]):
+    def __init__(self, scope: Construct, construct_id: str, *, names: Names, labels: dict[str, str]):
         super().__init__(scope, construct_id)
         dns = names.spec.dns
         # Most specific path first: the controller creates listener rules in this order.

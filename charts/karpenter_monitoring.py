@@ -41,46 +41,58 @@ def karpenter_alerts(spec: EnvironmentSpec) -> tuple[Alert, ...]:
     ratio = settings.limit_alert_percent / 100
     return (
         Alert(
-            "KarpenterPodsUnschedulable",
-            f'max by (namespace, pod) (kube_pod_status_unschedulable{{job="{KUBE_STATE_METRICS_JOB}"}}) > 0',
-            f"{pending}m",
-            Severity.WARNING,
-            "A pod has waited for a node longer than a node launch takes",
-            f"Pod {{{{ $labels.namespace }}}}/{{{{ $labels.pod }}}} has been unschedulable for more than {pending} minutes; "
-            "Karpenter launches a node in about two.",
-            f"a pod has been unschedulable for {pending} minutes",
+            name="KarpenterPodsUnschedulable",
+            expr=f'max by (namespace, pod) (kube_pod_status_unschedulable{{job="{KUBE_STATE_METRICS_JOB}"}}) > 0',
+            for_=f"{pending}m",
+            severity=Severity.WARNING,
+            summary="A pod has waited for a node longer than a node launch takes",
+            description=(
+                f"Pod {{{{ $labels.namespace }}}}/{{{{ $labels.pod }}}} has been unschedulable for more than {pending} minutes; "
+                "Karpenter launches a node in about two."
+            ),
+            meaning=f"a pod has been unschedulable for {pending} minutes",
         ),
         Alert(
-            "KarpenterNodePoolLimitNear",
-            f'max by (nodepool, resource_type) (karpenter_nodepools_usage{{job="{JOB}"}})'
-            f' / max by (nodepool, resource_type) (karpenter_nodepools_limit{{job="{JOB}"}}) >= {ratio}',
-            "15m",
-            Severity.WARNING,
-            "A NodePool is close to its limit",
-            "NodePool {{ $labels.nodepool }} uses {{ $value | humanizePercentage }} of its {{ $labels.resource_type }} limit; "
-            "past it Karpenter launches no more nodes and pods stay Pending.",
-            f"a NodePool has used {settings.limit_alert_percent}% of a limit for 15 minutes",
+            name="KarpenterNodePoolLimitNear",
+            expr=(
+                f'max by (nodepool, resource_type) (karpenter_nodepools_usage{{job="{JOB}"}})'
+                f' / max by (nodepool, resource_type) (karpenter_nodepools_limit{{job="{JOB}"}}) >= {ratio}'
+            ),
+            for_="15m",
+            severity=Severity.WARNING,
+            summary="A NodePool is close to its limit",
+            description=(
+                "NodePool {{ $labels.nodepool }} uses {{ $value | humanizePercentage }} of its {{ $labels.resource_type }} limit; "
+                "past it Karpenter launches no more nodes and pods stay Pending."
+            ),
+            meaning=f"a NodePool has used {settings.limit_alert_percent}% of a limit for 15 minutes",
         ),
         Alert(
-            "KarpenterDown",
-            f'absent(up{{job="{JOB}"}} == 1)',
-            "5m",
-            Severity.CRITICAL,
-            "No Karpenter controller is up",
-            "No karpenter scrape target in kube-system has answered for 5 minutes: no node is launched for Pending pods and "
-            "interruption messages are not consumed.",
-            "no Karpenter controller has been up for 5 minutes",
+            name="KarpenterDown",
+            expr=f'absent(up{{job="{JOB}"}} == 1)',
+            for_="5m",
+            severity=Severity.CRITICAL,
+            summary="No Karpenter controller is up",
+            description=(
+                "No karpenter scrape target in kube-system has answered for 5 minutes: no node is launched for Pending pods and "
+                "interruption messages are not consumed."
+            ),
+            meaning="no Karpenter controller has been up for 5 minutes",
         ),
         Alert(
-            "KarpenterInterruptionHandlingSlow",
-            "histogram_quantile(0.99, sum by (le) (rate(karpenter_interruption_message_queue_duration_seconds_bucket"
-            f'{{job="{JOB}"}}[10m]))) > {INTERRUPTION_DELAY_SECONDS}',
-            "10m",
-            Severity.WARNING,
-            "Interruption messages wait on the queue",
-            f"The 99th percentile wait of interruption messages is {{{{ $value | humanizeDuration }}}} (over "
-            f"{INTERRUPTION_DELAY_SECONDS}s): nodes may be reclaimed before they are drained.",
-            f"interruption messages wait over {INTERRUPTION_DELAY_SECONDS}s on the queue",
+            name="KarpenterInterruptionHandlingSlow",
+            expr=(
+                "histogram_quantile(0.99, sum by (le) (rate(karpenter_interruption_message_queue_duration_seconds_bucket"
+                f'{{job="{JOB}"}}[10m]))) > {INTERRUPTION_DELAY_SECONDS}'
+            ),
+            for_="10m",
+            severity=Severity.WARNING,
+            summary="Interruption messages wait on the queue",
+            description=(
+                f"The 99th percentile wait of interruption messages is {{{{ $value | humanizeDuration }}}} (over "
+                f"{INTERRUPTION_DELAY_SECONDS}s): nodes may be reclaimed before they are drained."
+            ),
+            meaning=f"interruption messages wait over {INTERRUPTION_DELAY_SECONDS}s on the queue",
         ),
     )
 
@@ -89,7 +101,7 @@ def karpenter_rule_groups(spec: EnvironmentSpec, names: Names) -> list[dict]:
     return [RuleGroup("karpenter", karpenter_alerts(spec)).render(names)]
 
 
-def karpenter_monitoring(scope: Construct, spec: EnvironmentSpec, names: Names) -> None:
+def karpenter_monitoring(scope: Construct, *, spec: EnvironmentSpec, names: Names) -> None:
     labels = {**MONITORING_SELECTOR_LABELS, "app.kubernetes.io/name": KARPENTER_RELEASE}
     prom.ServiceMonitor(
         scope,

@@ -103,7 +103,7 @@ def parsers() -> list[Section]:
     ]
 
 
-def _tail(tag: str, path: str, db: str, buffer: str, exclude: Sequence[str] = ()) -> Section:
+def _tail(tag: str, *, path: str, db: str, buffer: str, exclude: Sequence[str] = ()) -> Section:
     keys = [("Name", "tail"), ("Tag", tag), ("Path", path)]
     if exclude:
         keys.append(("Exclude_Path", ", ".join(exclude)))
@@ -121,7 +121,7 @@ def _tail(tag: str, path: str, db: str, buffer: str, exclude: Sequence[str] = ()
     return ("INPUT", keys)
 
 
-def _journal(tag: str, db: str, filters: Sequence[str]) -> Section:
+def _journal(tag: str, *, db: str, filters: Sequence[str]) -> Section:
     return (
         "INPUT",
         [
@@ -137,12 +137,12 @@ def _journal(tag: str, db: str, filters: Sequence[str]) -> Section:
 
 def inputs() -> list[Section]:
     return [
-        _tail(APPLICATION_TAG, "/var/log/containers/*.log", "containers.db", APPLICATION_BUFFER, DATAPLANE_PODS),
-        _tail("dataplane.pods.*", ", ".join(DATAPLANE_PODS), "dataplane-pods.db", SMALL_BUFFER),
-        _journal("dataplane.units.*", "dataplane-units.db", [f"_SYSTEMD_UNIT={unit}" for unit in DATAPLANE_UNITS]),
-        _journal("host.kernel", "host-kernel.db", ["_TRANSPORT=kernel"]),
+        _tail(APPLICATION_TAG, path="/var/log/containers/*.log", db="containers.db", buffer=APPLICATION_BUFFER, exclude=DATAPLANE_PODS),
+        _tail("dataplane.pods.*", path=", ".join(DATAPLANE_PODS), db="dataplane-pods.db", buffer=SMALL_BUFFER),
+        _journal("dataplane.units.*", db="dataplane-units.db", filters=[f"_SYSTEMD_UNIT={unit}" for unit in DATAPLANE_UNITS]),
+        _journal("host.kernel", db="host-kernel.db", filters=["_TRANSPORT=kernel"]),
         # Warnings and worse from the rest of the journal (priorities 0-4); the kernel's are above.
-        _journal("host.system", "host-system.db", [f"PRIORITY={level}" for level in range(5)]),
+        _journal("host.system", db="host-system.db", filters=[f"PRIORITY={level}" for level in range(5)]),
     ]
 
 
@@ -220,7 +220,7 @@ def pipeline(spec: EnvironmentSpec) -> dict[str, list[Section]]:
     return {"service": [("SERVICE", service())], "inputs": inputs(), "filters": filters(), "outputs": outputs(spec), "parsers": parsers()}
 
 
-def _host_path(name: str, path: str, kind: str) -> dict[str, Any]:
+def _host_path(name: str, *, path: str, kind: str) -> dict[str, Any]:
     return {"name": name, "hostPath": {"path": path, "type": kind}}
 
 
@@ -262,9 +262,9 @@ def log_agent_values(spec: EnvironmentSpec) -> dict[str, Any]:
         },
         "podSecurityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
         "volumes": [
-            _host_path("varlog", "/var/log", "Directory"),
-            _host_path("machine-id", "/etc/machine-id", "File"),
-            _host_path("state", STATE_DIR, "DirectoryOrCreate"),
+            _host_path("varlog", path="/var/log", kind="Directory"),
+            _host_path("machine-id", path="/etc/machine-id", kind="File"),
+            _host_path("state", path=STATE_DIR, kind="DirectoryOrCreate"),
         ],
         "volumeMounts": [
             {"name": "varlog", "mountPath": "/var/log", "readOnly": True},

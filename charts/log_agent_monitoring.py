@@ -35,14 +35,16 @@ def log_agent_alerts() -> tuple[Alert, ...]:
     failed = f'sum by (pod, name) (increase(fluentbit_output_retries_failed_total{{job="{JOB}"}}[{LOSS_WINDOW}])) > 0'
     return (
         Alert(
-            "LogAgentDroppingRecords",
-            f"({dropped}) or ({failed})",
-            "0m",
-            WARNING,
-            "The log agent lost records on their way to CloudWatch Logs",
-            "Fluent Bit {{ $labels.pod }} gave up on records for its {{ $labels.name }} log group in the last "
-            f"{LOSS_WINDOW}: those log lines never reach CloudWatch Logs.",
-            "the log agent dropped records or ran out of retries",
+            name="LogAgentDroppingRecords",
+            expr=f"({dropped}) or ({failed})",
+            for_="0m",
+            severity=WARNING,
+            summary="The log agent lost records on their way to CloudWatch Logs",
+            description=(
+                "Fluent Bit {{ $labels.pod }} gave up on records for its {{ $labels.name }} log group in the last "
+                f"{LOSS_WINDOW}: those log lines never reach CloudWatch Logs."
+            ),
+            meaning="the log agent dropped records or ran out of retries",
         ),
     )
 
@@ -51,7 +53,7 @@ def log_agent_rule_groups(names: Names) -> list[dict]:
     return [RuleGroup("log-agent", log_agent_alerts()).render(names)]
 
 
-def log_agent_monitoring(scope: Construct, names: Names) -> None:
+def log_agent_monitoring(scope: Construct, *, names: Names) -> None:
     labels = {**MONITORING_SELECTOR_LABELS, "app.kubernetes.io/name": LOG_AGENT_NAME}
     prom.ServiceMonitor(
         scope,

@@ -48,7 +48,7 @@ class MigrationProps:
 
 
 class MigrationJob(Construct):
-    def __init__(self, scope: Construct, construct_id: str, props: MigrationProps):
+    def __init__(self, scope: Construct, construct_id: str, *, props: MigrationProps):
         super().__init__(scope, construct_id)
         labels = {**props.labels, **MIGRATION_SELECTOR_LABELS}
         self.service_account = k8s.KubeServiceAccount(

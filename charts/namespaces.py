@@ -32,7 +32,7 @@ ALB_READINESS_GATE_LABELS = {"elbv2.k8s.aws/pod-readiness-gate-inject": "enabled
 
 class NamespacesChart(EnvironmentChart):
     def __init__(self, scope: Construct, spec: EnvironmentSpec):
-        super().__init__(scope, "namespaces", spec)
+        super().__init__(scope, "namespaces", spec=spec)
         self.application = Namespace(
             self,
             "application",

@@ -74,23 +74,28 @@ def pods_in(namespace: str, labels: dict[str, str]) -> k8s.NetworkPolicyPeer:
 
 class NetworkPoliciesChart(EnvironmentChart):
     def __init__(self, scope: Construct, spec: EnvironmentSpec):
-        super().__init__(scope, "network-policies", spec, namespace=APP_NAMESPACE)
+        super().__init__(scope, "network-policies", spec=spec, namespace=APP_NAMESPACE)
         subnets = self.names.subnets
         self.public_subnets = cidrs(subnets.public)
         self.isolated_subnets = subnets.isolated
         self.endpoint_subnets = subnets.interface_endpoints
         self.vpc = spec.network.vpc_cidr
-        self._policy("default-deny", {}, ingress=[], egress=[])
+        self._policy("default-deny", selector={}, ingress=[], egress=[])
         self._policy(
-            "allow-dns", {}, egress=[k8s.NetworkPolicyEgressRule(to=[pods_in(KUBE_SYSTEM, DNS_POD_LABELS)], ports=self._dns_ports())]
+            "allow-dns",
+            selector={},
+            egress=[k8s.NetworkPolicyEgressRule(to=[pods_in(KUBE_SYSTEM, DNS_POD_LABELS)], ports=self._dns_ports())],
         )
         for component in COMPONENTS:
-            self._policy(component.name, component.selector_labels, ingress=self._ingress(component), egress=self._egress(component))
-        self._policy(MIGRATION_JOB, MIGRATION_SELECTOR_LABELS, egress=self._egress_rules({Egress.DATABASE}))
+            self._policy(
+                component.name, selector=component.selector_labels, ingress=self._ingress(component), egress=self._egress(component)
+            )
+        self._policy(MIGRATION_JOB, selector=MIGRATION_SELECTOR_LABELS, egress=self._egress_rules({Egress.DATABASE}))
 
     def _policy(
         self,
         name: str,
+        *,
         selector: dict[str, str],
         ingress: Sequence[k8s.NetworkPolicyIngressRule] | None = None,
         egress: Sequence[k8s.NetworkPolicyEgressRule] | None = None,

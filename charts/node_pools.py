@@ -44,7 +44,7 @@ def disruption_budgets(spec: EnvironmentSpec) -> list[sh.NodePoolSpecDisruptionB
     return budgets
 
 
-def node_class(scope: Construct, spec: EnvironmentSpec, names: Names) -> aws.Ec2NodeClass:
+def node_class(scope: Construct, *, spec: EnvironmentSpec, names: Names) -> aws.Ec2NodeClass:
     settings = spec.node_autoscaling
     discovery = [{KARPENTER_DISCOVERY_TAG: names.cluster_name}]
     return aws.Ec2NodeClass(
@@ -81,7 +81,7 @@ def node_class(scope: Construct, spec: EnvironmentSpec, names: Names) -> aws.Ec2
     )
 
 
-def node_pool(scope: Construct, spec: EnvironmentSpec) -> sh.NodePool:
+def node_pool(scope: Construct, *, spec: EnvironmentSpec) -> sh.NodePool:
     settings = spec.node_autoscaling
     op = sh.NodePoolSpecTemplateSpecRequirementsOperator.IN
     requirements = [

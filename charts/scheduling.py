@@ -19,7 +19,7 @@ from envspec import EnvironmentSpec
 
 class SchedulingChart(EnvironmentChart):
     def __init__(self, scope: Construct, spec: EnvironmentSpec):
-        super().__init__(scope, "scheduling", spec)
-        self.node_class = node_class(self, spec, self.names)
-        self.node_pool = node_pool(self, spec)
+        super().__init__(scope, "scheduling", spec=spec)
+        self.node_class = node_class(self, spec=spec, names=self.names)
+        self.node_pool = node_pool(self, spec=spec)
         self.priority_classes = priority_classes(self)

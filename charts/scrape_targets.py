@@ -30,16 +30,16 @@ JOB_LABEL = "app"  # the label of Component.selector_labels whose value names th
 
 class ScrapeTargetsChart(EnvironmentChart):
     def __init__(self, scope: Construct, spec: EnvironmentSpec):
-        super().__init__(scope, "scrape-targets", spec, namespace=MONITORING_NAMESPACE)
+        super().__init__(scope, "scrape-targets", spec=spec, namespace=MONITORING_NAMESPACE)
         self.service_monitors = {component.key: self._service_monitor(component) for component in (BACKEND, FRONTEND)}
         self.pod_monitor = self._pod_monitor(AI_WORKER)
         # Karpenter's ServiceMonitor and alerts: they need the operator's CRDs, like these monitors.
-        karpenter_monitoring(self, spec, self.names)
+        karpenter_monitoring(self, spec=spec, names=self.names)
         # The add-ons whose charts cannot make their own monitor in time (charts/addon_monitoring.py).
         self.addon_monitors = {
-            addon.release: addon_pod_monitor(self, addon, interval=SCRAPE_INTERVAL, timeout=SCRAPE_TIMEOUT) for addon in ADDON_METRICS
+            addon.release: addon_pod_monitor(self, addon=addon, interval=SCRAPE_INTERVAL, timeout=SCRAPE_TIMEOUT) for addon in ADDON_METRICS
         }
-        log_agent_monitoring(self, self.names)
+        log_agent_monitoring(self, names=self.names)
 
     @staticmethod
     def _metadata(component: Component) -> ApiObjectMetadata:

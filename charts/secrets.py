@@ -70,7 +70,7 @@ STORE_NAMESPACES = (APP_NAMESPACE, MONITORING_NAMESPACE)
 
 class SecretsChart(EnvironmentChart):
     def __init__(self, scope: Construct, spec: EnvironmentSpec):
-        super().__init__(scope, "secrets", spec)
+        super().__init__(scope, "secrets", spec=spec)
         self.store = eso.ClusterSecretStore(
             self,
             "cluster-secret-store",
@@ -87,7 +87,9 @@ class SecretsChart(EnvironmentChart):
         self.external_secrets = {binding.kubernetes_name: self._external_secret(binding) for binding in self.names.app_secrets}
         # Grafana's admin login (`grafana.admin.existingSecret` of kube-prometheus-stack): here, so the
         # Secret exists before that release starts Grafana (docs/gitops.md, "Order").
-        self.grafana_admin = synced_secret(self, self.names.grafana_admin_secret, spec.secret_sync.refresh_interval)
+        self.grafana_admin = synced_secret(
+            self, binding=self.names.grafana_admin_secret, refresh_interval=spec.secret_sync.refresh_interval
+        )
         if not self.names.is_standby:  # the bootstrap Job's master login: no such Job on the standby (charts/workloads.py)
             self.external_secrets[self.names.database_bootstrap_secret.kubernetes_name] = self._bootstrap_secret()
         # Public certificates, not secrets: the RDS root CAs of both regions (a restore in the DR region
@@ -102,11 +104,11 @@ class SecretsChart(EnvironmentChart):
     def _external_secret(self, binding: SecretBinding) -> eso.ExternalSecret:
         sync = self.spec.secret_sync
         if binding.kubernetes_name not in DATABASE_SECRETS:
-            return synced_secret(self, binding, sync.refresh_interval)
+            return synced_secret(self, binding=binding, refresh_interval=sync.refresh_interval)
         return synced_secret(
             self,
-            binding,
-            sync.database_refresh_interval,
+            binding=binding,
+            refresh_interval=sync.database_refresh_interval,
             remote_keys=DATABASE_CONNECTION_KEYS,
             template_data={"url": DATABASE_URL_TEMPLATE},
             version=LOGIN_VERSION_STAGE,
@@ -117,8 +119,8 @@ class SecretsChart(EnvironmentChart):
         migration = names.app_secret(DATABASE_MIGRATION_SECRET.kubernetes_name).remote_name
         return synced_secret(
             self,
-            names.database_bootstrap_secret,
-            self.spec.secret_sync.database_refresh_interval,
+            binding=names.database_bootstrap_secret,
+            refresh_interval=self.spec.secret_sync.database_refresh_interval,
             remote_keys=DATABASE_CONNECTION_KEYS,
             template_data=BOOTSTRAP_TEMPLATE,
             version=LOGIN_VERSION_STAGE,

@@ -27,7 +27,7 @@ GP3_PARAMETERS = {"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype
 
 class StorageChart(EnvironmentChart):
     def __init__(self, scope: Construct, spec: EnvironmentSpec):
-        super().__init__(scope, STORAGE_CHART, spec)
+        super().__init__(scope, STORAGE_CHART, spec=spec)
         self.gp3 = k8s.KubeStorageClass(
             self,
             "gp3",

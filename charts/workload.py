@@ -87,7 +87,7 @@ class GracefulDeployment(k8s.KubeDeployment):
 
 
 class Workload(Construct):
-    def __init__(self, scope: Construct, construct_id: str, props: WorkloadProps):
+    def __init__(self, scope: Construct, construct_id: str, *, props: WorkloadProps):
         super().__init__(scope, construct_id)
         component = props.component
         selector = component.selector_labels

@@ -18,15 +18,15 @@ from synth.errors import construct_error
 
 class WorkloadsChart(EnvironmentChart):
     def __init__(self, scope: Construct, spec: EnvironmentSpec):
-        super().__init__(scope, "workloads", spec, namespace=APP_NAMESPACE)
+        super().__init__(scope, "workloads", spec=spec, namespace=APP_NAMESPACE)
         self._check_secret_references()
-        self.workloads = {component.key: Workload(self, component.name, self._props(component)) for component in COMPONENTS}
+        self.workloads = {component.key: Workload(self, component.name, props=self._props(component)) for component in COMPONENTS}
         # The standby's database is a read replica: the schema and the roles arrive by replication, and a
         # migration or a CREATE ROLE there would fail (a replica is read-only) and fail the sync with it.
         if not self.names.is_standby:
             self._database_jobs(spec)
         self.ingress = PublicIngress(
-            self, "ingress", self.names, {"app.kubernetes.io/name": "ai-subsidy", "app.kubernetes.io/component": "ingress"}
+            self, "ingress", names=self.names, labels={"app.kubernetes.io/name": "ai-subsidy", "app.kubernetes.io/component": "ingress"}
         )
 
     def _database_jobs(self, spec: EnvironmentSpec) -> None:
@@ -34,7 +34,7 @@ class WorkloadsChart(EnvironmentChart):
         self.migration = MigrationJob(
             self,
             "migration",
-            MigrationProps(
+            props=MigrationProps(
                 image=backend.image.reference,
                 resources=backend.resources,
                 deadline_seconds=spec.workloads.migration_deadline_seconds,

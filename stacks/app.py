@@ -27,7 +27,7 @@ def add_environment(app: App, spec: EnvironmentSpec) -> list[EnvironmentStack]:
     network = NetworkStack(app, spec)
     cluster = ClusterStack(app, spec, network=network)
     data = DataStack(app, spec, network=network, cluster=cluster)
-    observability = ObservabilityStack(app, spec, network, cluster)
+    observability = ObservabilityStack(app, spec, network=network, cluster=cluster)
     edge = EdgeStack(app, spec, cluster=cluster)
     security = SecurityStack(app, spec)
     backup = BackupStack(app, spec)
@@ -51,7 +51,7 @@ def add_standby(app: App, spec: EnvironmentSpec, *, primary_network: NetworkStac
     edge = EdgeStack(app, spec, cluster=cluster, names=names)
     dns = FailoverDnsStack(app, spec, names=names)
     built: list[EnvironmentStack] = [network, cluster, data, edge, dns]
-    if tuple(stack.node.id.removeprefix(f"{spec.name}-") for stack in built) != DR_LAYERS:
+    if tuple(f"dr-{stack.layer}" for stack in built) != DR_LAYERS:
         raise RuntimeError("envspec.naming.DR_LAYERS must list the standby's layers built here, in order")
     return built
 

@@ -92,7 +92,7 @@ def boundary_statements(names: Names) -> list[Statement]:
 class PermissionsBoundary(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, names: Names):
         super().__init__(scope, construct_id)
-        document = policy_document(self, "document", boundary_statements(names))
+        document = policy_document(self, "document", statements=boundary_statements(names))
         for check_id in BOUNDARY_CHECKS:
             skip_check(document, check_id, BOUNDARY_REASON)
         self.policy = IamPolicy(

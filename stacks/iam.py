@@ -48,17 +48,17 @@ class Role(Construct):
         self,
         scope: Construct,
         construct_id: str,
+        *,
         name: str,
         description: str,
         trust: Sequence[Statement],
         permissions: Sequence[Statement] = (),
         managed_policies: Sequence[str] = (),
-        *,
         bounded: bool = True,
         boundary_arn: str | None = None,
     ):
         super().__init__(scope, construct_id)
-        trust_document = policy_document(self, "trust", trust)
+        trust_document = policy_document(self, "trust", statements=trust)
         boundary = None
         if bounded:
             stack = TerraformStack.of(self)
@@ -74,7 +74,7 @@ class Role(Construct):
         )
         self.policy: IamRolePolicy | None = None
         if permissions:
-            self.permissions = policy_document(self, "permissions", permissions)
+            self.permissions = policy_document(self, "permissions", statements=permissions)
             self.policy = IamRolePolicy(self, "policy", name=name, role=self.role.id, policy=self.permissions.json)
         for index, policy in enumerate(managed_policies):
             IamRolePolicyAttachment(self, f"managed_{index}", role=self.role.name, policy_arn=policy)
@@ -106,6 +106,7 @@ class PodIdentity(Construct):
         self,
         scope: Construct,
         construct_id: str,
+        *,
         names: Names,
         cluster_name: str,
         service_account: ServiceAccountRef,

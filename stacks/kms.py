@@ -26,6 +26,7 @@ class CustomerManagedKey(Construct):
         self,
         scope: Construct,
         construct_id: str,
+        *,
         names: Names,
         purpose: str,
         description: str,
@@ -38,7 +39,7 @@ class CustomerManagedKey(Construct):
         policy = policy_document(
             self,
             "policy",
-            [
+            statements=[
                 Statement(sid="AccountAdministersKeyThroughIam", actions=["kms:*"], resources=["*"], principals={"AWS": [root]}),
                 *statements,
             ],

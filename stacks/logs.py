@@ -23,7 +23,9 @@ def log_service_statement(names: Names) -> Statement:
     )
 
 
-def encrypted_log_group(scope: Construct, construct_id: str, name: str, retention_days: int, key: CustomerManagedKey) -> CloudwatchLogGroup:
+def encrypted_log_group(
+    scope: Construct, construct_id: str, *, name: str, retention_days: int, key: CustomerManagedKey
+) -> CloudwatchLogGroup:
     """A log group created before the service that writes to it, so it is never created unencrypted
     or without a retention by that service."""
     group = CloudwatchLogGroup(scope, construct_id, name=name, retention_in_days=retention_days, kms_key_id=key.arn)

@@ -33,7 +33,7 @@ class Statement:
     not_resources: Sequence[str] = ()  # with resources=None: every resource but these
 
 
-def policy_document(scope: Construct, construct_id: str, statements: Sequence[Statement]) -> DataAwsIamPolicyDocument:
+def policy_document(scope: Construct, construct_id: str, *, statements: Sequence[Statement]) -> DataAwsIamPolicyDocument:
     return DataAwsIamPolicyDocument(
         scope,
         construct_id,

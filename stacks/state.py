@@ -26,14 +26,19 @@ class StateStack(EnvironmentStack):
     def __init__(self, scope: Construct, spec: EnvironmentSpec):
         super().__init__(scope, spec)
         names = self.names
-        self.key = CustomerManagedKey(self, "key", names, "tfstate", f"{names.prefix} Terraform state")
+        self.key = CustomerManagedKey(self, "key", names=names, purpose="tfstate", description=f"{names.prefix} Terraform state")
         access_logs = SecureBucket(
-            self, "access_logs", names.bucket("tfstate-logs"), key=None, access_log_bucket=None, lifecycle=Lifecycle(expiration_days=365)
+            self,
+            "access_logs",
+            name=names.bucket("tfstate-logs"),
+            key=None,
+            access_log_bucket=None,
+            lifecycle=Lifecycle(expiration_days=365),
         )
         self.state = SecureBucket(
             self,
             "state",
-            names.state_bucket,
+            name=names.state_bucket,
             key=self.key,
             access_log_bucket=access_logs.bucket,
             lifecycle=Lifecycle(noncurrent_version_days=365),

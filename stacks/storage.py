@@ -48,6 +48,7 @@ class SecureBucket(Construct):
         self,
         scope: Construct,
         construct_id: str,
+        *,
         name: str,
         key: CustomerManagedKey | None,
         access_log_bucket: S3Bucket | None,
@@ -104,7 +105,7 @@ class SecureBucket(Construct):
         policy = policy_document(
             self,
             "policy_document",
-            [
+            statements=[
                 Statement(
                     sid="DenyInsecureTransport",
                     effect="Deny",

@@ -166,7 +166,7 @@ def _thresholds(panel: Panel) -> dict[str, Any]:
     return {"mode": "absolute", "steps": [{"color": "green", "value": None}, {"color": "red", "value": panel.threshold}]}
 
 
-def _panel(panel: Panel, panel_id: int, x: int, y: int) -> dict[str, Any]:
+def _panel(panel: Panel, *, panel_id: int, x: int, y: int) -> dict[str, Any]:
     defaults: dict[str, Any] = {"unit": panel.unit, "thresholds": _thresholds(panel), **panel.extra_defaults}
     if panel.kind == "timeseries":
         defaults["custom"] = {"thresholdsStyle": {"mode": "line" if panel.threshold is not None else "off"}, "fillOpacity": 10}
@@ -200,7 +200,7 @@ def dashboard(names: Names) -> dict[str, Any]:
         if x + panel.width > GRID_WIDTH:
             x, y = 0, y + row_height
             row_height = 0
-        panels.append(_panel(panel, panel_id, x, y))
+        panels.append(_panel(panel, panel_id=panel_id, x=x, y=y))
         x += panel.width
         row_height = max(row_height, panel.height)
     return {

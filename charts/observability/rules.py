@@ -42,7 +42,7 @@ class Recording:
         return rule
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Alert:
     name: str
     expr: str
@@ -82,7 +82,7 @@ class RuleGroup:
         return {"name": self.name, "rules": [rule.render(names) for rule in self.rules]}
 
 
-def _quantiles(record: str, buckets: str, quantiles: tuple[str, ...]) -> tuple[Recording, ...]:
+def _quantiles(record: str, *, buckets: str, quantiles: tuple[str, ...]) -> tuple[Recording, ...]:
     return tuple(Recording(record, q.quantile(value, buckets), {"quantile": value}) for value in quantiles)
 
 
@@ -93,60 +93,70 @@ HTTP = RuleGroup(
         Recording(q.ERRORS_RATE, q.ERRORS_RATE_EXPR),
         Recording(q.ERROR_RATIO, f"{q.ERRORS_RATE} / {q.REQUESTS_RATE}"),
         Recording(q.DURATION_BUCKETS_RATE, q.rate(q.app(q.HTTP_DURATION_BUCKET), by=f"{q.BY}, le")),
-        *_quantiles(q.DURATION_QUANTILE, q.DURATION_BUCKETS_RATE, ("0.5", "0.95")),
+        *_quantiles(q.DURATION_QUANTILE, buckets=q.DURATION_BUCKETS_RATE, quantiles=("0.5", "0.95")),
         Alert(
-            "ApplicationDown",
-            f"{q.app(q.UP, job=q.BACKEND_JOB)} == 0",
-            "5m",
-            CRITICAL,
-            "The backend's metrics endpoint does not answer",
-            "Prometheus has failed to scrape backend target {{ $labels.instance }} (pod {{ $labels.pod }}) for 5 minutes "
-            "(up = {{ $value }}).",
-            "a backend scrape target has been down for 5 minutes",
+            name="ApplicationDown",
+            expr=f"{q.app(q.UP, job=q.BACKEND_JOB)} == 0",
+            for_="5m",
+            severity=CRITICAL,
+            summary="The backend's metrics endpoint does not answer",
+            description=(
+                "Prometheus has failed to scrape backend target {{ $labels.instance }} (pod {{ $labels.pod }}) for 5 minutes "
+                "(up = {{ $value }})."
+            ),
+            meaning="a backend scrape target has been down for 5 minutes",
             impact=USERS,
         ),
         Alert(
-            "ApplicationComponentDown",
-            f"{q.app(q.UP, job=f'~{q.FRONTEND_JOB}|{q.AI_WORKER_JOB}')} == 0",
-            "5m",
-            CRITICAL,
-            "A frontend or AI worker metrics endpoint does not answer",
-            "Prometheus has failed to scrape {{ $labels.job }} target {{ $labels.instance }} (pod {{ $labels.pod }}) for 5 minutes "
-            "(up = {{ $value }}).",
-            "a frontend or AI worker scrape target has been down for 5 minutes",
+            name="ApplicationComponentDown",
+            expr=f"{q.app(q.UP, job=f'~{q.FRONTEND_JOB}|{q.AI_WORKER_JOB}')} == 0",
+            for_="5m",
+            severity=CRITICAL,
+            summary="A frontend or AI worker metrics endpoint does not answer",
+            description=(
+                "Prometheus has failed to scrape {{ $labels.job }} target {{ $labels.instance }} (pod {{ $labels.pod }}) for 5 minutes "
+                "(up = {{ $value }})."
+            ),
+            meaning="a frontend or AI worker scrape target has been down for 5 minutes",
             impact=USERS,
         ),
         Alert(
-            "ApplicationTargetsMissing",
-            " or ".join(f"absent({q.app(q.UP, job=job)})" for job in q.APPLICATION_JOBS),
-            "10m",
-            CRITICAL,
-            "Prometheus has no scrape target for an application component",
-            "No target of job {{ $labels.job }} in namespace {{ $labels.namespace }} has been discovered for 10 minutes "
-            "(absent = {{ $value }}): its pods, Service or monitor are gone.",
-            "Prometheus has discovered no target of a component for 10 minutes",
+            name="ApplicationTargetsMissing",
+            expr=" or ".join(f"absent({q.app(q.UP, job=job)})" for job in q.APPLICATION_JOBS),
+            for_="10m",
+            severity=CRITICAL,
+            summary="Prometheus has no scrape target for an application component",
+            description=(
+                "No target of job {{ $labels.job }} in namespace {{ $labels.namespace }} has been discovered for 10 minutes "
+                "(absent = {{ $value }}): its pods, Service or monitor are gone."
+            ),
+            meaning="Prometheus has discovered no target of a component for 10 minutes",
             impact=USERS,
         ),
         Alert(
-            "HighResponseTime",
-            f"{q.app(q.DURATION_QUANTILE, job=q.BACKEND_JOB, quantile='0.95')} > {t.HIGH_RESPONSE_TIME.promql}",
-            "10m",
-            WARNING,
-            f"Backend p95 response time is over {t.HIGH_RESPONSE_TIME.text}",
-            "The 95th percentile response time of {{ $labels.job }} has been {{ $value | humanizeDuration }} "
-            f"(threshold {t.HIGH_RESPONSE_TIME.text}) for 10 minutes.",
-            f"backend p95 latency over {t.HIGH_RESPONSE_TIME.text} for 10 minutes",
+            name="HighResponseTime",
+            expr=f"{q.app(q.DURATION_QUANTILE, job=q.BACKEND_JOB, quantile='0.95')} > {t.HIGH_RESPONSE_TIME.promql}",
+            for_="10m",
+            severity=WARNING,
+            summary=f"Backend p95 response time is over {t.HIGH_RESPONSE_TIME.text}",
+            description=(
+                "The 95th percentile response time of {{ $labels.job }} has been {{ $value | humanizeDuration }} "
+                f"(threshold {t.HIGH_RESPONSE_TIME.text}) for 10 minutes."
+            ),
+            meaning=f"backend p95 latency over {t.HIGH_RESPONSE_TIME.text} for 10 minutes",
         ),
         # A ticket: a 5-minute burst of errors. What users feel over time pages as ErrorBudgetFastBurn.
         Alert(
-            "HighErrorRate",
-            f"{q.app(q.ERROR_RATIO, job=q.BACKEND_JOB)} > {t.HIGH_ERROR_RATIO.promql}",
-            "5m",
-            WARNING,
-            f"More than {t.HIGH_ERROR_RATIO.text} of backend requests fail with 5xx",
-            "{{ $value | humanizePercentage }} of {{ $labels.job }} requests have been answered with a 5xx status "
-            f"(threshold {t.HIGH_ERROR_RATIO.text}) for 5 minutes.",
-            f"more than {t.HIGH_ERROR_RATIO.text} of backend requests answered 5xx for 5 minutes",
+            name="HighErrorRate",
+            expr=f"{q.app(q.ERROR_RATIO, job=q.BACKEND_JOB)} > {t.HIGH_ERROR_RATIO.promql}",
+            for_="5m",
+            severity=WARNING,
+            summary=f"More than {t.HIGH_ERROR_RATIO.text} of backend requests fail with 5xx",
+            description=(
+                "{{ $value | humanizePercentage }} of {{ $labels.job }} requests have been answered with a 5xx status "
+                f"(threshold {t.HIGH_ERROR_RATIO.text}) for 5 minutes."
+            ),
+            meaning=f"more than {t.HIGH_ERROR_RATIO.text} of backend requests answered 5xx for 5 minutes",
         ),
     ),
 )
@@ -156,16 +166,18 @@ AI = RuleGroup(
     (
         Recording(q.AI_REQUESTS_RATE, q.rate(q.app(q.AI_REQUESTS))),
         Recording(q.AI_DURATION_BUCKETS_RATE, q.rate(q.app(q.AI_DURATION_BUCKET), by=f"{q.BY}, le")),
-        *_quantiles(q.AI_DURATION_QUANTILE, q.AI_DURATION_BUCKETS_RATE, ("0.95",)),
+        *_quantiles(q.AI_DURATION_QUANTILE, buckets=q.AI_DURATION_BUCKETS_RATE, quantiles=("0.95",)),
         Alert(
-            "AIServiceHighLatency",
-            f"{q.app(q.AI_DURATION_QUANTILE, quantile='0.95')} > {t.AI_HIGH_LATENCY.promql}",
-            "5m",
-            WARNING,
-            f"AI request p95 latency is over {t.AI_HIGH_LATENCY.text}",
-            "The 95th percentile duration of AI requests made by {{ $labels.job }} has been {{ $value | humanizeDuration }} "
-            f"(threshold {t.AI_HIGH_LATENCY.text}) for 5 minutes.",
-            f"AI request p95 latency over {t.AI_HIGH_LATENCY.text} for 5 minutes",
+            name="AIServiceHighLatency",
+            expr=f"{q.app(q.AI_DURATION_QUANTILE, quantile='0.95')} > {t.AI_HIGH_LATENCY.promql}",
+            for_="5m",
+            severity=WARNING,
+            summary=f"AI request p95 latency is over {t.AI_HIGH_LATENCY.text}",
+            description=(
+                "The 95th percentile duration of AI requests made by {{ $labels.job }} has been {{ $value | humanizeDuration }} "
+                f"(threshold {t.AI_HIGH_LATENCY.text}) for 5 minutes."
+            ),
+            meaning=f"AI request p95 latency over {t.AI_HIGH_LATENCY.text} for 5 minutes",
         ),
     ),
 )
@@ -180,14 +192,16 @@ DATABASE = RuleGroup(
             f"sum by ({q.BY}) (increase({q.app(q.DATABASE_CONNECTIONS_FAILED)}[{q.RATE_WINDOW}]))",
         ),
         Alert(
-            "DatabaseConnectionFailure",
-            f"{q.DATABASE_CONNECTIONS_FAILED_INCREASE} > {t.DATABASE_CONNECTION_FAILURES.promql}",
-            "2m",
-            CRITICAL,
-            "The application fails to connect to PostgreSQL",
-            "{{ $labels.job }} failed to open {{ $value | humanize }} database connections in the last 5 minutes "
-            f"(threshold {t.DATABASE_CONNECTION_FAILURES.text}), for 2 minutes.",
-            f"more than {t.DATABASE_CONNECTION_FAILURES.text} failed database connections in 5 minutes, for 2 minutes",
+            name="DatabaseConnectionFailure",
+            expr=f"{q.DATABASE_CONNECTIONS_FAILED_INCREASE} > {t.DATABASE_CONNECTION_FAILURES.promql}",
+            for_="2m",
+            severity=CRITICAL,
+            summary="The application fails to connect to PostgreSQL",
+            description=(
+                "{{ $labels.job }} failed to open {{ $value | humanize }} database connections in the last 5 minutes "
+                f"(threshold {t.DATABASE_CONNECTION_FAILURES.text}), for 2 minutes."
+            ),
+            meaning=f"more than {t.DATABASE_CONNECTION_FAILURES.text} failed database connections in 5 minutes, for 2 minutes",
             impact=DATA,
         ),
     ),
@@ -197,24 +211,28 @@ NODES = RuleGroup(
     "ai-subsidy.nodes",
     (
         Alert(
-            "HighCPUUsage",
-            f"{q.NODE_CPU_PERCENT} > {t.NODE_CPU.promql}",
-            "10m",
-            WARNING,
-            f"Node CPU usage is over {t.NODE_CPU.text}",
-            'CPU usage of node {{ $labels.instance }} has been {{ $value | printf "%.1f" }}%'
-            f" (threshold {t.NODE_CPU.text}) for 10 minutes.",
-            f"node CPU usage over {t.NODE_CPU.text} for 10 minutes",
+            name="HighCPUUsage",
+            expr=f"{q.NODE_CPU_PERCENT} > {t.NODE_CPU.promql}",
+            for_="10m",
+            severity=WARNING,
+            summary=f"Node CPU usage is over {t.NODE_CPU.text}",
+            description=(
+                'CPU usage of node {{ $labels.instance }} has been {{ $value | printf "%.1f" }}%'
+                f" (threshold {t.NODE_CPU.text}) for 10 minutes."
+            ),
+            meaning=f"node CPU usage over {t.NODE_CPU.text} for 10 minutes",
         ),
         Alert(
-            "HighMemoryUsage",
-            f"{q.NODE_MEMORY_PERCENT} > {t.NODE_MEMORY.promql}",
-            "5m",
-            CRITICAL,
-            f"Node memory usage is over {t.NODE_MEMORY.text}",
-            'Memory usage of node {{ $labels.instance }} has been {{ $value | printf "%.1f" }}%'
-            f" (threshold {t.NODE_MEMORY.text}) for 5 minutes.",
-            f"node memory usage over {t.NODE_MEMORY.text} for 5 minutes",
+            name="HighMemoryUsage",
+            expr=f"{q.NODE_MEMORY_PERCENT} > {t.NODE_MEMORY.promql}",
+            for_="5m",
+            severity=CRITICAL,
+            summary=f"Node memory usage is over {t.NODE_MEMORY.text}",
+            description=(
+                'Memory usage of node {{ $labels.instance }} has been {{ $value | printf "%.1f" }}%'
+                f" (threshold {t.NODE_MEMORY.text}) for 5 minutes."
+            ),
+            meaning=f"node memory usage over {t.NODE_MEMORY.text} for 5 minutes",
         ),
     ),
 )
@@ -226,49 +244,63 @@ KUBERNETES = RuleGroup(
     "ai-subsidy.kubernetes",
     (
         Alert(
-            "PodCrashLooping",
-            "max by (namespace, pod, container) "
-            f"(max_over_time({q.ksm('kube_pod_container_status_waiting_reason', reason='CrashLoopBackOff')}[5m])) >= 1",
-            "15m",
-            WARNING,
-            "An application container is crash-looping",
-            "Container {{ $labels.container }} of pod {{ $labels.pod }} has been in CrashLoopBackOff for 15 minutes "
-            "(waiting = {{ $value }}).",
-            "a container of the application has been in CrashLoopBackOff for 15 minutes",
+            name="PodCrashLooping",
+            expr=(
+                "max by (namespace, pod, container) "
+                f"(max_over_time({q.ksm('kube_pod_container_status_waiting_reason', reason='CrashLoopBackOff')}[5m])) >= 1"
+            ),
+            for_="15m",
+            severity=WARNING,
+            summary="An application container is crash-looping",
+            description=(
+                "Container {{ $labels.container }} of pod {{ $labels.pod }} has been in CrashLoopBackOff for 15 minutes "
+                "(waiting = {{ $value }})."
+            ),
+            meaning="a container of the application has been in CrashLoopBackOff for 15 minutes",
         ),
         Alert(
-            "DeploymentReplicasBelowDesired",
-            f"max by ({_BY_DEPLOYMENT}) ({q.ksm('kube_deployment_status_replicas_available')})\n"
-            f"  < max by ({_BY_DEPLOYMENT}) ({q.ksm('kube_deployment_spec_replicas')})",
-            "15m",
-            WARNING,
-            "A Deployment has fewer available replicas than desired",
-            "Deployment {{ $labels.deployment }} has had only {{ $value }} available replicas, fewer than desired, for 15 minutes.",
-            "a Deployment has had fewer available replicas than desired for 15 minutes",
+            name="DeploymentReplicasBelowDesired",
+            expr=(
+                f"max by ({_BY_DEPLOYMENT}) ({q.ksm('kube_deployment_status_replicas_available')})\n"
+                f"  < max by ({_BY_DEPLOYMENT}) ({q.ksm('kube_deployment_spec_replicas')})"
+            ),
+            for_="15m",
+            severity=WARNING,
+            summary="A Deployment has fewer available replicas than desired",
+            description=(
+                "Deployment {{ $labels.deployment }} has had only {{ $value }} available replicas, fewer than desired, for 15 minutes."
+            ),
+            meaning="a Deployment has had fewer available replicas than desired for 15 minutes",
         ),
         Alert(
-            "AutoscalerAtMaximum",
-            f"max by ({_BY_HPA}) ({q.ksm('kube_horizontalpodautoscaler_status_current_replicas')})\n"
-            f"  >= max by ({_BY_HPA}) ({q.ksm('kube_horizontalpodautoscaler_spec_max_replicas')})\n"
-            f"and on ({_BY_HPA})\n"
-            f"  max by ({_BY_HPA}) ({q.ksm('kube_horizontalpodautoscaler_spec_max_replicas')})\n"
-            f"  > max by ({_BY_HPA}) ({q.ksm('kube_horizontalpodautoscaler_spec_min_replicas')})",
-            "30m",
-            WARNING,
-            "An autoscaler has run at its maximum replicas for 30 minutes",
-            "HorizontalPodAutoscaler {{ $labels.horizontalpodautoscaler }} has run at its maximum of {{ $value }} replicas "
-            "for 30 minutes; it cannot add capacity.",
-            "an autoscaler has been at its maximum (above its minimum) for 30 minutes",
+            name="AutoscalerAtMaximum",
+            expr=(
+                f"max by ({_BY_HPA}) ({q.ksm('kube_horizontalpodautoscaler_status_current_replicas')})\n"
+                f"  >= max by ({_BY_HPA}) ({q.ksm('kube_horizontalpodautoscaler_spec_max_replicas')})\n"
+                f"and on ({_BY_HPA})\n"
+                f"  max by ({_BY_HPA}) ({q.ksm('kube_horizontalpodautoscaler_spec_max_replicas')})\n"
+                f"  > max by ({_BY_HPA}) ({q.ksm('kube_horizontalpodautoscaler_spec_min_replicas')})"
+            ),
+            for_="30m",
+            severity=WARNING,
+            summary="An autoscaler has run at its maximum replicas for 30 minutes",
+            description=(
+                "HorizontalPodAutoscaler {{ $labels.horizontalpodautoscaler }} has run at its maximum of {{ $value }} replicas "
+                "for 30 minutes; it cannot add capacity."
+            ),
+            meaning="an autoscaler has been at its maximum (above its minimum) for 30 minutes",
         ),
         Alert(
-            "MigrationJobFailed",
-            f"max by (namespace, job_name) ({q.ksm('kube_job_failed', job_name=MIGRATION_JOB, condition='true')}) > 0",
-            "1m",
-            WARNING,
-            "The database migration Job failed",
-            "Job {{ $labels.job_name }} in namespace {{ $labels.namespace }} has failed (failed = {{ $value }}); "
-            "the Argo CD sync that ran it stopped before the new backend rolled out.",
-            "the pre-sync database migration Job has failed",
+            name="MigrationJobFailed",
+            expr=f"max by (namespace, job_name) ({q.ksm('kube_job_failed', job_name=MIGRATION_JOB, condition='true')}) > 0",
+            for_="1m",
+            severity=WARNING,
+            summary="The database migration Job failed",
+            description=(
+                "Job {{ $labels.job_name }} in namespace {{ $labels.namespace }} has failed (failed = {{ $value }}); "
+                "the Argo CD sync that ran it stopped before the new backend rolled out."
+            ),
+            meaning="the pre-sync database migration Job has failed",
         ),
     ),
 )
@@ -277,14 +309,16 @@ MONITORING = RuleGroup(
     "ai-subsidy.monitoring",
     (
         Alert(
-            MONITORING_SECRET_NOT_READY,
-            q.MONITORING_SECRET_NOT_READY_EXPR,
-            "10m",
-            WARNING,
-            "A Secret the monitoring stack needs is not synced from Secrets Manager",
-            "ExternalSecret {{ $labels.name }} in namespace {{ $labels.exported_namespace }} has not been Ready for 10 minutes "
-            "(Ready=False is {{ $value }}); while a receiver's Secret is affected, the heartbeat stops.",
-            "an ExternalSecret in `monitoring` (receiver credentials, Grafana login) has not been Ready for 10 minutes",
+            name=MONITORING_SECRET_NOT_READY,
+            expr=q.MONITORING_SECRET_NOT_READY_EXPR,
+            for_="10m",
+            severity=WARNING,
+            summary="A Secret the monitoring stack needs is not synced from Secrets Manager",
+            description=(
+                "ExternalSecret {{ $labels.name }} in namespace {{ $labels.exported_namespace }} has not been Ready for 10 minutes "
+                "(Ready=False is {{ $value }}); while a receiver's Secret is affected, the heartbeat stops."
+            ),
+            meaning="an ExternalSecret in `monitoring` (receiver credentials, Grafana login) has not been Ready for 10 minutes",
         ),
     ),
 )
@@ -293,15 +327,17 @@ SECRETS = RuleGroup(
     "ai-subsidy.secrets",
     (
         Alert(
-            "ExternalSecretNotReady",
-            q.EXTERNAL_SECRET_NOT_READY_EXPR,
-            "10m",
-            WARNING,
-            "An ExternalSecret is not synced from Secrets Manager",
-            "ExternalSecret {{ $labels.name }} in namespace {{ $labels.exported_namespace }} has not been Ready for 10 minutes "
-            "(Ready=False is {{ $value }}): its Secret keeps the last value synced, so a rotated credential does not reach the pods "
-            "and a new Secret is never created.",
-            "an ExternalSecret outside `monitoring` (the application's secrets) has not been Ready for 10 minutes",
+            name="ExternalSecretNotReady",
+            expr=q.EXTERNAL_SECRET_NOT_READY_EXPR,
+            for_="10m",
+            severity=WARNING,
+            summary="An ExternalSecret is not synced from Secrets Manager",
+            description=(
+                "ExternalSecret {{ $labels.name }} in namespace {{ $labels.exported_namespace }} has not been Ready for 10 minutes "
+                "(Ready=False is {{ $value }}): its Secret keeps the last value synced, so a rotated credential does not reach the pods "
+                "and a new Secret is never created."
+            ),
+            meaning="an ExternalSecret outside `monitoring` (the application's secrets) has not been Ready for 10 minutes",
         ),
     ),
 )

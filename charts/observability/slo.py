@@ -106,15 +106,17 @@ class ServiceLevelObjective:
             for row in rows
         )
         return Alert(
-            FAST_BURN if page else SLOW_BURN,
-            "\nor\n".join(self._condition(row) for row in rows),
-            None,
-            Severity.CRITICAL if page else Severity.WARNING,
-            f"{self.component.name} is spending its {self.kind} error budget {'fast' if page else 'steadily'}",
-            f"{{{{ $value | humanizePercentage }}}} of {{{{ $labels.job }}}} requests {what} over the long window, against "
-            f"a {{{{ $labels.slo }}}} budget of {self._budget_text} (objective {self.target_text} over {self.period_days} days): "
-            f"a burn rate over {burns}.",
-            f"the {self.period_days}-day error budget of an SLO burns "
+            name=FAST_BURN if page else SLOW_BURN,
+            expr="\nor\n".join(self._condition(row) for row in rows),
+            for_=None,
+            severity=Severity.CRITICAL if page else Severity.WARNING,
+            summary=f"{self.component.name} is spending its {self.kind} error budget {'fast' if page else 'steadily'}",
+            description=(
+                f"{{{{ $value | humanizePercentage }}}} of {{{{ $labels.job }}}} requests {what} over the long window, against "
+                f"a {{{{ $labels.slo }}}} budget of {self._budget_text} (objective {self.target_text} over {self.period_days} days): "
+                f"a burn rate over {burns}."
+            ),
+            meaning=f"the {self.period_days}-day error budget of an SLO burns "
             + " or ".join(f"{row.burn_rate(self.period_days).normalize():f}x over {row.long}" for row in rows),
             impact=USERS if page else None,
         )
@@ -143,15 +145,19 @@ def bucket_missing(slo: ServiceLevelObjective) -> Alert:
     job = slo.component.name
     histogram = q.HTTP_DURATION_BUCKET
     return Alert(
-        BUCKET_MISSING,
-        f"count by ({q.BY}) ({q.app(histogram, job=job, le='+Inf')})\n"
-        f"unless\ncount by ({q.BY}) ({q.app(histogram, job=job, le=le_matcher(slo.latency_threshold))})",
-        BUCKET_MISSING_FOR,
-        Severity.WARNING,
-        f"{job} has no {slo.threshold_text} latency bucket: its latency objective is not measured",
-        f"{{{{ $labels.job }}}} exports {histogram} ({{{{ $value }}}} series with le=+Inf) but no bucket with "
-        f"le={slo.threshold_text.removesuffix('s')}: its latency SLI is empty and its error-budget alerts cannot fire.",
-        "a component's request histogram has no bucket at the latency objective's threshold",
+        name=BUCKET_MISSING,
+        expr=(
+            f"count by ({q.BY}) ({q.app(histogram, job=job, le='+Inf')})\n"
+            f"unless\ncount by ({q.BY}) ({q.app(histogram, job=job, le=le_matcher(slo.latency_threshold))})"
+        ),
+        for_=BUCKET_MISSING_FOR,
+        severity=Severity.WARNING,
+        summary=f"{job} has no {slo.threshold_text} latency bucket: its latency objective is not measured",
+        description=(
+            f"{{{{ $labels.job }}}} exports {histogram} ({{{{ $value }}}} series with le=+Inf) but no bucket with "
+            f"le={slo.threshold_text.removesuffix('s')}: its latency SLI is empty and its error-budget alerts cannot fire."
+        ),
+        meaning="a component's request histogram has no bucket at the latency objective's threshold",
     )
 
 

@@ -50,6 +50,7 @@ class FilesReplication(Construct):
         self,
         scope: Construct,
         construct_id: str,
+        *,
         spec: EnvironmentSpec,
         names: Names,
         dr_key: CustomerManagedKey,
@@ -61,7 +62,7 @@ class FilesReplication(Construct):
         access_logs = SecureBucket(
             self,
             "access_logs",
-            names.bucket("access-logs-dr"),
+            name=names.bucket("access-logs-dr"),
             key=None,
             access_log_bucket=None,
             lifecycle=Lifecycle(expiration_days=365),
@@ -71,7 +72,7 @@ class FilesReplication(Construct):
         self.replica = SecureBucket(
             self,
             "replica",
-            names.bucket("files-dr"),
+            name=names.bucket("files-dr"),
             key=dr_key,
             access_log_bucket=access_logs.bucket,
             provider=dr_provider,

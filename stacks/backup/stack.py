@@ -23,7 +23,7 @@ from constructs import Construct
 from envspec import EnvironmentSpec
 from stacks.backup.notifications import VaultFailureNotifications
 from stacks.backup.replication import FilesReplication
-from stacks.backup.vaults import BackupService, Vault, VaultProps
+from stacks.backup.vaults import BackupService, Vault
 from stacks.base import EnvironmentStack
 from stacks.kms import CustomerManagedKey
 
@@ -38,29 +38,36 @@ class BackupStack(EnvironmentStack):
         self.key = CustomerManagedKey(
             self,
             "key",
-            names,
-            "backup",
-            f"{names.prefix} AWS Backup vault ({region})",
+            names=names,
+            purpose="backup",
+            description=f"{names.prefix} AWS Backup vault ({region})",
         )
         lock = backup.vault_lock
-        self.vault = Vault(self, "vault", VaultProps(names.backup_vault, self.key, backup.snapshot_retention_days if lock else None))
+        self.vault = Vault(
+            self, "vault", name=names.backup_vault, key=self.key, lock_retention_days=backup.snapshot_retention_days if lock else None
+        )
         self.frequent_vault = (
-            Vault(self, "frequent_vault", VaultProps(names.backup_frequent_vault, self.key, None)) if backup.snapshot_schedule else None
+            Vault(self, "frequent_vault", name=names.backup_frequent_vault, key=self.key, lock_retention_days=None)
+            if backup.snapshot_schedule
+            else None
         )
         self.dr_vault: Vault | None = None
         if backup.cross_region:
             self.dr_key = CustomerManagedKey(
                 self,
                 "dr_key",
-                names,
-                "backup-dr",
-                f"{names.prefix} disaster-recovery copies ({dr_region})",
+                names=names,
+                purpose="backup-dr",
+                description=f"{names.prefix} disaster-recovery copies ({dr_region})",
                 provider=self.dr_provider,
             )
             self.dr_vault = Vault(
                 self,
                 "dr_vault",
-                VaultProps(names.backup_vault, self.dr_key, backup.copy_retention_days if lock else None, self.dr_provider),
+                name=names.backup_vault,
+                key=self.dr_key,
+                lock_retention_days=backup.copy_retention_days if lock else None,
+                provider=self.dr_provider,
             )
             self.database_replication = DbInstanceAutomatedBackupsReplication(
                 self,
@@ -70,8 +77,10 @@ class BackupStack(EnvironmentStack):
                 retention_period=spec.database.backup_retention_days,
                 provider=self.dr_provider,
             )
-            self.files = FilesReplication(self, "files", spec, names, self.dr_key, self.dr_provider)
-        self.service = BackupService(self, "service", spec, names, self.vault, self.dr_vault, self.frequent_vault)
+            self.files = FilesReplication(self, "files", spec=spec, names=names, dr_key=self.dr_key, dr_provider=self.dr_provider)
+        self.service = BackupService(
+            self, "service", spec=spec, names=names, vault=self.vault, copy_to=self.dr_vault, frequent=self.frequent_vault
+        )
         primary_vaults = [vault.vault for vault in (self.vault, self.frequent_vault) if vault is not None]
         VaultFailureNotifications(self, "notifications", names=names, vaults=primary_vaults)
 

@@ -11,8 +11,6 @@ point is one) at 24 x 2 + 35 = 83 in production, under RDS's default quota of 10
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cdktf import TerraformProvider
 from cdktf_cdktf_provider_aws.backup_plan import (
     BackupPlan,
@@ -48,34 +46,37 @@ SERVICE_ROLE_POLICIES = (
 )
 
 
-@dataclass(frozen=True)
-class VaultProps:
-    name: str
-    key: CustomerManagedKey
-    lock_retention_days: int | None  # None: not locked
-    provider: TerraformProvider | None = None
-
-
 class Vault(Construct):
-    def __init__(self, scope: Construct, construct_id: str, props: VaultProps):
+    """A KMS-encrypted vault, locked in compliance mode for `lock_retention_days` (None: not locked)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        key: CustomerManagedKey,
+        lock_retention_days: int | None,
+        provider: TerraformProvider | None = None,
+    ):
         super().__init__(scope, construct_id)
         self.vault = BackupVault(
             self,
             "vault",
-            name=props.name,
-            kms_key_arn=props.key.arn,
-            tags={"Name": props.name},
-            provider=props.provider,
+            name=name,
+            kms_key_arn=key.arn,
+            tags={"Name": name},
+            provider=provider,
         )
-        if props.lock_retention_days is not None:
+        if lock_retention_days is not None:
             BackupVaultLockConfiguration(
                 self,
                 "lock",
                 backup_vault_name=self.vault.name,
-                min_retention_days=props.lock_retention_days,
-                max_retention_days=max(props.lock_retention_days, LOCK_MAX_RETENTION_DAYS),
+                min_retention_days=lock_retention_days,
+                max_retention_days=max(lock_retention_days, LOCK_MAX_RETENTION_DAYS),
                 changeable_for_days=LOCK_CHANGEABLE_DAYS,
-                provider=props.provider,
+                provider=provider,
             )
 
 
@@ -86,6 +87,7 @@ class BackupService(Construct):
         self,
         scope: Construct,
         construct_id: str,
+        *,
         spec: EnvironmentSpec,
         names: Names,
         vault: Vault,

@@ -21,7 +21,7 @@ CONFIGURATION = {"vpc-cni": {"enableNetworkPolicy": "true"}}
 
 
 class ClusterAddons(Construct):
-    def __init__(self, scope: Construct, construct_id: str, spec: EnvironmentSpec, names: Names, cluster: EksCluster):
+    def __init__(self, scope: Construct, construct_id: str, *, spec: EnvironmentSpec, names: Names, cluster: EksCluster):
         super().__init__(scope, construct_id)
         self.cluster = cluster
         self.names = names

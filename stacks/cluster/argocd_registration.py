@@ -71,7 +71,7 @@ class ArgoCdRegistration(Construct):
             )
             for account in ARGOCD_SERVICE_ACCOUNTS
         ]
-        self.access = cluster_admin_access(self, "argocd", cluster.name, self.role.arn)
+        self.access = cluster_admin_access(self, "argocd", cluster_name=cluster.name, principal_arn=self.role.arn)
         # The primary data stack's key of the application secrets (External Secrets there may decrypt with it).
         key = DataAwsKmsAlias(self, "secrets_key", name=f"alias/{names.env_prefix}-secrets", provider=registration_provider)
         self.secret = SecretsmanagerSecret(

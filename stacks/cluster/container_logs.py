@@ -48,15 +48,17 @@ class ContainerLogGroups(Construct):
     ):
         super().__init__(scope, construct_id)
         self.groups: dict[str, CloudwatchLogGroup] = {
-            purpose: encrypted_log_group(self, purpose, names.container_log_group(purpose), settings.retention_days(purpose), key)
+            purpose: encrypted_log_group(
+                self, purpose, name=names.container_log_group(purpose), retention_days=settings.retention_days(purpose), key=key
+            )
             for purpose in CONTAINER_LOG_PURPOSES
         }
         self.agent = PodIdentity(
             self,
             "agent",
-            names,
-            cluster_name,
-            names.log_agent_service_account,
-            "log-agent",
+            names=names,
+            cluster_name=cluster_name,
+            service_account=names.log_agent_service_account,
+            purpose="log-agent",
             permissions=agent_statements(names),
         )

@@ -30,7 +30,7 @@ CONTROL_PLANE_LOGS = ("api", "audit", "authenticator", "controllerManager", "sch
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 
 
-def cluster_admin_access(scope: Construct, construct_id: str, cluster_name: str, principal_arn: str) -> EksAccessPolicyAssociation:
+def cluster_admin_access(scope: Construct, construct_id: str, *, cluster_name: str, principal_arn: str) -> EksAccessPolicyAssociation:
     """An access entry (API authentication mode, no aws-auth ConfigMap) granting cluster admin."""
     entry = EksAccessEntry(scope, f"{construct_id}_entry", cluster_name=cluster_name, principal_arn=principal_arn, type="STANDARD")
     return EksAccessPolicyAssociation(
@@ -62,7 +62,7 @@ class ControlPlane(Construct):
         public_cidrs = office_cidrs + list(argocd_source_cidrs)
         # Created first so EKS writes into an encrypted group with a retention, not one of its own.
         self.log_group = encrypted_log_group(
-            self, "log_group", f"/aws/eks/{names.cluster_name}/cluster", spec.cluster.log_retention_days, key
+            self, "log_group", name=f"/aws/eks/{names.cluster_name}/cluster", retention_days=spec.cluster.log_retention_days, key=key
         )
         self.role = Role(
             self,
@@ -114,8 +114,10 @@ class ControlPlane(Construct):
         # from naming.py (an access entry belongs with its cluster). EKS refuses an entry for a role that
         # does not exist: the ci stack reads nothing from other stacks and is applied before this one
         # when an environment is bootstrapped (docs/bootstrap.md, "Bootstrap").
-        cluster_admin_access(self, "platform_admin", self.cluster.name, names.role_arn(spec.cluster.admin_role_name))
-        cluster_admin_access(self, "deploy_role", self.cluster.name, names.role_arn(names.deploy_role))
+        cluster_admin_access(
+            self, "platform_admin", cluster_name=self.cluster.name, principal_arn=names.role_arn(spec.cluster.admin_role_name)
+        )
+        cluster_admin_access(self, "deploy_role", cluster_name=self.cluster.name, principal_arn=names.role_arn(names.deploy_role))
 
     @property
     def security_group_id(self) -> str:

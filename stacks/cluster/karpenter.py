@@ -88,7 +88,7 @@ class KarpenterResources(Construct):
         queue_policy = policy_document(
             self,
             "queue_policy",
-            [
+            statements=[
                 Statement(
                     sid="EventBridgeRulesSendInterruptionEvents",
                     actions=["sqs:SendMessage"],
@@ -112,10 +112,10 @@ class KarpenterResources(Construct):
         self.controller = PodIdentity(
             self,
             "controller",
-            names,
-            cluster.name,
-            names.karpenter_service_account,
-            "karpenter-controller",
+            names=names,
+            cluster_name=cluster.name,
+            service_account=names.karpenter_service_account,
+            purpose="karpenter-controller",
             permissions=karpenter_controller_statements(names, self.node_role.arn, self.queue.arn, key_arn),
         )
         # EKS creates the cluster security group, which the nodes carry; the EC2NodeClass finds it by this tag.

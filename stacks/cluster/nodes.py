@@ -48,6 +48,7 @@ class ManagedNodeGroups(Construct):
         self,
         scope: Construct,
         construct_id: str,
+        *,
         names: Names,
         cluster: EksCluster,
         groups: NodeGroups,

@@ -48,9 +48,9 @@ class ClusterStack(EnvironmentStack):
         self.key = CustomerManagedKey(
             self,
             "key",
-            names,
-            "cluster",
-            f"{names.cluster_name} Kubernetes secrets envelope encryption and control-plane logs",
+            names=names,
+            purpose="cluster",
+            description=f"{names.cluster_name} Kubernetes secrets envelope encryption and control-plane logs",
             statements=[log_service_statement(names)],
         )
         self.control_plane = ControlPlane(
@@ -63,14 +63,14 @@ class ClusterStack(EnvironmentStack):
             argocd_source_cidrs=argocd_source_cidrs,
         )
         cluster = self.control_plane.cluster
-        addons = ClusterAddons(self, "addons", spec, names, cluster)
+        addons = ClusterAddons(self, "addons", spec=spec, names=names, cluster=cluster)
         self.nodes = ManagedNodeGroups(
             self,
             "nodes",
-            names,
-            cluster,
-            spec.cluster.node_groups,
-            private_subnet_ids,
+            names=names,
+            cluster=cluster,
+            groups=spec.cluster.node_groups,
+            subnet_ids=private_subnet_ids,
             depends_on=addons.before_nodes,
             release_version=spec.cluster.node_ami_release_version,
         )
@@ -78,10 +78,10 @@ class ClusterStack(EnvironmentStack):
         controller = PodIdentity(
             self,
             "load_balancer_controller",
-            names,
-            cluster.name,
-            names.load_balancer_controller_service_account,
-            "aws-load-balancer-controller",
+            names=names,
+            cluster_name=cluster.name,
+            service_account=names.load_balancer_controller_service_account,
+            purpose="aws-load-balancer-controller",
             permissions=load_balancer_controller_statements(names, network.vpc_id),
         )
         skip_check(
@@ -133,6 +133,7 @@ class ClusterStack(EnvironmentStack):
             )
         self.cluster_name: str = cluster.name
         self.node_security_group_id: str = self.control_plane.security_group_id
+        self.container_log_group_names: dict[str, str] = {purpose: group.name for purpose, group in self.container_logs.groups.items()}
 
         self.output("cluster_name", cluster.name, "Name of the EKS cluster")
         self.output("cluster_arn", cluster.arn, "ARN of the EKS cluster")

@@ -37,13 +37,14 @@ class RedisAuthToken(Construct):
         self,
         scope: Construct,
         construct_id: str,
+        *,
         spec: EnvironmentSpec,
         names: Names,
         key: CustomerManagedKey,
         dr_key: CustomerManagedKey | None = None,
     ):
         super().__init__(scope, construct_id)
-        generated = ephemeral_password(self, "redis_auth_token", TOKEN_LENGTH)
+        generated = ephemeral_password(self, name="redis_auth_token", length=TOKEN_LENGTH)
         self.secret = SecretsmanagerSecret(
             self,
             "secret",

@@ -39,6 +39,7 @@ class RedisCache(Construct):
         self,
         scope: Construct,
         construct_id: str,
+        *,
         spec: EnvironmentSpec,
         names: Names,
         data_key: CustomerManagedKey,
@@ -55,7 +56,11 @@ class RedisCache(Construct):
         self.auth_token = auth_token.value
         log_groups = {
             log: encrypted_log_group(
-                self, f"{log.replace('-', '_')}_group", f"/aws/elasticache/{group_id}/{log}", cache.log_retention_days, data_key
+                self,
+                f"{log.replace('-', '_')}_group",
+                name=f"/aws/elasticache/{group_id}/{log}",
+                retention_days=cache.log_retention_days,
+                key=data_key,
             )
             for log in LOG_TYPES
         }

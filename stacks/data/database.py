@@ -72,7 +72,7 @@ def parameter_group(scope: Construct, *, identifier: str, settings: DatabaseSett
 def exported_log_groups(scope: Construct, *, identifier: str, retention_days: int, key: CustomerManagedKey) -> list[CloudwatchLogGroup]:
     """Created before the instance so RDS exports into encrypted groups with a retention."""
     return [
-        encrypted_log_group(scope, f"{log}_log_group", f"/aws/rds/instance/{identifier}/{log}", retention_days, key)
+        encrypted_log_group(scope, f"{log}_log_group", name=f"/aws/rds/instance/{identifier}/{log}", retention_days=retention_days, key=key)
         for log in EXPORTED_LOGS
     ]
 
@@ -94,6 +94,7 @@ class Database(Construct):
         self,
         scope: Construct,
         construct_id: str,
+        *,
         spec: EnvironmentSpec,
         names: Names,
         data_key: CustomerManagedKey,

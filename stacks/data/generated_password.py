@@ -12,7 +12,7 @@ from cdktf import TerraformStack
 from constructs import Construct
 
 
-def ephemeral_password(scope: Construct, name: str, length: int) -> str:
+def ephemeral_password(scope: Construct, *, name: str, length: int) -> str:
     """Declare the generator `name` in `scope`'s stack; returns the expression of its value."""
     address = f"ephemeral.aws_secretsmanager_random_password.{name}"
     # Ephemeral resources have no cdktf construct (cdktf predates them): the block is written into

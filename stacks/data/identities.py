@@ -83,10 +83,10 @@ class WorkloadIdentities(Construct):
             component.key: PodIdentity(
                 self,
                 component.key,
-                names,
-                cluster_name,
-                names.app_service_account(component),
-                component.name.removeprefix(f"{PROJECT}-"),
+                names=names,
+                cluster_name=cluster_name,
+                service_account=names.app_service_account(component),
+                purpose=component.name.removeprefix(f"{PROJECT}-"),
                 permissions=[
                     *_files_statements(component.files, files_bucket_arn, s3_key),
                     *_secrets_statements(component, secret_arns, secrets_decrypt),
@@ -100,10 +100,10 @@ class WorkloadIdentities(Construct):
         self.external_secrets = PodIdentity(
             self,
             "external_secrets",
-            names,
-            cluster_name,
-            names.external_secrets_service_account,
-            "external-secrets",
+            names=names,
+            cluster_name=cluster_name,
+            service_account=names.external_secrets_service_account,
+            purpose="external-secrets",
             permissions=[
                 _read_secrets("ReadEnvironmentSecrets", list(store_secret_arns)),
                 *(

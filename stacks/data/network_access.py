@@ -17,7 +17,7 @@ from synth.errors import construct_error
 
 
 def store_security_group(
-    scope: Construct, construct_id: str, names: Names, store: DataStore, vpc_id: str, cluster_sg: str
+    scope: Construct, construct_id: str, *, names: Names, store: DataStore, vpc_id: str, cluster_sg: str
 ) -> SecurityGroup:
     """A security group admitting the store's port from the cluster's security group only; no egress
     (the store never calls out)."""

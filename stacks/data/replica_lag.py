@@ -16,15 +16,15 @@ def replica_lag_alarm(names: Names) -> AlarmDefinition:
     spec = names.spec
     rpo = spec.backup.recovery_point_objective_minutes
     return AlarmDefinition(
-        "rds-replica-lag",
-        f"The DR replica {names.database_identifier} lags its primary: a region loss now would lose more than "
+        purpose="rds-replica-lag",
+        summary=f"The DR replica {names.database_identifier} lags its primary: a region loss now would lose more than "
         f"{spec.alarms.rds_replica_lag_seconds} s of writes (RPO {rpo} min).",
-        "GreaterThanThreshold",
-        spec.alarms.rds_replica_lag_seconds,
-        60,
-        3,
-        3,
-        MISSING_LAG,
-        ("aws-rds", "replica-lag"),
+        comparison="GreaterThanThreshold",
+        threshold=spec.alarms.rds_replica_lag_seconds,
+        period=60,
+        evaluation_periods=3,
+        datapoints_to_alarm=3,
+        missing=MISSING_LAG,
+        runbook=("aws-rds", "replica-lag"),
         metric=Metric("AWS/RDS", "ReplicaLag", {"DBInstanceIdentifier": names.database_identifier}, "Maximum"),
     )

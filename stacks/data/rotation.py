@@ -142,7 +142,7 @@ class LoginRotationFunction(Construct):
         )
 
         self.log_group: CloudwatchLogGroup = encrypted_log_group(
-            self, "log_group", f"/aws/lambda/{name}", spec.database.log_retention_days, logs_key
+            self, "log_group", name=f"/aws/lambda/{name}", retention_days=spec.database.log_retention_days, key=logs_key
         )
         rotated = [secret.arn for secret in secrets.values()]
         network_interfaces = f"arn:aws:ec2:{region}:{account}:network-interface/*"

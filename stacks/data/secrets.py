@@ -40,6 +40,7 @@ class ApplicationSecrets(Construct):
         self,
         scope: Construct,
         construct_id: str,
+        *,
         spec: EnvironmentSpec,
         names: Names,
         key: CustomerManagedKey,
@@ -82,7 +83,7 @@ class ApplicationSecrets(Construct):
 
         grafana = names.grafana_admin_secret
         user_key, password_key = grafana.keys
-        generated = ephemeral_password(self, "grafana_admin_password", GRAFANA_PASSWORD_LENGTH)
+        generated = ephemeral_password(self, name="grafana_admin_password", length=GRAFANA_PASSWORD_LENGTH)
         SecretsmanagerSecretVersion(
             self,
             "grafana_admin_login",
@@ -98,7 +99,7 @@ class ApplicationSecrets(Construct):
         once (write-only, version 1): rotation rewrites the secret and Terraform never reverts it."""
         instance = database.instance
         label = kubernetes_name.replace("-", "_")
-        generated = ephemeral_password(self, f"{label}_password", DATABASE_PASSWORD_LENGTH)
+        generated = ephemeral_password(self, name=f"{label}_password", length=DATABASE_PASSWORD_LENGTH)
         document = {
             "engine": '"postgres"',
             # Inside the ${...} expression a reference stands bare (cdktf writes it without `${}`).

@@ -37,15 +37,22 @@ class DataStack(EnvironmentStack):
         self.key = CustomerManagedKey(
             self,
             "key",
-            names,
-            "data",
-            f"{names.prefix} data at rest: RDS, ElastiCache, S3, their logs",
+            names=names,
+            purpose="data",
+            description=f"{names.prefix} data at rest: RDS, ElastiCache, S3, their logs",
             statements=[log_service_statement(names)],
         )
-        self.secrets_key = CustomerManagedKey(self, "secrets_key", names, "secrets", f"{names.prefix} application secrets")
+        self.secrets_key = CustomerManagedKey(
+            self, "secrets_key", names=names, purpose="secrets", description=f"{names.prefix} application secrets"
+        )
         dr_secrets_key = (
             CustomerManagedKey(
-                self, "dr_secrets_key", names, "secrets", f"{names.prefix} application secrets (DR copy)", provider=self.dr_provider
+                self,
+                "dr_secrets_key",
+                names=names,
+                purpose="secrets",
+                description=f"{names.prefix} application secrets (DR copy)",
+                provider=self.dr_provider,
             )
             if spec.backup.cross_region
             else None
@@ -55,23 +62,52 @@ class DataStack(EnvironmentStack):
         # would show the replica changing and defer every read that depends on the secret.
         replica_key = dr_secrets_key if self.emulator is None else None
 
-        database_sg = store_security_group(self, "database_security_group", names, DataStore.DATABASE, vpc_id, cluster_sg)
-        cache_sg = store_security_group(self, "cache_security_group", names, DataStore.CACHE, vpc_id, cluster_sg)
-        self.database = Database(self, "database", spec, names, self.key, self.secrets_key, isolated, database_sg.id)
-        self.cache_auth_token = RedisAuthToken(self, "cache_auth_token", spec, names, self.secrets_key, dr_key=replica_key)
-        self.cache = RedisCache(self, "cache", spec, names, self.key, self.cache_auth_token, isolated, cache_sg.id)
+        database_sg = store_security_group(
+            self, "database_security_group", names=names, store=DataStore.DATABASE, vpc_id=vpc_id, cluster_sg=cluster_sg
+        )
+        cache_sg = store_security_group(
+            self, "cache_security_group", names=names, store=DataStore.CACHE, vpc_id=vpc_id, cluster_sg=cluster_sg
+        )
+        self.database = Database(
+            self,
+            "database",
+            spec=spec,
+            names=names,
+            data_key=self.key,
+            secrets_key=self.secrets_key,
+            subnet_ids=isolated,
+            security_group_id=database_sg.id,
+        )
+        self.cache_auth_token = RedisAuthToken(self, "cache_auth_token", spec=spec, names=names, key=self.secrets_key, dr_key=replica_key)
+        self.cache = RedisCache(
+            self,
+            "cache",
+            spec=spec,
+            names=names,
+            data_key=self.key,
+            auth_token=self.cache_auth_token,
+            subnet_ids=isolated,
+            security_group_id=cache_sg.id,
+        )
 
         self.access_logs = access_logs = SecureBucket(
-            self, "access_logs", names.bucket("access-logs"), key=None, access_log_bucket=None, lifecycle=Lifecycle(expiration_days=365)
+            self,
+            "access_logs",
+            name=names.bucket("access-logs"),
+            key=None,
+            access_log_bucket=None,
+            lifecycle=Lifecycle(expiration_days=365),
         )
         self.buckets = {
-            "files": SecureBucket(self, "files", names.bucket("files"), self.key, access_logs.bucket, tags=names.backup_tags),
+            "files": SecureBucket(
+                self, "files", name=names.bucket("files"), key=self.key, access_log_bucket=access_logs.bucket, tags=names.backup_tags
+            ),
             "diagnostics": SecureBucket(
                 self,
                 "diagnostics",
-                names.bucket("diagnostics"),
-                self.key,
-                access_logs.bucket,
+                name=names.bucket("diagnostics"),
+                key=self.key,
+                access_log_bucket=access_logs.bucket,
                 lifecycle=Lifecycle(noncurrent_version_days=30, expiration_days=DIAGNOSTICS_EXPIRY_DAYS),
             ),
         }
@@ -92,7 +128,9 @@ class DataStack(EnvironmentStack):
             "access logs are audit data for this region; losing them with the region loses nothing to restore",
         )
 
-        self.secrets = ApplicationSecrets(self, "secrets", spec, names, self.secrets_key, self.database, self.cache, dr_key=replica_key)
+        self.secrets = ApplicationSecrets(
+            self, "secrets", spec=spec, names=names, key=self.secrets_key, database=self.database, cache=self.cache, dr_key=replica_key
+        )
         self.login_rotation = LoginRotationFunction(
             self,
             "login_rotation",

@@ -50,18 +50,30 @@ class StandbyDataStack(EnvironmentStack):
         self.key = CustomerManagedKey(
             self,
             "key",
-            names,
-            "data",
-            f"{names.prefix} data at rest: the replica, Redis, their logs",
+            names=names,
+            purpose="data",
+            description=f"{names.prefix} data at rest: the replica, Redis, their logs",
             statements=[log_service_statement(names)],
         )
-        self.secrets_key = CustomerManagedKey(self, "secrets_key", names, "secrets", f"{names.prefix} the standby's own secrets")
+        self.secrets_key = CustomerManagedKey(
+            self, "secrets_key", names=names, purpose="secrets", description=f"{names.prefix} the standby's own secrets"
+        )
 
         database_sg = store_security_group(
-            self, "database_security_group", names, DataStore.DATABASE, network.vpc_id, cluster.node_security_group_id
+            self,
+            "database_security_group",
+            names=names,
+            store=DataStore.DATABASE,
+            vpc_id=network.vpc_id,
+            cluster_sg=cluster.node_security_group_id,
         )
         cache_sg = store_security_group(
-            self, "cache_security_group", names, DataStore.CACHE, network.vpc_id, cluster.node_security_group_id
+            self,
+            "cache_security_group",
+            names=names,
+            store=DataStore.CACHE,
+            vpc_id=network.vpc_id,
+            cluster_sg=cluster.node_security_group_id,
         )
         source_arn = f"arn:aws:rds:{names.primary_region}:{names.account}:db:{names.env_prefix}"
         self.database = DatabaseReplica(
@@ -74,8 +86,17 @@ class StandbyDataStack(EnvironmentStack):
             subnet_ids=network.isolated_subnet_ids,
             security_group_id=database_sg.id,
         )
-        self.cache_auth_token = RedisAuthToken(self, "cache_auth_token", spec, names, self.secrets_key)
-        self.cache = RedisCache(self, "cache", spec, names, self.key, self.cache_auth_token, network.isolated_subnet_ids, cache_sg.id)
+        self.cache_auth_token = RedisAuthToken(self, "cache_auth_token", spec=spec, names=names, key=self.secrets_key)
+        self.cache = RedisCache(
+            self,
+            "cache",
+            spec=spec,
+            names=names,
+            data_key=self.key,
+            auth_token=self.cache_auth_token,
+            subnet_ids=network.isolated_subnet_ids,
+            security_group_id=cache_sg.id,
+        )
         redis = names.app_secret("redis-secret")
         self.redis_secret = SecretsmanagerSecret(
             self,
@@ -125,7 +146,7 @@ class StandbyDataStack(EnvironmentStack):
         for index, address in enumerate(spec.alarms.notification_emails):
             SnsTopicSubscription(self.topic, f"email_{index}", topic_arn=self.topic.arn, protocol="email", endpoint=address)
         self.definitions = [*database_alarms(spec, names), replica_lag_alarm(names), *cache_alarms(spec, names)]
-        self.alarms = [create_alarm(self, names, definition, self.topic.arn) for definition in self.definitions]
+        self.alarms = [create_alarm(self, names=names, definition=definition, topic_arn=self.topic.arn) for definition in self.definitions]
 
         instance = self.database.instance
         self.output("database_identifier", instance.identifier, "Identifier of the read replica (promoted on failover)")

@@ -33,7 +33,7 @@ class AccessLogBucket(Construct):
         self.secure = SecureBucket(
             self,
             "bucket",
-            self.name,
+            name=self.name,
             key=None,  # SSE-S3: the only encryption ALB access-log delivery supports
             access_log_bucket=None,
             lifecycle=Lifecycle(noncurrent_version_days=7, expiration_days=retention_days),

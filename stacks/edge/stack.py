@@ -35,7 +35,9 @@ class EdgeStack(EnvironmentStack):
     def __init__(self, scope: Construct, spec: EnvironmentSpec, *, cluster: ClusterStack, names: Names | None = None):
         super().__init__(scope, spec, names=names)
         names, spec = self.names, self.spec
-        self.key = CustomerManagedKey(self, "key", names, "edge", f"{names.prefix} WAF logs", statements=[log_service_statement(names)])
+        self.key = CustomerManagedKey(
+            self, "key", names=names, purpose="edge", description=f"{names.prefix} WAF logs", statements=[log_service_statement(names)]
+        )
         self.web_acl = WebAcl(
             self,
             "web_acl",
@@ -55,14 +57,16 @@ class EdgeStack(EnvironmentStack):
         self.certificate = Certificate(self, "certificate", hosts=names.ingress_hosts, zone_id=zone_id)
         # The observability stack's topic (the standby's: `<env>-dr-data`'s), by its deterministic name (applied before this stack).
         topic = DataAwsSnsTopic(self, "alarm_topic", name=names.alarm_topic)
-        self.certificate_alarm = create_alarm(self, names, certificate_alarm(spec, self.certificate.arn), topic.arn)
+        self.certificate_alarm = create_alarm(
+            self, names=names, definition=certificate_alarm(spec, self.certificate.arn), topic_arn=topic.arn
+        )
         self.external_dns = PodIdentity(
             self,
             "external_dns",
-            names,
-            cluster.cluster_name,
-            names.external_dns_service_account,
-            "external-dns",
+            names=names,
+            cluster_name=cluster.cluster_name,
+            service_account=names.external_dns_service_account,
+            purpose="external-dns",
             permissions=external_dns_statements(zone_arn),
         )
 

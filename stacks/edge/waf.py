@@ -60,7 +60,7 @@ class WebAcl(Construct):
             "CKV_AWS_192",
             rules_in_json + "AWSManagedRulesKnownBadInputsRuleSet, whose Log4JRCE rules block the Log4j lookup, is one of them",
         )
-        self.log_group = encrypted_log_group(self, "log_group", names.waf_log_group, log_retention_days, key)
+        self.log_group = encrypted_log_group(self, "log_group", name=names.waf_log_group, retention_days=log_retention_days, key=key)
         self.logging = Wafv2WebAclLoggingConfiguration(
             self,
             "logging",

@@ -27,6 +27,7 @@ class VpcEndpoints(Construct):
         self,
         scope: Construct,
         construct_id: str,
+        *,
         spec: EnvironmentSpec,
         names: Names,
         vpc: Vpc,
@@ -53,7 +54,7 @@ class VpcEndpoints(Construct):
             to_port=443,
             cidr_ipv4=str(spec.network.vpc_cidr),
         )
-        s3_policy = policy_document(self, "s3_policy", gateway_statements(names))
+        s3_policy = policy_document(self, "s3_policy", statements=gateway_statements(names))
         skip_check(
             s3_policy,
             "CKV_AWS_283",
@@ -81,7 +82,7 @@ class VpcEndpoints(Construct):
                 private_dns_enabled=True,
                 subnet_ids=[subnet.id for subnet in subnets],
                 security_group_ids=[self.security_group.id],
-                policy=policy_document(self, f"{service.replace('.', '_')}_policy", interface_statements(names, service)).json,
+                policy=policy_document(self, f"{service.replace('.', '_')}_policy", statements=interface_statements(names, service)).json,
                 tags={"Name": f"{names.prefix}-{service.replace('.', '-')}"},
             )
             for service in INTERFACE_SERVICES

@@ -14,11 +14,11 @@ from stacks.policy import Condition, Statement
 
 
 class FlowLogs(Construct):
-    def __init__(self, scope: Construct, construct_id: str, spec: EnvironmentSpec, names: Names, vpc: Vpc, key: CustomerManagedKey):
+    def __init__(self, scope: Construct, construct_id: str, *, spec: EnvironmentSpec, names: Names, vpc: Vpc, key: CustomerManagedKey):
         super().__init__(scope, construct_id)
         region = spec.aws.region
         self.log_group = encrypted_log_group(
-            self, "log_group", f"/aws/vpc/{names.prefix}/flow-logs", spec.network.flow_log_retention_days, key
+            self, "log_group", name=f"/aws/vpc/{names.prefix}/flow-logs", retention_days=spec.network.flow_log_retention_days, key=key
         )
         role = Role(
             self,

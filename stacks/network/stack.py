@@ -26,13 +26,13 @@ class NetworkStack(EnvironmentStack):
         self.key = CustomerManagedKey(
             self,
             "key",
-            names,
-            "network",
-            f"{names.prefix} network logs",
+            names=names,
+            purpose="network",
+            description=f"{names.prefix} network logs",
             statements=[log_service_statement(names)],
         )
-        self.network = VpcNetwork(self, "vpc", spec, names)
-        FlowLogs(self, "flow_logs", spec, names, self.network.vpc, self.key)
+        self.network = VpcNetwork(self, "vpc", spec=spec, names=names)
+        FlowLogs(self, "flow_logs", spec=spec, names=names, vpc=self.network.vpc, key=self.key)
         layout = layout_for(spec)
         subnets = self.network.subnets
         self.vpc_id: str = self.network.vpc.id
@@ -56,11 +56,11 @@ class NetworkStack(EnvironmentStack):
         self.endpoints = VpcEndpoints(
             self,
             "endpoints",
-            spec,
-            names,
-            self.network.vpc,
-            self.network.subnets["private"],
-            [table.id for table in self.network.private_route_tables],
+            spec=spec,
+            names=names,
+            vpc=self.network.vpc,
+            subnets=self.network.subnets["private"],
+            route_table_ids=[table.id for table in self.network.private_route_tables],
         )
         self.endpoint_security_group_id: str = self.endpoints.security_group.id
 

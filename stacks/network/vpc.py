@@ -34,7 +34,7 @@ class VpcNetwork(Construct):
     isolated subnets RDS and ElastiCache with no route out of the VPC.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, spec: EnvironmentSpec, names: Names):
+    def __init__(self, scope: Construct, construct_id: str, *, spec: EnvironmentSpec, names: Names):
         super().__init__(scope, construct_id)
         zones = spec.availability_zones
         layout = layout_for(spec)

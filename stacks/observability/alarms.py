@@ -47,7 +47,7 @@ class Metric:
     statistic: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AlarmDefinition:
     purpose: str  # alarm name suffix
     summary: str
@@ -75,7 +75,7 @@ class AlarmDefinition:
         return text
 
 
-def create_alarm(scope: Construct, names: Names, definition: AlarmDefinition, topic_arn: str) -> CloudwatchMetricAlarm:
+def create_alarm(scope: Construct, *, names: Names, definition: AlarmDefinition, topic_arn: str) -> CloudwatchMetricAlarm:
     if (definition.metric is None) == (definition.expression is None) or (definition.expression and not definition.watched):
         raise construct_error(
             scope, f"alarm {definition.purpose}: give either a metric, or an expression over inputs with what it computes"
@@ -146,42 +146,42 @@ def database_alarms(spec: EnvironmentSpec, names: Names) -> list[AlarmDefinition
 
     return [
         AlarmDefinition(
-            "rds-cpu",
-            f"PostgreSQL instance {names.database_identifier} is CPU-bound.",
-            "GreaterThanThreshold",
-            thresholds.rds_cpu_percent,
-            300,
-            3,
-            3,
-            RDS_GAP,
-            ("aws-rds", "cpu"),
+            purpose="rds-cpu",
+            summary=f"PostgreSQL instance {names.database_identifier} is CPU-bound.",
+            comparison="GreaterThanThreshold",
+            threshold=thresholds.rds_cpu_percent,
+            period=300,
+            evaluation_periods=3,
+            datapoints_to_alarm=3,
+            missing=RDS_GAP,
+            runbook=("aws-rds", "cpu"),
             metric=rds("CPUUtilization", "Average"),
         ),
         AlarmDefinition(
-            "rds-free-storage",
-            f"PostgreSQL instance {names.database_identifier} is running out of storage.",
-            "LessThanThreshold",
-            thresholds.rds_free_storage_gib * GIB,
-            300,
-            2,
-            2,
-            MissingData(
+            purpose="rds-free-storage",
+            summary=f"PostgreSQL instance {names.database_identifier} is running out of storage.",
+            comparison="LessThanThreshold",
+            threshold=thresholds.rds_free_storage_gib * GIB,
+            period=300,
+            evaluation_periods=2,
+            datapoints_to_alarm=2,
+            missing=MissingData(
                 "breaching",
                 "a running instance reports free storage every minute; none for 10 minutes means the instance is down or gone",
             ),
-            ("aws-rds", "free-storage"),
+            runbook=("aws-rds", "free-storage"),
             metric=rds("FreeStorageSpace", "Minimum"),
         ),
         AlarmDefinition(
-            "rds-connections",
-            f"PostgreSQL instance {names.database_identifier} is near its connection limit.",
-            "GreaterThanThreshold",
-            thresholds.rds_max_connections,
-            300,
-            3,
-            3,
-            RDS_GAP,
-            ("aws-rds", "connections"),
+            purpose="rds-connections",
+            summary=f"PostgreSQL instance {names.database_identifier} is near its connection limit.",
+            comparison="GreaterThanThreshold",
+            threshold=thresholds.rds_max_connections,
+            period=300,
+            evaluation_periods=3,
+            datapoints_to_alarm=3,
+            missing=RDS_GAP,
+            runbook=("aws-rds", "connections"),
             metric=rds("DatabaseConnections", "Maximum"),
         ),
     ]
@@ -206,41 +206,41 @@ def cache_alarms(spec: EnvironmentSpec, names: Names) -> list[AlarmDefinition]:
     for node in nodes:
         alarms += [
             AlarmDefinition(
-                f"cache-engine-cpu-{node.rsplit('-', 1)[1]}",
-                f"Redis node {node}: the engine thread is saturated.",
-                "GreaterThanThreshold",
-                thresholds.cache_cpu_percent,
-                300,
-                3,
-                3,
-                CACHE_GAP,
-                ("aws-elasticache", "engine-cpu"),
+                purpose=f"cache-engine-cpu-{node.rsplit('-', 1)[1]}",
+                summary=f"Redis node {node}: the engine thread is saturated.",
+                comparison="GreaterThanThreshold",
+                threshold=thresholds.cache_cpu_percent,
+                period=300,
+                evaluation_periods=3,
+                datapoints_to_alarm=3,
+                missing=CACHE_GAP,
+                runbook=("aws-elasticache", "engine-cpu"),
                 metric=node_metric(node, "EngineCPUUtilization", "Average"),
             ),
             AlarmDefinition(
-                f"cache-memory-{node.rsplit('-', 1)[1]}",
-                f"Redis node {node} is close to maxmemory.",
-                "GreaterThanThreshold",
-                thresholds.cache_memory_percent,
-                300,
-                3,
-                3,
-                CACHE_GAP,
-                ("aws-elasticache", "memory"),
+                purpose=f"cache-memory-{node.rsplit('-', 1)[1]}",
+                summary=f"Redis node {node} is close to maxmemory.",
+                comparison="GreaterThanThreshold",
+                threshold=thresholds.cache_memory_percent,
+                period=300,
+                evaluation_periods=3,
+                datapoints_to_alarm=3,
+                missing=CACHE_GAP,
+                runbook=("aws-elasticache", "memory"),
                 metric=node_metric(node, "DatabaseMemoryUsagePercentage", "Average"),
             ),
         ]
     alarms.append(
         AlarmDefinition(
-            "cache-evictions",
-            f"Redis replication group {names.cache_replication_group} evicts keys to make room.",
-            "GreaterThanThreshold",
-            thresholds.cache_evictions_per_5m,
-            300,
-            1,
-            1,
-            MissingData("notBreaching", "a node that evicted nothing may publish no datapoint; no data is no eviction"),
-            ("aws-elasticache", "evictions"),
+            purpose="cache-evictions",
+            summary=f"Redis replication group {names.cache_replication_group} evicts keys to make room.",
+            comparison="GreaterThanThreshold",
+            threshold=thresholds.cache_evictions_per_5m,
+            period=300,
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+            missing=MissingData("notBreaching", "a node that evicted nothing may publish no datapoint; no data is no eviction"),
+            runbook=("aws-elasticache", "evictions"),
             expression=f"SUM([{', '.join(f'm{index}' for index in range(len(nodes)))}])",
             inputs=tuple(node_metric(node, "Evictions", "Sum") for node in nodes),
             watched="the sum of AWS/ElastiCache Evictions over the member nodes",
@@ -249,15 +249,15 @@ def cache_alarms(spec: EnvironmentSpec, names: Names) -> list[AlarmDefinition]:
     if len(nodes) > 1:
         alarms += [
             AlarmDefinition(
-                f"cache-replication-lag-{node.rsplit('-', 1)[1]}",
-                f"Redis node {node} lags behind the primary.",
-                "GreaterThanThreshold",
-                thresholds.cache_replication_lag_seconds,
-                60,
-                5,
-                5,
-                MissingData("notBreaching", "only replicas publish ReplicationLag; while this node is the primary there is none"),
-                ("aws-elasticache", "replication-lag"),
+                purpose=f"cache-replication-lag-{node.rsplit('-', 1)[1]}",
+                summary=f"Redis node {node} lags behind the primary.",
+                comparison="GreaterThanThreshold",
+                threshold=thresholds.cache_replication_lag_seconds,
+                period=60,
+                evaluation_periods=5,
+                datapoints_to_alarm=5,
+                missing=MissingData("notBreaching", "only replicas publish ReplicationLag; while this node is the primary there is none"),
+                runbook=("aws-elasticache", "replication-lag"),
                 metric=node_metric(node, "ReplicationLag", "Maximum"),
             )
             for node in nodes
@@ -279,27 +279,27 @@ def nat_alarms(spec: EnvironmentSpec, nat_gateways: Mapping[str, NatGateway]) ->
         by_name = {metric: Metric("AWS/NATGateway", metric, {"NatGatewayId": nat.id}, "Sum") for metric in NAT_METRICS}
         alarms += [
             AlarmDefinition(
-                f"nat-port-allocation-{zone}",
-                f"NAT gateway in {zone} cannot allocate source ports: outbound connections fail.",
-                "GreaterThanThreshold",
-                thresholds.nat_port_allocation_errors,
-                300,
-                1,
-                1,
-                MissingData("notBreaching", "an idle gateway may publish no datapoint; no data is no error"),
-                ("aws-nat-gateway", "port-allocation-errors"),
+                purpose=f"nat-port-allocation-{zone}",
+                summary=f"NAT gateway in {zone} cannot allocate source ports: outbound connections fail.",
+                comparison="GreaterThanThreshold",
+                threshold=thresholds.nat_port_allocation_errors,
+                period=300,
+                evaluation_periods=1,
+                datapoints_to_alarm=1,
+                missing=MissingData("notBreaching", "an idle gateway may publish no datapoint; no data is no error"),
+                runbook=("aws-nat-gateway", "port-allocation-errors"),
                 metric=by_name["ErrorPortAllocation"],
             ),
             AlarmDefinition(
-                f"nat-packets-dropped-{zone}",
-                f"NAT gateway in {zone} drops packets (percent of the packets it handled).",
-                "GreaterThanThreshold",
-                thresholds.nat_packet_drop_percent,
-                60,
-                5,
-                5,
-                MissingData("notBreaching", "without traffic the percentage is undefined; no traffic drops nothing"),
-                ("aws-nat-gateway", "dropped-packets"),
+                purpose=f"nat-packets-dropped-{zone}",
+                summary=f"NAT gateway in {zone} drops packets (percent of the packets it handled).",
+                comparison="GreaterThanThreshold",
+                threshold=thresholds.nat_packet_drop_percent,
+                period=60,
+                evaluation_periods=5,
+                datapoints_to_alarm=5,
+                missing=MissingData("notBreaching", "without traffic the percentage is undefined; no traffic drops nothing"),
+                runbook=("aws-nat-gateway", "dropped-packets"),
                 expression="100 * m0 / (m1 + m2)",
                 inputs=(by_name["PacketsDropCount"], by_name["PacketsInFromSource"], by_name["PacketsInFromDestination"]),
                 watched="AWS/NATGateway PacketsDropCount in percent of PacketsInFromSource + PacketsInFromDestination",
@@ -316,18 +316,18 @@ def certificate_alarm(spec: EnvironmentSpec, certificate_arn: str) -> AlarmDefin
     certificate this close to expiry has failed to renew. The edge stack, which creates the
     certificate, creates this alarm."""
     return AlarmDefinition(
-        "certificate-expiry",
-        f"The certificate of {spec.dns.frontend_host} and {spec.dns.api_host} expires soon: ACM renewal has failed.",
-        "LessThanThreshold",
-        spec.alarms.certificate_days_to_expiry,
-        86400,
-        1,
-        1,
-        MissingData(
+        purpose="certificate-expiry",
+        summary=f"The certificate of {spec.dns.frontend_host} and {spec.dns.api_host} expires soon: ACM renewal has failed.",
+        comparison="LessThanThreshold",
+        threshold=spec.alarms.certificate_days_to_expiry,
+        period=86400,
+        evaluation_periods=1,
+        datapoints_to_alarm=1,
+        missing=MissingData(
             "breaching",
             "ACM publishes DaysToExpiry daily while the certificate exists; none for a day means the edge stack's certificate "
             "is gone and the listener's TLS breaks",
         ),
-        ("aws-certificate", "days-to-expiry"),
+        runbook=("aws-certificate", "days-to-expiry"),
         metric=Metric("AWS/CertificateManager", "DaysToExpiry", {"CertificateArn": certificate_arn}, "Minimum"),
     )

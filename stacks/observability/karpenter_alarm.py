@@ -17,17 +17,17 @@ OLDEST_MESSAGE_SECONDS = 120
 def interruption_queue_alarm(names: Names) -> AlarmDefinition:
     queue = names.karpenter_interruption_queue
     return AlarmDefinition(
-        "karpenter-interruption-queue-age",
-        f"Interruption messages on {queue} are not being consumed: Karpenter does not drain nodes before EC2 reclaims them.",
-        "GreaterThanThreshold",
-        OLDEST_MESSAGE_SECONDS,
-        60,
-        3,
-        3,
-        MissingData(
+        purpose="karpenter-interruption-queue-age",
+        summary=f"Interruption messages on {queue} are not being consumed: Karpenter does not drain nodes before EC2 reclaims them.",
+        comparison="GreaterThanThreshold",
+        threshold=OLDEST_MESSAGE_SECONDS,
+        period=60,
+        evaluation_periods=3,
+        datapoints_to_alarm=3,
+        missing=MissingData(
             "notBreaching",
             "SQS stops publishing the metrics of a queue that has been empty and unused for six hours, the healthy state here",
         ),
-        ("aws-sqs-interruption-queue", "oldest-message-age"),
+        runbook=("aws-sqs-interruption-queue", "oldest-message-age"),
         metric=Metric("AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": queue}, "Maximum"),
     )

@@ -36,7 +36,7 @@ RUNBOOK = "aws-container-logs"
 BACKEND_POD = f'$.kubernetes.namespace_name = "{APP_NAMESPACE}" && $.kubernetes.labels.app = "{BACKEND.name}"'
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LogSignal:
     purpose: str  # metric name, alarm name suffix, runbook anchor
     group: str  # container log purpose the filter reads
@@ -46,19 +46,21 @@ class LogSignal:
 
 LOG_SIGNALS = (
     LogSignal(
-        "backend-fatal",
-        "application",
-        "The backend logged a FATAL line or an unhandled promise rejection.",
-        "{ "
-        + BACKEND_POD
-        + " && ($.log = %FATAL|UnhandledPromiseRejection|ERR_UNHANDLED_REJECTION% || $.log_processed.level = fatal"
-        + " || $.log_processed.level = 60) }",
+        purpose="backend-fatal",
+        group="application",
+        summary="The backend logged a FATAL line or an unhandled promise rejection.",
+        pattern=(
+            "{ "
+            + BACKEND_POD
+            + " && ($.log = %FATAL|UnhandledPromiseRejection|ERR_UNHANDLED_REJECTION% || $.log_processed.level = fatal"
+            + " || $.log_processed.level = 60) }"
+        ),
     ),
     LogSignal(
-        "oom-kills",
-        "host",
-        "The kernel's OOM killer ended a process on a node (a container over its memory limit, or a node out of memory).",
-        '{ $.ident = "kernel" && $.message = %Killed.process.[0-9]+% }',
+        purpose="oom-kills",
+        group="host",
+        summary="The kernel's OOM killer ended a process on a node (a container over its memory limit, or a node out of memory).",
+        pattern='{ $.ident = "kernel" && $.message = %Killed.process.[0-9]+% }',
     ),
 )
 
@@ -117,18 +119,18 @@ class LogSignals(Construct):
                 )
             )
             definition = AlarmDefinition(
-                signal.purpose,
-                signal.summary,
-                "GreaterThanOrEqualToThreshold",
-                1,
-                300,
-                1,
-                1,
-                MissingData("notBreaching", "the filter publishes only when a matching line arrives"),
-                (RUNBOOK, signal.purpose),
+                purpose=signal.purpose,
+                summary=signal.summary,
+                comparison="GreaterThanOrEqualToThreshold",
+                threshold=1,
+                period=300,
+                evaluation_periods=1,
+                datapoints_to_alarm=1,
+                missing=MissingData("notBreaching", "the filter publishes only when a matching line arrives"),
+                runbook=(RUNBOOK, signal.purpose),
                 metric=Metric(self.namespace, signal.purpose, {}, "Sum"),
             )
-            self.alarms.append(create_alarm(self, names, definition, topic_arn))
+            self.alarms.append(create_alarm(self, names=names, definition=definition, topic_arn=topic_arn))
         for query in SAVED_QUERIES:
             self.queries.append(
                 CloudwatchQueryDefinition(

@@ -66,15 +66,15 @@ def dead_letter_queue_name(names: Names) -> str:
 def dead_letter_alarm(names: Names) -> AlarmDefinition:
     """Anything on the forwarder's dead-letter queue is a notification on-call never received."""
     return AlarmDefinition(
-        "oncall-forwarder-dead-letters",
-        "Notifications the on-call forwarder could not deliver to PagerDuty or Slack wait in its dead-letter queue.",
-        "GreaterThanThreshold",
-        0,
-        300,
-        1,
-        1,
-        MissingData("notBreaching", "SQS publishes no datapoint for an idle empty queue"),
-        ("aws-oncall-forwarder", "dead-letters"),
+        purpose="oncall-forwarder-dead-letters",
+        summary="Notifications the on-call forwarder could not deliver to PagerDuty or Slack wait in its dead-letter queue.",
+        comparison="GreaterThanThreshold",
+        threshold=0,
+        period=300,
+        evaluation_periods=1,
+        datapoints_to_alarm=1,
+        missing=MissingData("notBreaching", "SQS publishes no datapoint for an idle empty queue"),
+        runbook=("aws-oncall-forwarder", "dead-letters"),
         metric=Metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": dead_letter_queue_name(names)}, "Maximum"),
     )
 
@@ -105,7 +105,7 @@ class OnCallForwarder(Construct):
         region = names.region
         # PagerDuty's key exists only where the environment pages (`alerting.page_on_call`).
         receivers = [binding.remote_name for binding in (names.pagerduty_secret, names.slack_secret) if binding]
-        log_group = encrypted_log_group(self, "log_group", f"/aws/lambda/{name}", LOG_RETENTION_DAYS, key)
+        log_group = encrypted_log_group(self, "log_group", name=f"/aws/lambda/{name}", retention_days=LOG_RETENTION_DAYS, key=key)
         self.dead_letters = SqsQueue(
             self,
             "dead_letters",

@@ -15,14 +15,14 @@ from stacks.observability.alarms import AlarmDefinition, Metric, MissingData
 def login_rotation_alarm(names: Names) -> AlarmDefinition:
     function = names.login_rotation_function
     return AlarmDefinition(
-        "db-login-rotation-errors",
-        f"The database login rotation ({function}) failed a step: the logins were not rotated and AWSCURRENT is unchanged.",
-        "GreaterThanThreshold",
-        0,
-        3600,
-        1,
-        1,
-        MissingData("notBreaching", "Lambda publishes Errors only while the function runs, in the rotation window"),
-        ("aws-database-login-rotation", "errors"),
+        purpose="db-login-rotation-errors",
+        summary=f"The database login rotation ({function}) failed a step: the logins were not rotated and AWSCURRENT is unchanged.",
+        comparison="GreaterThanThreshold",
+        threshold=0,
+        period=3600,
+        evaluation_periods=1,
+        datapoints_to_alarm=1,
+        missing=MissingData("notBreaching", "Lambda publishes Errors only while the function runs, in the rotation window"),
+        runbook=("aws-database-login-rotation", "errors"),
         metric=Metric("AWS/Lambda", "Errors", {"FunctionName": function}, "Sum"),
     )

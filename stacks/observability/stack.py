@@ -35,7 +35,7 @@ from stacks.observability.topic import EncryptedTopic, publishers
 class ObservabilityStack(EnvironmentStack):
     layer = "observability"
 
-    def __init__(self, scope: Construct, spec: EnvironmentSpec, network: NetworkStack, cluster: ClusterStack):
+    def __init__(self, scope: Construct, spec: EnvironmentSpec, *, network: NetworkStack, cluster: ClusterStack):
         super().__init__(scope, spec)
         names = self.names
         services = publishers(names)
@@ -77,11 +77,10 @@ class ObservabilityStack(EnvironmentStack):
             interruption_queue_alarm(names),
             login_rotation_alarm(names),
         ]
-        self.alarms = [create_alarm(self, names, definition, self.topic.arn) for definition in self.definitions]
+        self.alarms = [create_alarm(self, names=names, definition=definition, topic_arn=self.topic.arn) for definition in self.definitions]
         self.cost = CostGuardrails(self, "cost", settings=spec.cost, names=names, alarms=self.topic, notices=self.notice_topic)
         # On the cluster stack's log groups (a cross-stack reference: that stack is applied first).
-        groups = {purpose: group.name for purpose, group in cluster.container_logs.groups.items()}
-        self.log_signals = LogSignals(self, "log_signals", names=names, groups=groups, topic_arn=self.topic.arn)
+        self.log_signals = LogSignals(self, "log_signals", names=names, groups=cluster.container_log_group_names, topic_arn=self.topic.arn)
 
         self.output("alarm_topic_arn", self.topic.arn, "SNS topic of everything that pages on-call (alarms, backup and RDS failures)")
         self.output(

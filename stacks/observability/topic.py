@@ -77,15 +77,15 @@ def publishers(names: Names) -> dict[str, Publisher]:
     }
 
 
-def topic_key(scope: Construct, names: Names, topic_names: Sequence[str]) -> CustomerManagedKey:
+def topic_key(scope: Construct, *, names: Names, topic_names: Sequence[str]) -> CustomerManagedKey:
     """The KMS key of the topics: every publisher may use it for exactly these topics."""
     topic_arns = [names.topic_arn(name) for name in topic_names]
     return CustomerManagedKey(
         scope,
         "key",
-        names,
-        "alarms",
-        f"{names.prefix} infrastructure alarm notifications",
+        names=names,
+        purpose="alarms",
+        description=f"{names.prefix} infrastructure alarm notifications",
         statements=[
             *(
                 Statement(
@@ -118,13 +118,13 @@ class EncryptedTopic(Construct):
         key_topics: Sequence[str] = (),
     ):
         super().__init__(scope, construct_id)
-        self.key = key or topic_key(self, names, key_topics)
+        self.key = key or topic_key(self, names=names, topic_names=key_topics)
         key = self.key
         self.topic = SnsTopic(self, "topic", name=name, display_name=display_name[:100], kms_master_key_id=key.arn, tags={"Name": name})
         policy = policy_document(
             self,
             "policy",
-            [
+            statements=[
                 Statement(
                     sid="AccountManagesTheTopic",
                     actions=[

@@ -16,7 +16,7 @@ def _any_event(*names: str) -> str:
     return " || ".join(f"($.eventName = {name})" for name in names)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CisFilter:
     purpose: str  # metric name, alarm name suffix and runbook anchor
     control: str  # Security Hub control id
@@ -26,16 +26,16 @@ class CisFilter:
 
 CIS_FILTERS = (
     CisFilter(
-        "root-account-usage",
-        "CloudWatch.1",
-        "The account's root user made a call (not on behalf of an AWS service).",
-        '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }',
+        purpose="root-account-usage",
+        control="CloudWatch.1",
+        summary="The account's root user made a call (not on behalf of an AWS service).",
+        pattern='{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }',
     ),
     CisFilter(
-        "iam-policy-changes",
-        "CloudWatch.4",
-        "An IAM policy was created, changed, attached, detached or deleted.",
-        "{ "
+        purpose="iam-policy-changes",
+        control="CloudWatch.4",
+        summary="An IAM policy was created, changed, attached, detached or deleted.",
+        pattern="{ "
         + _any_event(
             "DeleteGroupPolicy",
             "DeleteRolePolicy",
@@ -57,28 +57,28 @@ CIS_FILTERS = (
         + " }",
     ),
     CisFilter(
-        "cloudtrail-changes",
-        "CloudWatch.5",
-        "A trail was created, updated or deleted, or its logging started or stopped.",
-        "{ " + _any_event("CreateTrail", "UpdateTrail", "DeleteTrail", "StartLogging", "StopLogging") + " }",
+        purpose="cloudtrail-changes",
+        control="CloudWatch.5",
+        summary="A trail was created, updated or deleted, or its logging started or stopped.",
+        pattern="{ " + _any_event("CreateTrail", "UpdateTrail", "DeleteTrail", "StartLogging", "StopLogging") + " }",
     ),
     CisFilter(
-        "console-sign-in-failures",
-        "CloudWatch.6",
-        "A console sign-in failed authentication.",
-        '{ ($.eventName = ConsoleLogin) && ($.errorMessage = "Failed authentication") }',
+        purpose="console-sign-in-failures",
+        control="CloudWatch.6",
+        summary="A console sign-in failed authentication.",
+        pattern='{ ($.eventName = ConsoleLogin) && ($.errorMessage = "Failed authentication") }',
     ),
     CisFilter(
-        "kms-key-deletion",
-        "CloudWatch.7",
-        "A customer-managed KMS key was disabled or scheduled for deletion.",
-        "{ ($.eventSource = kms.amazonaws.com) && (($.eventName = DisableKey) || ($.eventName = ScheduleKeyDeletion)) }",
+        purpose="kms-key-deletion",
+        control="CloudWatch.7",
+        summary="A customer-managed KMS key was disabled or scheduled for deletion.",
+        pattern="{ ($.eventSource = kms.amazonaws.com) && (($.eventName = DisableKey) || ($.eventName = ScheduleKeyDeletion)) }",
     ),
     CisFilter(
-        "security-group-changes",
-        "CloudWatch.10",
-        "A security group or one of its rules was created, changed or deleted.",
-        "{ "
+        purpose="security-group-changes",
+        control="CloudWatch.10",
+        summary="A security group or one of its rules was created, changed or deleted.",
+        pattern="{ "
         + _any_event(
             "AuthorizeSecurityGroupIngress",
             "AuthorizeSecurityGroupEgress",
@@ -90,10 +90,10 @@ CIS_FILTERS = (
         + " }",
     ),
     CisFilter(
-        "network-acl-changes",
-        "CloudWatch.11",
-        "A network ACL or one of its entries or associations was created, changed or deleted.",
-        "{ "
+        purpose="network-acl-changes",
+        control="CloudWatch.11",
+        summary="A network ACL or one of its entries or associations was created, changed or deleted.",
+        pattern="{ "
         + _any_event(
             "CreateNetworkAcl",
             "CreateNetworkAclEntry",

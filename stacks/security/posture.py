@@ -53,7 +53,7 @@ class PostureChecks(Construct):
         self.bucket = SecureBucket(
             self,
             "bucket",
-            names.config_bucket,
+            name=names.config_bucket,
             key=key,
             access_log_bucket=None,
             lifecycle=Lifecycle(noncurrent_version_days=30, expiration_days=365),

@@ -34,9 +34,9 @@ class SecurityStack(EnvironmentStack):
         self.key = CustomerManagedKey(
             self,
             "key",
-            names,
-            "audit",
-            f"{names.prefix} CloudTrail logs and AWS Config snapshots",
+            names=names,
+            purpose="audit",
+            description=f"{names.prefix} CloudTrail logs and AWS Config snapshots",
             statements=[*trail_key_statements(names), log_service_statement(names), *config_key_statements(names)],
         )
         self.trail = AuditTrail(self, "trail", settings=settings, names=names, key=self.key)
@@ -58,18 +58,18 @@ class SecurityStack(EnvironmentStack):
                 )
             )
             definition = AlarmDefinition(
-                item.purpose,
-                f"{item.summary} (CIS, Security Hub {item.control})",
-                "GreaterThanOrEqualToThreshold",
-                1,
-                300,
-                1,
-                1,
-                MissingData("notBreaching", "the filter publishes only when a trail event matches"),
-                ("aws-security", item.purpose),
+                purpose=item.purpose,
+                summary=f"{item.summary} (CIS, Security Hub {item.control})",
+                comparison="GreaterThanOrEqualToThreshold",
+                threshold=1,
+                period=300,
+                evaluation_periods=1,
+                datapoints_to_alarm=1,
+                missing=MissingData("notBreaching", "the filter publishes only when a trail event matches"),
+                runbook=("aws-security", item.purpose),
                 metric=Metric(self.metric_namespace, item.purpose, {}, "Sum"),
             )
-            self.alarms.append(create_alarm(self, names, definition, topic.arn))
+            self.alarms.append(create_alarm(self, names=names, definition=definition, topic_arn=topic.arn))
         self.threat_detection = ThreatDetection(
             self, "guardduty", names=names, min_severity=settings.finding_min_severity, topic_arn=topic.arn
         )

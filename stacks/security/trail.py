@@ -64,7 +64,7 @@ class AuditTrail(Construct):
         self.bucket = SecureBucket(
             self,
             "bucket",
-            names.trail_bucket,
+            name=names.trail_bucket,
             key=self.key,
             access_log_bucket=None,
             lifecycle=Lifecycle(noncurrent_version_days=1, expiration_days=settings.trail_retention_days),
@@ -101,7 +101,9 @@ class AuditTrail(Construct):
         skip_check(bucket, "CKV_AWS_18", "the audit bucket is written only by CloudTrail, whose own data events record its access")
         skip_check(bucket, "CKV_AWS_144", "audit logs are kept in-region under Object Lock; CloudTrail is multi-region already")
 
-        self.log_group = encrypted_log_group(self, "log_group", names.trail_log_group, settings.trail_log_retention_days, self.key)
+        self.log_group = encrypted_log_group(
+            self, "log_group", name=names.trail_log_group, retention_days=settings.trail_log_retention_days, key=self.key
+        )
         self.logs_role = Role(
             self,
             "logs_role",
