@@ -97,6 +97,8 @@ class FailoverPlan:
             loss = "unknown (no ReplicaLag data)" if replica.lag_seconds is None else f"about {replica.lag_seconds:.0f}s of writes"
             if replica.lag_at is not None:
                 loss += f" (ReplicaLag at {iso(replica.lag_at)})"
+            if replica.newest_seconds is not None and replica.lag_seconds is not None and replica.newest_seconds > replica.lag_seconds:
+                loss += f"; newest ReplicaLag {replica.newest_seconds:.0f}s, the rest an idle primary's climb"
         rows = [
             ("DR region", self.standby.region),
             ("database", database),
