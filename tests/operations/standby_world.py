@@ -15,7 +15,6 @@ the standby cluster, the standby's Deployments at zero replicas (pilot light).
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -81,8 +80,6 @@ def build_standby(world: World, lag_seconds: float = 2.0) -> Standby:
         DBParameterGroupName=parameter_group,
     )
     secretsmanager = boto3.client("secretsmanager", spec.aws.region)
-    migration = json.loads(secretsmanager.get_secret_value(SecretId=names.secret_name("database"))["SecretString"])
-    secretsmanager.create_secret(Name=names.secret_name("database-migration"), SecretString=json.dumps(migration))
     for purpose in ("database", "database-migration"):
         secretsmanager.replicate_secret_to_regions(SecretId=names.secret_name(purpose), AddReplicaRegions=[{"Region": dr}])
     put_replica_lag(names, lag_seconds)
