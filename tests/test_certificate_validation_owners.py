@@ -16,13 +16,17 @@ validation must still list every name, its own record's and the shared ones'.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from envspec.naming import names_for
-from tests.conftest import ENVIRONMENTS, SPECS, STACK_IDS, Synthesis, only, only_item, resources_of
+from tests.conftest import ENVIRONMENTS, SPECS, STACK_IDS, Synthesis, only, only_item, require_binary, resources_of
 
 STANDBY = [env for env in ENVIRONMENTS if SPECS[env].dr.has_standby]
 HOSTS = re.compile(r'"([^"]+)"')
@@ -87,3 +91,49 @@ def test_the_standbys_former_records_are_forgotten_not_destroyed(env: str, synth
     (removed,) = synthesis.stack(f"{env}-dr-edge")["removed"]
     assert removed == {"from": f"aws_route53_record.{primary_record_id}", "lifecycle": {"destroy": False}}
     assert primary_record_id not in resources_of(synthesis.stack(f"{env}-dr-edge"), "aws_route53_record")
+
+
+def _terraform(terraform: str, directory: Path, *args: str) -> str:
+    environment = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_CLI_CONFIG_FILE": str(directory / "cli.tfrc")}
+    done = subprocess.run([terraform, *args], cwd=directory, env=environment, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _plan_actions(terraform: str, directory: Path, config: dict[str, Any]) -> dict[str, list[str]]:
+    (directory / "main.tf.json").write_text(json.dumps(config), encoding="utf-8")
+    _terraform(terraform, directory, "plan", "-input=false", "-out=plan")
+    shown = json.loads(_terraform(terraform, directory, "show", "-json", "plan"))
+    return {change["address"]: change["change"]["actions"] for change in shown.get("resource_changes", [])}
+
+
+@pytest.mark.parametrize("env", STANDBY[:1])
+def test_terraform_forgets_the_former_records_and_would_have_destroyed_them(env: str, synthesis: Synthesis, tmp_path: Path) -> None:
+    """The real Terraform (1.11 here), on the synthesized `removed` block and the standby's record keys, with the
+    built-in `terraform_data` standing in for `aws_route53_record` (same addresses, no AWS needed): a state holding
+    the former resource's three records plans `forget` for all of them and `create` for the new one; the same change
+    without the block plans `delete` for the records the primary's certificate renews with."""
+    terraform = require_binary("terraform", "install terraform (see docs/TOOLING)")
+    stack = synthesis.stack(f"{env}-dr-edge")
+    (removed,) = stack["removed"]
+    former = removed["from"].removeprefix("aws_route53_record.")
+    ((record_id, own),) = _validation_records(stack).items()
+    hosts = list(names_for(SPECS[env]).standby.ingress_hosts)
+
+    def records(logical_id: str, keys: list[str]) -> dict[str, Any]:
+        keyed = ", ".join(f'"{key}"' for key in keys)
+        return {"terraform_data": {logical_id: {"for_each": f"${{toset([{keyed}])}}", "input": "${each.value}"}}}
+
+    (tmp_path / "cli.tfrc").write_text("", encoding="utf-8")
+    (tmp_path / "main.tf.json").write_text(json.dumps({"resource": records(former, hosts)}), encoding="utf-8")
+    _terraform(terraform, tmp_path, "init", "-input=false")
+    _terraform(terraform, tmp_path, "apply", "-auto-approve", "-input=false")
+
+    now = {"resource": records(record_id, own), "removed": [{**removed, "from": f"terraform_data.{former}"}]}
+    actions = _plan_actions(terraform, tmp_path, now)
+    assert {address: action for address, action in actions.items() if address.startswith(f"terraform_data.{former}[")} == {
+        f'terraform_data.{former}["{host}"]': ["forget"] for host in hosts
+    }
+    assert actions[f'terraform_data.{record_id}["{names_for(SPECS[env]).standby.origin_host}"]'] == ["create"]
+    without = _plan_actions(terraform, tmp_path, {"resource": records(record_id, own)})
+    assert without[f'terraform_data.{former}["{SPECS[env].dns.frontend_host}"]'] == ["delete"]
