@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from envspec.profiles import allows_burstable, is_burstable
+from envspec.replica_lag import MIN_THRESHOLD_SECONDS
 
 if TYPE_CHECKING:
     from envspec.models import EnvironmentSpec
@@ -144,6 +145,12 @@ def dr_problems(spec: EnvironmentSpec) -> list[tuple[tuple[str, ...], str]]:
         reason = (
             f"{spec.alarms.rds_replica_lag_seconds} s is above the RPO ({rpo_seconds} s): the standby's replica could lag past "
             "what a region loss may lose before anyone is told"
+        )
+        problems.append((("alarms", "rds_replica_lag_seconds"), reason))
+    if spec.dr.has_standby and spec.alarms.rds_replica_lag_seconds < MIN_THRESHOLD_SECONDS:
+        reason = (
+            f"{spec.alarms.rds_replica_lag_seconds} s is below {MIN_THRESHOLD_SECONDS} s (two ReplicaLag periods): an idle primary's "
+            "replica would breach it right after each reset (envspec/replica_lag.py)"
         )
         problems.append((("alarms", "rds_replica_lag_seconds"), reason))
     nat_addresses = spec.network.az_count if spec.network.nat_gateways == "per_az" else 1

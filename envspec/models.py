@@ -689,11 +689,12 @@ class Alarms(Strict):
         default=300, ge=1, description="RDS DatabaseConnections ceiling, maximum over 5 minutes, three in a row."
     )
     rds_replica_lag_seconds: int = Field(
-        default=60,
+        default=120,
         ge=1,
         description=(
-            "ReplicaLag ceiling of the standby's cross-region read replica (`<env>-dr-data`, alarm to the DR region's topic); "
-            "at most the RPO. Without a standby no replica, hence no such alarm (a Multi-AZ standby publishes no ReplicaLag)."
+            "ReplicaLag ceiling of the standby's cross-region read replica (`<env>-dr-data`, alarm to the DR region's topic) "
+            "when it holds for longer than an idle primary's 5-minute climb; at least 120 s and at most the RPO. Without a "
+            "standby no replica, hence no such alarm (a Multi-AZ standby publishes no ReplicaLag)."
         ),
     )
     cache_cpu_percent: int = Field(

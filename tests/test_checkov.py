@@ -19,6 +19,8 @@ def checkov() -> str:
 def test_terraform_has_no_unexplained_findings(synthesis: Synthesis, checkov_reports: dict[str, list[dict]]) -> None:
     reports = checkov_reports["terraform_json"]
     assert sum(report["summary"]["passed"] for report in reports) > 0, "checkov ran no Terraform check"
+    # A file checkov cannot parse is silently left unscanned (see checkov_gate.UNPARSED_BLOCKS).
+    assert not [path for report in reports for path in report["results"].get("parsing_errors", [])], "files checkov could not parse"
     unexplained, stale = checkov_gate.gate_terraform(synthesis.terraform_dir, reports)
     assert not unexplained, "failed checks without a recorded skip:\n" + "\n".join(map(str, unexplained))
     assert not stale, "\n".join(map(str, stale))

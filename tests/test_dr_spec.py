@@ -137,3 +137,16 @@ def test_replica_lag_alarm_above_the_rpo_is_refused(environments: Path) -> None:
     (problem,) = error.value.problems
     assert problem.field == "alarms.rds_replica_lag_seconds" and problem.line == _line(environments / "staging.yaml", "301")
     assert "above the RPO (300 s)" in problem.reason
+
+
+def test_replica_lag_alarm_below_two_periods_is_refused(environments: Path) -> None:
+    """An idle primary's replica reports ReplicaLag "of up to five minutes" (RDS User Guide, PostgreSQL read replica
+    limitations), resetting once RDS's own write is replayed; the first one-minute datapoint after a reset can read up
+    to a minute plus the replay delay, so a threshold of a minute or less would page on quiet nights
+    (envspec/replica_lag.py, tests/test_replica_lag_alarm.py)."""
+    _edit(environments / "staging.yaml", "alarms:\n", "alarms:\n  rds_replica_lag_seconds: 60\n")
+    with pytest.raises(SpecError) as error:
+        load_environments(environments)
+    (problem,) = error.value.problems
+    assert problem.field == "alarms.rds_replica_lag_seconds" and problem.line == _line(environments / "staging.yaml", "60")
+    assert "below 120 s (two ReplicaLag periods)" in problem.reason

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from envspec.naming import APP_NAMESPACE, ARGOCD_NAMESPACE, DR_LAYERS, LAYERS, names_for
+from envspec.replica_lag import SUSTAINED_PERIODS
 from envspec.topology import BACKEND
 from stacks.cluster.argocd_registration import ARGOCD_SERVICE_ACCOUNTS
 from stacks.data.database import parameters_for
@@ -139,7 +140,9 @@ def test_replica_lag_above_the_rpo_pages_through_the_dr_regions_topic(env: str, 
     (lag,) = [alarm for alarm in resources_of(data, "aws_cloudwatch_metric_alarm").values() if alarm.get("metric_name") == "ReplicaLag"]
     assert lag["namespace"] == "AWS/RDS" and lag["dimensions"] == {"DBInstanceIdentifier": standby.database_identifier}
     assert lag["threshold"] == spec.alarms.rds_replica_lag_seconds <= spec.backup.recovery_point_objective_minutes * 60
-    assert lag["comparison_operator"] == "GreaterThanThreshold" and lag["statistic"] == "Maximum"
+    # The lowest value of every minute of a window longer than an idle primary's climb (tests/test_replica_lag_alarm.py).
+    assert lag["comparison_operator"] == "GreaterThanThreshold" and lag["statistic"] == "Minimum" and lag["period"] == 60
+    assert lag["evaluation_periods"] == lag["datapoints_to_alarm"] == SUSTAINED_PERIODS
     assert lag["treat_missing_data"] == "breaching", "a replica that stopped replicating reports no lag"
     topic_id = _logical_id(lag["alarm_actions"][0], "aws_sns_topic")
     topic = resources_of(data, "aws_sns_topic")[topic_id]

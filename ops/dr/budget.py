@@ -35,6 +35,10 @@ RTO_BUDGET: tuple[BudgetStep, ...] = (
 # An alias record to a load balancer is answered with the load balancer's own TTL, 60 seconds
 # ("Values that are common for alias records", Route 53 Developer Guide: "the TTL of the alias target").
 ALIAS_TTL_SECONDS = 60
+# The load balancer controller's target-group health check defaults (charts/ingress.py sets neither).
+TARGET_HEALTH_CHECK_INTERVAL_SECONDS = 15
+TARGET_HEALTHY_THRESHOLD = 2
+TARGET_HEALTHY_SECONDS = TARGET_HEALTH_CHECK_INTERVAL_SECONDS * TARGET_HEALTHY_THRESHOLD
 
 REGION_LOSS_BUDGET: tuple[BudgetStep, ...] = (
     BudgetStep(
@@ -85,11 +89,13 @@ REGION_LOSS_BUDGET: tuple[BudgetStep, ...] = (
     ),
     BudgetStep(
         "dns",
-        "primary health check pinned unhealthy, Route 53 answers the standby",
+        "standby targets healthy, primary health check pinned unhealthy, Route 53 answers the standby",
         1,
         True,
-        "UpdateHealthCheck Disabled+Inverted: a disabled check counts as healthy, inverted as unhealthy "
-        "(Route 53 API reference, HealthCheckConfig)",
+        "a new ALB target is healthy after the controller's default health check (healthy-threshold-count 2 x "
+        f"healthcheck-interval-seconds 15 = {TARGET_HEALTHY_SECONDS} s at most; aws-load-balancer-controller v3.4.2 "
+        "docs/guide/ingress/annotations.md); UpdateHealthCheck Disabled+Inverted: a disabled check counts as healthy, "
+        "inverted as unhealthy (Route 53 API reference, HealthCheckConfig)",
     ),
     BudgetStep(
         "propagation",

@@ -20,11 +20,14 @@ Steps, each timed against `REGION_LOSS_BUDGET` (ops/dr/budget.py):
    Manager UG "Promote a replica secret to a standalone secret"), point their `host`/`port` at the new
    primary, and refresh the standby's ExternalSecrets;
 5. scale the standby's Deployments to the spec's minimum replicas and wait until every one is Ready;
-6. pin the primary's health check unhealthy so Route 53 answers the standby, and verify the answer.
+6. wait, within the DNS step's budget, until every target group of the standby's Ingress has a healthy
+   target (ops/dr/targets.py: a Ready pod is registered and health-checked by the ALB only afterwards),
+   then pin the primary's health check unhealthy so Route 53 answers the standby, and verify the answer.
 
-DNS moves last: before the database is promoted and the applications are Ready the standby would
-answer errors. Every step first looks at what is already done, so a second run after a partial one
-resumes where the first stopped.
+DNS moves last: before the database is promoted, the applications are Ready and the load balancer
+serves them, the standby would answer errors (or Route 53 would keep answering the primary). Every
+step first looks at what is already done, so a second run after a partial one resumes where the
+first stopped.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ from ops.dr.standby import (
     read_secrets,
     standby_names,
 )
+from ops.dr.targets import TargetGroup, describe_states, find_target_groups, serving, target_states
 from ops.dr.traffic import FailoverRecord, describe_target, find_records, pin_unhealthy, pinned, routed
 from ops.errors import EnvironmentProblem, InputError, OpsError
 from ops.kube import Kube, rollout_status
@@ -78,6 +82,8 @@ class FailoverPlan:
     primary: Kube | None
     primary_note: str
     objective_minutes: int
+    target_groups: list[TargetGroup] = field(default_factory=list)
+    target_note: str = ""
     warnings: list[str] = field(default_factory=list)
 
     def print(self) -> None:
@@ -91,6 +97,8 @@ class FailoverPlan:
             loss = "unknown (no ReplicaLag data)" if replica.lag_seconds is None else f"about {replica.lag_seconds:.0f}s of writes"
             if replica.lag_at is not None:
                 loss += f" (ReplicaLag at {iso(replica.lag_at)})"
+            if replica.newest_seconds is not None and replica.lag_seconds is not None and replica.newest_seconds > replica.lag_seconds:
+                loss += f"; newest ReplicaLag {replica.newest_seconds:.0f}s, the rest an idle primary's climb"
         rows = [
             ("DR region", self.standby.region),
             ("database", database),
@@ -99,6 +107,7 @@ class FailoverPlan:
             ("standby apps", ", ".join(f"{name} {self.standby_replicas[name]}->{self.wanted[name]}" for name in self.wanted)),
             ("secrets", ", ".join(f"{item.remote_name} ({'replica' if item.replica else 'standalone'})" for item in self.secrets)),
             ("primary cluster", self.primary_note),
+            ("standby targets", self.target_note),
         ]
         for record in self.records:
             state = "pinned unhealthy" if record.health_check_id in self.pinned_checks else "live"
@@ -115,7 +124,8 @@ class FailoverPlan:
             f"promote {self.replica.identifier}" + (" (done)" if self.replica.promoted else " and wait until available"),
             "promote the DR database secrets to standalone, point them at the new primary, refresh the ExternalSecrets",
             "scale the standby's Deployments to " + ", ".join(f"{name}={count}" for name, count in self.wanted.items()) + "; wait",
-            "pin the primary health check unhealthy (Disabled+Inverted); verify Route 53 answers the standby",
+            "wait until every standby target group has a healthy target; pin the primary health check unhealthy "
+            "(Disabled+Inverted); verify Route 53 answers the standby",
         ]
 
 
@@ -159,10 +169,11 @@ def plan_failover(
         for record in records
         if pinned(route53.get_health_check(HealthCheckId=record.health_check_id)["HealthCheck"]["HealthCheckConfig"])
     }
+    groups = find_target_groups(target, standby)
     primary, note = _primary(target, primary_factory)
     plan = FailoverPlan(
         standby, replica, cluster, current, wanted, secrets, records, pinned_checks, primary, note,
-        target.spec.backup.recovery_time_objective_minutes,
+        target.spec.backup.recovery_time_objective_minutes, groups, describe_states(target_states(target, standby, groups)),
     )  # fmt: skip
     if accept_data_loss and not replica.promoted:
         plan.warnings.append("--accept-data-loss: the replica is promoted whatever its lag")
@@ -291,7 +302,25 @@ def scale_up(plan: FailoverPlan, kube: Kube, poll: Poll) -> None:
         wait_for(f"deployment/{name}", lambda name=name, generation=generation: rollout_status(kube.deployment(name), generation), poll)
 
 
-def move_traffic(target: Target, plan: FailoverPlan) -> list[str]:
+def wait_for_targets(target: Target, plan: FailoverPlan, poll: Poll) -> bool:
+    """Wait until the standby's ALB serves (every target group has a healthy target), at most the DNS step's budget.
+
+    moto 5.2.5 reports a registered target `healthy` at once and never `initial` (moto/elbv2/models.py
+    `FakeTargetGroup.health_for`); the tests emulate the controller's registration and ELB's initial checks."""
+    budget = next(item for item in REGION_LOSS_BUDGET if item.key == "dns").minutes * 60
+    bounded = Poll(poll.interval_seconds, min(poll.timeout_seconds, budget), poll.heartbeat_every)
+    state: dict[str, bool] = {}
+
+    def check() -> tuple[bool, str]:
+        states = target_states(target, plan.standby, plan.target_groups)
+        state["serving"] = serving(states)
+        return state["serving"], describe_states(states)
+
+    wait_for("standby load balancer targets", check, bounded)
+    return state["serving"]
+
+
+def move_traffic(target: Target, plan: FailoverPlan, secondary_ready: bool) -> list[str]:
     """Pin every primary health check unhealthy; return the hosts Route 53 does not yet answer from the standby."""
     for check in sorted({record.health_check_id for record in plan.records}):
         if pin_unhealthy(target, check):
@@ -300,7 +329,7 @@ def move_traffic(target: Target, plan: FailoverPlan) -> list[str]:
             say(f"    health check {check} already pinned")
     missing = []
     for record in plan.records:
-        answer = routed(target, record, secondary_ready=True)
+        answer = routed(target, record, secondary_ready=secondary_ready)
         say(f"    {record.host} -> {describe_target(record.secondary if answer == 'SECONDARY' else record.primary)}")
         if answer != "SECONDARY":
             missing.append(record.host)
@@ -329,8 +358,8 @@ def run_failover(target: Target, plan: FailoverPlan, standby_kube: Kube, poll: P
         with timed(result, "application"):
             scale_up(plan, standby_kube, poll)
         with timed(result, "dns"):
-            step("DNS: move the hosts to the standby")
-            missing = move_traffic(target, plan)
+            step("DNS: wait until the standby's load balancer serves, then move the hosts to it")
+            missing = move_traffic(target, plan, wait_for_targets(target, plan, poll))
             if missing:
                 raise OpsError(f"Route 53 does not answer the standby for {', '.join(missing)}; check its SECONDARY health")
     except (OpsError, ClientError, ApiException) as error:

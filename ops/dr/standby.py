@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from envspec import Names
+from envspec.replica_lag import IDLE_CEILING_SECONDS, LAG_PERIOD_SECONDS, SUSTAINED_PERIODS
 from ops.context import Target
 from ops.dr.database import describe_instance
 from ops.errors import EnvironmentProblem, InputError
@@ -56,11 +57,26 @@ def check_mode(target: Target) -> None:
         )
 
 
+def real_lag(minima: list[float], newest: float) -> float:
+    """The lag that is not an idle source's: what a region loss now would lose, in seconds.
+
+    `minima` are the per-minute minimum ReplicaLag values, oldest first, `newest` the latest maximum. Above
+    `IDLE_CEILING_SECONDS` no idleness explains a value: replication stopped, or the source is gone and the lag
+    grows with the clock; take it as it is (a person decides, --accept-data-loss). Below it, an idle source's
+    sawtooth resets at least once in any `SUSTAINED_PERIODS` minutes, so the lowest of the latest ones is the lag
+    that held throughout (envspec/replica_lag.py; RDS User Guide, PostgreSQL read replica limitations: "up to five
+    minutes if there are no user transactions occurring on the source DB instance")."""
+    if newest > IDLE_CEILING_SECONDS or not minima:
+        return newest
+    return min(minima[-SUSTAINED_PERIODS:])
+
+
 @dataclass(frozen=True)
 class ReplicaState:
     instance: dict[str, Any]
-    lag_seconds: float | None  # newest ReplicaLag data point; None: no data in the window
+    lag_seconds: float | None  # the real lag (`real_lag`); None: no data in the window
     lag_at: datetime | None
+    newest_seconds: float | None = None  # the newest ReplicaLag value itself
 
     @property
     def identifier(self) -> str:
@@ -98,12 +114,14 @@ def read_replica(target: Target, standby: StandbyNames) -> ReplicaState:
             Dimensions=[{"Name": "DBInstanceIdentifier", "Value": standby.database_identifier}],
             StartTime=moment - LAG_WINDOW,
             EndTime=moment,
-            Period=60,
-            Statistics=["Maximum"],
+            Period=LAG_PERIOD_SECONDS,
+            Statistics=["Minimum", "Maximum"],
         )["Datapoints"]
         if points:
-            newest = max(points, key=lambda point: point["Timestamp"])
-            lag, at = float(newest["Maximum"]), newest["Timestamp"]
+            ordered = sorted(points, key=lambda point: point["Timestamp"])
+            newest = float(ordered[-1]["Maximum"])
+            lag, at = real_lag([float(point["Minimum"]) for point in ordered], newest), ordered[-1]["Timestamp"]
+            return ReplicaState(instance, lag, at, newest)
     return ReplicaState(instance, lag, at)
 
 
@@ -111,9 +129,10 @@ def check_lag(target: Target, replica: ReplicaState, accept_data_loss: bool) -> 
     """Refuse a promotion that would lose more than the RPO, unless a person accepted it.
 
     RDS PostgreSQL reports ReplicaLag as `now() - pg_last_xact_replay_timestamp()` on the replica (RDS
-    UG, "Monitoring and tuning the replication process"), so once the source is gone the value grows
-    with the clock: it then measures how stale the replica is, and the writes actually lost are those
-    of the last moments before the primary stopped.
+    UG, "Monitoring and tuning the replication process"), so it grows with the clock whenever nothing is
+    replayed: on an idle source up to five minutes and back (judged by `real_lag`, not refused), and
+    once the source is gone for good, when it measures how stale the replica is and the writes actually
+    lost are those of the last moments before the primary stopped.
     """
     if replica.promoted or accept_data_loss:
         return

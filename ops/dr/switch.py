@@ -11,7 +11,11 @@ them; the restored instance takes over the name:
 2. rename it to `<identifier>-replaced-<stamp>` (kept for forensics; delete it deliberately later);
 3. rename the restored instance to `<identifier>`;
 4. let RDS manage its master password, creating the secret tagged with the environment's ARN;
-5. make sure `ai-subsidy/<env>/app/database` names the endpoint;
+5. make every login secret that names the database (the application's `ai-subsidy/<env>/app/database`
+   and the migration Job's `.../database-migration`) name the endpoint and the new master secret: the
+   alternating-users rotation signs in as the master user through the login's `masterarn`
+   (stacks/data/login_rotation.py, setSecret), and the lockout removed the old master secret, so a stale
+   `masterarn` fails the next rotation;
 6. refresh `database-secret` in the cluster and restart the Deployments that connect to the database.
 
 The original's identifier, endpoint host name and ARN are then the restored instance's. Terraform
@@ -35,6 +39,7 @@ from envspec.topology import AI_WORKER, BACKEND, Component
 from ops.console import duration, fields, say, step
 from ops.context import Target
 from ops.dr.database import describe_instance, instance_status
+from ops.dr.standby import DATABASE_LOGIN_SECRETS
 from ops.errors import InputError, OpsError
 from ops.kube import Kube, restart_and_wait
 from ops.timeutil import iso, now, stamp
@@ -65,7 +70,7 @@ class SwitchPlan:
         listed += [
             f"rename {restored} -> {self.identifier}",
             f"let RDS manage the master password of {self.identifier} (secret tagged {MANAGED_SECRET_TAG})",
-            "check that the application's database secret names the endpoint",
+            "point both database login secrets (host, port, masterarn) at the endpoint and its master secret",
         ]
         if with_kubernetes:
             listed += [
@@ -145,22 +150,28 @@ def _unknown_password() -> str:
     return secrets.token_urlsafe(32)
 
 
-def _point_app_secret(target: Target, endpoint: dict[str, Any]) -> None:
-    """`ai-subsidy/<env>/app/database` holds host/port/dbname/username (no password): keep it on the endpoint."""
+def point_login_secrets(target: Target, endpoint: dict[str, Any], master_secret_arn: str) -> list[str]:
+    """Every login secret that names the database follows it: `host`, `port` and `masterarn` (the alternating-users
+    format the data stack writes). Idempotent: a secret already naming all three is left alone. Returns the secrets
+    written. The rotation's other keys (engine, dbname, username, password) are the login's and stay."""
     secretsmanager = target.aws.client("secretsmanager")
-    name = target.names.app_secret(DATABASE_SECRET).remote_name
-    try:
-        current = json.loads(secretsmanager.get_secret_value(SecretId=name)["SecretString"])
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ResourceNotFoundException":
-            raise OpsError(f"secret {name} does not exist; the data stack creates it (terraform apply of {target.env}-data)") from None
-        raise
-    if current.get("host") == endpoint["Address"] and int(current.get("port", 0)) == int(endpoint["Port"]):
-        say(f"    {name} already names {endpoint['Address']}:{endpoint['Port']}")
-        return
-    step(f"pointing {name} at {endpoint['Address']}:{endpoint['Port']}")
-    updated = {**current, "host": endpoint["Address"], "port": int(endpoint["Port"])}
-    secretsmanager.put_secret_value(SecretId=name, SecretString=json.dumps(updated, sort_keys=True))
+    wanted = {"host": endpoint["Address"], "port": int(endpoint["Port"]), "masterarn": master_secret_arn}
+    written = []
+    for kubernetes_name in DATABASE_LOGIN_SECRETS:
+        name = target.names.app_secret(kubernetes_name).remote_name
+        try:
+            current = json.loads(secretsmanager.get_secret_value(SecretId=name)["SecretString"])
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ResourceNotFoundException":
+                raise OpsError(f"secret {name} does not exist; the data stack creates it (terraform apply of {target.env}-data)") from None
+            raise
+        if all(str(current.get(key)) == str(value) for key, value in wanted.items()):
+            say(f"    {name} already names {wanted['host']}:{wanted['port']} and its master secret")
+            continue
+        step(f"pointing {name} at {wanted['host']}:{wanted['port']} and master secret {master_secret_arn}")
+        secretsmanager.put_secret_value(SecretId=name, SecretString=json.dumps({**current, **wanted}, sort_keys=True))
+        written.append(name)
+    return written
 
 
 def refresh_application(kube: Kube, poll: Poll, at: datetime) -> None:
@@ -198,7 +209,7 @@ def execute_switch(target: Target, plan: SwitchPlan, poll: Poll, kube: Kube | No
     switched = describe_instance(rds, plan.identifier)
     if switched is None:
         raise OpsError(f"{plan.identifier} is not visible after the rename")
-    _point_app_secret(target, switched["Endpoint"])
+    point_login_secrets(target, switched["Endpoint"], secret_arn)
     if kube is not None:
         refresh_application(kube, poll, now())
     say(f"{plan.identifier} is now the instance restored as {restored_identifier} (switched in {duration(time.monotonic() - started)})")

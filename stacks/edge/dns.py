@@ -10,6 +10,7 @@ logs, cluster, application) works already.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 from cdktf import TerraformIterator, TerraformStack, Token
@@ -47,13 +48,20 @@ class HostedZone(Construct):
 class Certificate(Construct):
     """A DNS-validated certificate for `hosts` (the first is its domain name), validated in zone `zone_id`.
 
-    ACM asks for the same validation CNAME for a domain name in another region's certificate of the same account
-    (hashicorp/terraform-provider-aws#13653: the record "already exists" for a certificate of the same domain in
-    another region), so the standby's certificate writes the same records (`allow_overwrite`)."""
+    ACM asks for the same validation CNAME for a name in every certificate of the same account, whatever the region
+    (ACM User Guide, "DNS validation": each record is "created specifically for your domain and your account", and
+    "since the CNAME validation token works for any AWS Region, you can re-create the same certificate in multiple
+    Regions"). So a record gets exactly one owner: the certificate writes records only for its hosts outside
+    `validated_elsewhere` (names another stack's certificate already validates: the standby's certificate shares the
+    public hosts with the primary's), and waits on the FQDNs of both, its own records and the shared names' (read from
+    its own validation options, which are the other certificate's). Destroying or replacing one side's edge stack
+    then never deletes a record the other side's certificate renews with."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, hosts: Sequence[str], zone_id: str):
+    def __init__(self, scope: Construct, construct_id: str, *, hosts: Sequence[str], zone_id: str, validated_elsewhere: Sequence[str] = ()):
         super().__init__(scope, construct_id)
         self.hosts = tuple(hosts)
+        self.shared_hosts = tuple(host for host in self.hosts if host in validated_elsewhere)
+        self.own_hosts = tuple(host for host in self.hosts if host not in self.shared_hosts)
         self.certificate = AcmCertificate(
             self,
             "certificate",
@@ -66,7 +74,6 @@ class Certificate(Construct):
         )
         # One record per host, keyed by the host name itself: keys must be known at plan time, and the
         # validation options (their record names and values) are known only once ACM has the request.
-        hosts = TerraformIterator.from_list(list(self.hosts))
         certificate_ref = f"aws_acm_certificate.{TerraformStack.of(self).get_logical_id(self.certificate)}"
 
         def option(field: str) -> str:
@@ -74,8 +81,9 @@ class Certificate(Construct):
 
         self.validation_records = Route53Record(
             self,
-            "validation_record",
-            for_each=hosts,
+            # A new id where records are shared: the records of the former id are forgotten, not destroyed (`removed`).
+            "origin_validation_record" if self.shared_hosts else "validation_record",
+            for_each=TerraformIterator.from_list(list(self.own_hosts)),
             zone_id=zone_id,
             name=option("resource_record_name"),
             type=option("resource_record_type"),
@@ -83,11 +91,16 @@ class Certificate(Construct):
             ttl=300,
             allow_overwrite=True,
         )
+        fqdns = f"[for record in {self._records_ref()} : record.fqdn]"
+        if self.shared_hosts:
+            shared = ", ".join(f'"{host}"' for host in self.shared_hosts)
+            fqdns = (
+                f"concat({fqdns}, [for option in {certificate_ref}.domain_validation_options : "
+                f'trimsuffix(option.resource_record_name, ".") if contains([{shared}], option.domain_name)])'
+            )
+            _forget_shared_records(self)
         self.validation = AcmCertificateValidation(
-            self,
-            "validation",
-            certificate_arn=self.certificate.arn,
-            validation_record_fqdns=Token.as_list(f"${{[for record in {self._records_ref()} : record.fqdn]}}"),
+            self, "validation", certificate_arn=self.certificate.arn, validation_record_fqdns=Token.as_list(f"${{{fqdns}}}")
         )
 
     def _records_ref(self) -> str:
@@ -97,3 +110,17 @@ class Certificate(Construct):
     def arn(self) -> str:
         """The issued certificate's ARN (known once validation has completed)."""
         return self.validation.certificate_arn
+
+
+def _forget_shared_records(certificate: Certificate) -> None:
+    """Until this design the standby's certificate also wrote the shared names' records, as resource `validation_record`.
+    Dropping their keys would destroy the records the primary's certificate renews with; a `removed` block with
+    `destroy = false` (Terraform 1.7+, "Remove a resource from state") drops that former resource from the state
+    instead, and the new resource takes over its one own record by UPSERT (`allow_overwrite`)."""
+    stack = TerraformStack.of(certificate)
+    scopes = certificate.node.scopes
+    components = [scope.node.id for scope in scopes[scopes.index(stack) + 1 :]] + ["validation_record"]
+    # cdktf's logical id of a nested element: its path's ids joined by "_" and the first 8 hex digits of the
+    # MD5 of the path (cdktf lib/private/unique.ts `makeUniqueId`); the primary's record still carries it.
+    digest = hashlib.md5("/".join(components).encode(), usedforsecurity=False).hexdigest()[:8].upper()
+    stack.add_override("removed", [{"from": f"aws_route53_record.{'_'.join(components)}_{digest}", "lifecycle": {"destroy": False}}])

@@ -54,7 +54,11 @@ class EdgeStack(EnvironmentStack):
         else:
             self.zone = HostedZone(self, "zone", dns=spec.dns, names=names)
             zone_id, zone_arn = self.zone.zone_id, self.zone.arn
-        self.certificate = Certificate(self, "certificate", hosts=names.ingress_hosts, zone_id=zone_id)
+        # The standby's certificate shares the public hosts with the primary's, whose edge stack owns their validation records.
+        primary_hosts = (spec.dns.frontend_host, spec.dns.api_host, names.primary_origin_host) if names.is_standby else ()
+        self.certificate = Certificate(
+            self, "certificate", hosts=names.ingress_hosts, zone_id=zone_id, validated_elsewhere=[host for host in primary_hosts if host]
+        )
         # The observability stack's topic (the standby's: `<env>-dr-data`'s), by its deterministic name (applied before this stack).
         topic = DataAwsSnsTopic(self, "alarm_topic", name=names.alarm_topic)
         self.certificate_alarm = create_alarm(

@@ -26,6 +26,7 @@ from moto import mock_aws
 from moto.moto_api import recorder
 
 from envspec import EnvironmentSpec, Names, names_for
+from envspec.naming import DATABASE_APP_USER, DATABASE_MIGRATION_USER
 from ops.cli import main
 from tests.conftest import SPECS
 from tests.operations.kubernetes_emulator import ClusterState, KubernetesEmulator
@@ -206,8 +207,14 @@ def build_world(names: Names) -> World:
     instance = rds.describe_db_instances(DBInstanceIdentifier=names.database_identifier)["DBInstances"][0]
     secretsmanager = boto3.client("secretsmanager", region)
     endpoint = instance["Endpoint"]
-    database_secret = {"host": endpoint["Address"], "port": endpoint["Port"], "dbname": names.database_name, "username": "ai_subsidy_admin"}
-    secretsmanager.create_secret(Name=names.secret_name("database"), SecretString=json.dumps(database_secret))
+    # The two logins in the alternating-users format the data stack writes (stacks/data/secrets.py), the password
+    # left out: no test needs one. `masterarn` is the RDS-managed master secret the rotation signs in with.
+    for purpose, username in (("database", DATABASE_APP_USER), ("database-migration", DATABASE_MIGRATION_USER)):
+        login = {
+            "engine": "postgres", "host": endpoint["Address"], "port": endpoint["Port"], "dbname": names.database_name,
+            "username": username, "masterarn": instance["MasterUserSecret"]["SecretArn"],
+        }  # fmt: skip
+        secretsmanager.create_secret(Name=names.secret_name(purpose), SecretString=json.dumps(login))
     s3 = boto3.client("s3", region)
     for purpose in ("files", "diagnostics"):
         s3.create_bucket(Bucket=names.bucket(purpose), CreateBucketConfiguration={"LocationConstraint": region})

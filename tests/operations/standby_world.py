@@ -6,14 +6,15 @@ login secrets, the replica's `ReplicaLag` metric, the standby EKS cluster, and t
 records as `<env>-dr-dns` writes them (stacks/edge/failover.py): each side's origin host an alias to its load
 balancer (ExternalDNS's records), the public hosts PRIMARY (alias to the primary origin, with the health
 check on `https://<primary origin>/api/health`) and SECONDARY (alias to the standby origin), both
-evaluating target health. Two emulated Kubernetes API servers stand for the primary cluster and the
-standby cluster, the standby's Deployments at zero replicas (pilot light).
+evaluating target health; the standby Ingress's idle ALB and its target groups as the AWS Load Balancer
+Controller tags them (tests/operations/load_balancer_emulator.py, which also registers the standby's ready pods
+and emulates ELB's initial health checks). Two emulated Kubernetes API servers stand for the primary cluster and
+the standby cluster, the standby's Deployments at zero replicas (pilot light).
 """
 
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from ops.dr.standby import standby_names
 from ops.kube import cluster_contexts
 from tests.operations.conftest import World, _network
 from tests.operations.kubernetes_emulator import ClusterState, KubernetesEmulator
+from tests.operations.load_balancer_emulator import LoadBalancerController, build_load_balancer, load_balancer_controller
 
 # Canonical hosted zone ids of the load balancers (Elastic Load Balancing endpoints, AWS General Reference).
 ALB_ZONES = {"ap-northeast-1": "Z14GRHDCWA56QT", "ap-northeast-3": "Z5LXEXXYW11ES"}
@@ -39,6 +41,7 @@ class Standby:
     zone_id: str
     primary_origin: str
     standby_origin: str
+    target_groups: dict[str, str]  # the controller's resource id -> target group ARN
 
 
 def put_replica_lag(names: Names, seconds: float) -> None:
@@ -61,7 +64,7 @@ def put_replica_lag(names: Names, seconds: float) -> None:
 def build_standby(world: World, lag_seconds: float = 2.0) -> Standby:
     names = world.names
     spec, dr = names.spec, names.dr_region
-    subnets, _ = _network(dr, str(spec.dr.vpc_cidr), names.dr_availability_zones[:2])
+    subnets, vpc = _network(dr, str(spec.dr.vpc_cidr), names.dr_availability_zones[:2])
     dr_key = boto3.client("kms", dr).create_key(Description="data (DR)")["KeyMetadata"]["Arn"]
     # No DBSubnetGroupName: moto copies the source instance for a replica and looks the group up in the
     # source's region. The failover reads neither the replica's subnets nor its security groups.
@@ -77,8 +80,6 @@ def build_standby(world: World, lag_seconds: float = 2.0) -> Standby:
         DBParameterGroupName=parameter_group,
     )
     secretsmanager = boto3.client("secretsmanager", spec.aws.region)
-    migration = json.loads(secretsmanager.get_secret_value(SecretId=names.secret_name("database"))["SecretString"])
-    secretsmanager.create_secret(Name=names.secret_name("database-migration"), SecretString=json.dumps(migration))
     for purpose in ("database", "database-migration"):
         secretsmanager.replicate_secret_to_regions(SecretId=names.secret_name(purpose), AddReplicaRegions=[{"Region": dr}])
     put_replica_lag(names, lag_seconds)
@@ -124,7 +125,7 @@ def build_standby(world: World, lag_seconds: float = 2.0) -> Standby:
                 record["HealthCheckId"] = check
             changes.append({"Action": "CREATE", "ResourceRecordSet": record})
     route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
-    return Standby(check, zone_id, primary_origin, standby_origin)
+    return Standby(check, zone_id, primary_origin, standby_origin, build_load_balancer(names, subnets, vpc))
 
 
 def standby_cluster() -> ClusterState:
@@ -141,8 +142,9 @@ def standby_cluster() -> ClusterState:
 
 
 @contextmanager
-def two_clusters(names: Names, primary: ClusterState, standby: ClusterState, kubeconfig: Path) -> Iterator[None]:
-    """Both emulators, under the contexts `aws eks update-kubeconfig` writes for each cluster."""
+def two_clusters(names: Names, primary: ClusterState, standby: ClusterState, kubeconfig: Path) -> Iterator[LoadBalancerController]:
+    """Both emulators, under the contexts `aws eks update-kubeconfig` writes for each cluster, and the standby's
+    load balancer controller."""
     with ExitStack() as stack:
         configs = []
         for state, context in (
@@ -162,4 +164,4 @@ def two_clusters(names: Names, primary: ClusterState, standby: ClusterState, kub
             "current-context": configs[0]["contexts"][0]["name"],
         }
         kubeconfig.write_text(yaml.safe_dump(merged), encoding="utf-8")
-        yield
+        yield stack.enter_context(load_balancer_controller(names, standby))

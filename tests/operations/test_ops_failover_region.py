@@ -18,15 +18,18 @@ from moto.rds.models import RDSBackend, rds_backends
 from moto.route53.models import Route53Backend
 
 from envspec import EnvironmentSpec, Names
+from envspec.topology import BACKEND
 from ops.dr.budget import REGION_LOSS_BUDGET
 from tests.conftest import SPECS
 from tests.operations.conftest import Recording, World
 from tests.operations.kubernetes_emulator import ClusterState, KubernetesEmulator
+from tests.operations.load_balancer_emulator import LoadBalancerController, target_group_resource
 from tests.operations.moto_gaps import moto_gaps
-from tests.operations.standby_world import Standby, build_standby, put_replica_lag, standby_cluster, two_clusters
+from tests.operations.standby_world import Standby, build_standby, standby_cluster, two_clusters
 
 ENV = "staging"
 APPS = ("ai-subsidy-backend", "ai-subsidy-frontend", "ai-worker")
+BACKEND_GROUP = target_group_resource(str(BACKEND.service_name))  # the controller's id of the backend's target group
 
 
 @pytest.fixture
@@ -35,17 +38,34 @@ def spec() -> EnvironmentSpec:
 
 
 @pytest.fixture
-def standby(world: World) -> Iterator[Standby]:
-    with moto_gaps():
-        yield build_standby(world)
+def replica_lag() -> float:
+    return 2.0
 
 
 @pytest.fixture
-def clusters(names: Names, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ClusterState, ClusterState]]:
+def standby(world: World, replica_lag: float) -> Iterator[Standby]:
+    with moto_gaps():
+        yield build_standby(world, lag_seconds=replica_lag)
+
+
+@pytest.fixture
+def emulators(
+    names: Names, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[ClusterState, ClusterState, LoadBalancerController]]:
     primary, dr = ClusterState.from_fixtures(), standby_cluster()
-    with two_clusters(names, primary, dr, tmp_path / "kubeconfig"):
+    with two_clusters(names, primary, dr, tmp_path / "kubeconfig") as controller:
         monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kubeconfig"))
-        yield primary, dr
+        yield primary, dr, controller
+
+
+@pytest.fixture
+def clusters(emulators: tuple[ClusterState, ClusterState, LoadBalancerController]) -> tuple[ClusterState, ClusterState]:
+    return emulators[0], emulators[1]
+
+
+@pytest.fixture
+def balancer(emulators: tuple[ClusterState, ClusterState, LoadBalancerController]) -> LoadBalancerController:
+    return emulators[2]
 
 
 def _instance(names: Names) -> dict[str, Any]:
@@ -85,12 +105,17 @@ def test_the_dry_run_reports_what_would_be_lost_and_changes_nothing(
     assert re.search(rf"expected duration +28 min by the region-loss budget \(objective {objective} min\)", result.out)
     assert "ai-subsidy-backend 0->2, ai-subsidy-frontend 0->2, ai-worker 0->1" in result.out  # staging's minimum replicas
     assert re.search(r"primary cluster +answers", result.out)
+    # Pilot light: the controller has created the target groups, with no targets while nothing runs.
+    assert re.search(rf"standby targets +{re.escape(BACKEND_GROUP)}: no targets; ", result.out)
     assert "dry run: nothing was changed; add --execute" in result.out
     _changed_nothing(names, standby, clusters, recording)
 
 
 @pytest.fixture
-def witness(monkeypatch: pytest.MonkeyPatch, standby: Standby, clusters: tuple[ClusterState, ClusterState], names: Names) -> list[dict]:
+def witness(
+    monkeypatch: pytest.MonkeyPatch, standby: Standby, clusters: tuple[ClusterState, ClusterState], names: Names,
+    balancer: LoadBalancerController,
+) -> list[dict]:  # fmt: skip
     """What was true at the moment of each decisive call, read from moto's and the emulators' state."""
     primary, dr = clusters
     seen: list[dict] = []
@@ -102,7 +127,15 @@ def witness(monkeypatch: pytest.MonkeyPatch, standby: Standby, clusters: tuple[C
 
     def pinning(self: Route53Backend, *args: Any, **kwargs: Any) -> Any:
         replica = rds_backends[names.account][names.dr_region].databases[names.dr_database_identifier]
-        seen.append({"call": "pin", "promoted": not replica.source_db_instance_identifier, "ready": _ready(dr)})
+        seen.append(
+            {
+                "call": "pin",
+                "promoted": not replica.source_db_instance_identifier,
+                "ready": _ready(dr),
+                "serving": balancer.serving(),
+                "reported": list(balancer.reported),
+            }
+        )
         return update(self, *args, **kwargs)
 
     monkeypatch.setattr(RDSBackend, "promote_read_replica", promoting)
@@ -115,10 +148,14 @@ def test_the_failover_fences_promotes_repoints_scales_and_only_then_moves_dns(
     tmp_path: Path,
 ) -> None:  # fmt: skip
     """Order: fence before promotion (nothing writes to the old primary while the replica is promoted),
-    and DNS last (the standby is only answered once its database is standalone and every application is
-    Ready). Route 53 answers the SECONDARY once the PRIMARY's check is unhealthy and the SECONDARY healthy
-    (Route 53 API reference, ResourceRecordSet `Failover`); Disabled+Inverted makes a check unhealthy
-    whatever its checkers see (HealthCheckConfig `Disabled`, `Inverted`)."""
+    and DNS last (the standby is only answered once its database is standalone, every application is
+    Ready and its load balancer serves them). Route 53 answers the SECONDARY once the PRIMARY's check is
+    unhealthy and the SECONDARY healthy (Route 53 API reference, ResourceRecordSet `Failover`), and an ALB
+    alias is healthy only when every target group has a healthy target (AliasTarget `EvaluateTargetHealth`);
+    a pod Ready in the cluster is first an `initial` target (ELB User Guide for ALBs, target health states:
+    `Elb.InitialHealthChecking`), which moto 5.2.5 never reports (it answers `healthy` at once), hence the
+    emulated controller and health checks. Disabled+Inverted makes a check unhealthy whatever its checkers
+    see (HealthCheckConfig `Disabled`, `Inverted`)."""
     _, dr = clusters
     report = tmp_path / "failover.json"
     result = run("dr", "failover-region", "--env", ENV, "--poll-seconds", "0", "--execute", "--report", str(report))
@@ -126,7 +163,14 @@ def test_the_failover_fences_promotes_repoints_scales_and_only_then_moves_dns(
 
     assert [item["call"] for item in witness] == ["promote", "pin"]
     assert witness[0]["primary_replicas"] == dict.fromkeys(APPS, 0)
-    assert witness[1] == {"call": "pin", "promoted": True, "ready": dict.fromkeys(APPS, True)}
+    pin = witness[1]
+    assert {key: pin[key] for key in ("call", "promoted", "ready", "serving")} == {
+        "call": "pin", "promoted": True, "ready": dict.fromkeys(APPS, True), "serving": True,
+    }  # fmt: skip
+    # The DNS step waited: it saw every target of both target groups `initial` first, and healthy ones last.
+    states = {resource: [state for name, state in pin["reported"] if name == resource] for resource in standby.target_groups}
+    assert all(seen[0] == "initial" and seen[-1] == "healthy" for seen in states.values()), states
+    assert "standby load balancer targets: " in result.out and " initial" in result.out
 
     instance = _instance(names)
     assert "ReadReplicaSourceDBInstanceIdentifier" not in instance and instance["DBInstanceStatus"] == "available"
@@ -180,11 +224,52 @@ def test_a_second_run_after_a_partial_one_resumes(
     assert f"health check {standby.health_check_id} already pinned" in third.out
 
 
+def test_dns_never_moves_while_the_standby_load_balancer_has_no_healthy_target_and_a_rerun_resumes(
+    standby: Standby, clusters: tuple[ClusterState, ClusterState], balancer: LoadBalancerController, recording: Recording,
+    run, names: Names,
+) -> None:  # fmt: skip
+    """Every Deployment Ready is not enough: the backend's pods fail the ALB's health check, so its target group
+    holds only unhealthy targets and Route 53 counts the ALB alias unhealthy (API reference, AliasTarget
+    `EvaluateTargetHealth`: "every target group that contains targets must contain at least one healthy target").
+    The DNS step waits at most its budget (here --timeout-minutes, shorter), fails, and never pins the check; once
+    the pods pass, a second run resumes and moves DNS."""
+    balancer.failing.add("ai-subsidy-backend")
+    first = run("dr", "failover-region", "--env", ENV, "--poll-seconds", "0", "--timeout-minutes", "0.01", "--execute")
+    assert first.code == 1, first.text
+    assert "failure: gave up waiting for standby load balancer targets" in first.out
+    assert f"{BACKEND_GROUP}: 2 unhealthy" in first.out
+    assert not _health_check(standby)["Disabled"] and not _health_check(standby)["Inverted"]
+    assert _ready(clusters[1]) == dict.fromkeys(APPS, True)
+
+    balancer.failing.clear()
+    second = run("dr", "failover-region", "--env", ENV, "--poll-seconds", "0", "--execute")
+    assert second.code == 0, second.text
+    assert len(recording.calls("PromoteReadReplica")) == 1 and "already promoted" in second.out
+    assert _health_check(standby)["Disabled"] and _health_check(standby)["Inverted"]
+
+
+def test_without_the_standby_ingress_target_groups_nothing_is_changed(
+    standby: Standby, clusters: tuple[ClusterState, ClusterState], recording: Recording, run, names: Names
+) -> None:
+    """The target groups are found by the controller's tags (aws-load-balancer-controller v3.4.2,
+    pkg/deploy/tracking/provider.go: `elbv2.k8s.aws/cluster`, `ingress.k8s.aws/stack`); none means the controller
+    never reconciled the standby's Ingress, and the failover could never verify DNS: refused in the preflight."""
+    elbv2 = boto3.client("elbv2", names.dr_region)
+    elbv2.remove_tags(ResourceArns=list(standby.target_groups.values()), TagKeys=["ingress.k8s.aws/stack"])
+    result = run("dr", "failover-region", "--env", ENV, "--poll-seconds", "0", "--execute")
+    assert result.code == 3
+    assert result.err.startswith(f"error: no target groups of the standby Ingress in {names.dr_region} (tags elbv2.k8s.aws/cluster=")
+    assert len(result.err.splitlines()) == 1 and result.err.rstrip().endswith("nothing was changed")
+    _changed_nothing(names, standby, clusters, recording)
+
+
+@pytest.mark.parametrize("replica_lag", [SPECS[ENV].backup.recovery_point_objective_minutes * 60 + 1])
 def test_a_replica_lagging_beyond_the_rpo_is_refused_unless_the_loss_is_accepted(
     standby: Standby, clusters: tuple[ClusterState, ClusterState], recording: Recording, run, names: Names
 ) -> None:
+    """A lag beyond the RPO in every datapoint there is (here the one minute reported) is no idle primary's climb
+    (tests/operations/test_replica_lag_preflight.py): refused."""
     objective = names.spec.backup.recovery_point_objective_minutes * 60
-    put_replica_lag(names, objective + 1)
     result = run("dr", "failover-region", "--env", ENV, "--poll-seconds", "0", "--execute")
     assert result.code == 2
     assert result.err.startswith(f"error: {names.dr_database_identifier} lags {objective + 1}s behind the primary, beyond the {objective}s")

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from ops.dr.budget import REGION_LOSS_BUDGET, RTO_BUDGET, SCENARIOS, budget_minutes
+from charts.ingress import alb_annotations
+from envspec import names_for
+from envspec.naming import APP_NAMESPACE, INGRESS_NAME
+from ops.dr.budget import REGION_LOSS_BUDGET, RTO_BUDGET, SCENARIOS, TARGET_HEALTHY_SECONDS, budget_minutes
+from ops.dr.targets import ingress_stack
 from ops.dr.traffic import answer, considered_healthy
 from tests.conftest import SPECS
 
@@ -54,3 +58,19 @@ def test_route53_answers_the_secondary_only_when_the_primary_is_unhealthy_and_th
     assert answer(primary_healthy=True, secondary_healthy=False) == "PRIMARY"
     assert answer(primary_healthy=False, secondary_healthy=True) == "SECONDARY"
     assert answer(primary_healthy=False, secondary_healthy=False) == "PRIMARY"
+
+
+@pytest.mark.parametrize("env", STANDBYS)
+def test_the_failover_finds_the_standby_target_groups_by_the_stack_the_controller_tags(env: str) -> None:
+    """aws-load-balancer-controller v3.4.2: `ingress.k8s.aws/stack` is the group name for an explicit IngressGroup
+    and `<namespace>/<ingress name>` for an implicit one (pkg/deploy/tracking/provider.go, pkg/ingress/group.go).
+    The standby's Ingress names no group, so its stack is the application's Ingress in the application namespace;
+    and the controller's default health check (annotations.md: interval 15 s, healthy threshold 2) reports a new
+    target healthy well within the DNS step's budget, which bounds the wait."""
+    annotations = alb_annotations(names_for(SPECS[env]).standby)
+    assert "alb.ingress.kubernetes.io/group.name" not in annotations
+    for setting in ("healthcheck-interval-seconds", "healthy-threshold-count"):
+        assert f"alb.ingress.kubernetes.io/{setting}" not in annotations  # the defaults apply
+    assert ingress_stack() == f"{APP_NAMESPACE}/{INGRESS_NAME}"
+    dns = next(step for step in REGION_LOSS_BUDGET if step.key == "dns")
+    assert dns.minutes * 60 / 2 >= TARGET_HEALTHY_SECONDS
