@@ -87,10 +87,11 @@ class CostSettings(_Strict):
         description="Cost Anomaly Detection notifies the notice topic (Slack) when an anomaly's total impact reaches this many USD.",
     )
     activate_allocation_tag: bool = Field(
-        default=True,
+        default=False,
         description="Activate the Environment tag key as a cost allocation tag from this account (observability stack), "
-        "which Cost Explorer needs before it groups by the tag (ops cost report). Only a standalone account or an "
-        "organization's management account may: in a member account set false and activate it in the management "
-        "account. A new account's first apply fails on it until the tag is in the billing data (docs/cost.md).",
+        "which Cost Explorer needs before it groups by the tag (ops cost report). Off by default: only a standalone "
+        "account or an organization's management account may activate (a member account is refused, and the "
+        "management account activates for it), and no account may before the tag is in its billing data, so the "
+        "first apply would fail. Set true in a standalone account a day after its first apply (docs/cost.md).",
     )
     usage: CostUsage = Field(default_factory=CostUsage, description="Usage assumptions of the cost estimate.")

@@ -39,7 +39,7 @@ from ops.cost.report import TAG_KEY
 from tests.conftest import ENVIRONMENTS, SPECS, Synthesis, VariantSynthesis, only, resources_of
 from tests.spec_factory import variant
 
-MEMBER_ACCOUNT = variant("member-account", profile="development", cost={"activate_allocation_tag": False})
+STANDALONE_ACCOUNT = variant("standalone-account", profile="development", cost={"activate_allocation_tag": True})
 
 
 def _operation_input() -> Any:
@@ -49,21 +49,29 @@ def _operation_input() -> Any:
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_the_tag_the_provider_sets_and_the_report_groups_by_is_activated(env: str, synthesis: Synthesis) -> None:
+def test_no_environment_activates_by_default(env: str, synthesis: Synthesis) -> None:
+    """A member account is refused the activation on every apply, and any account before the key is in its
+    billing data (docs/cost.md): the checked-in environments do not activate, the rest of the guardrails stay."""
+    assert SPECS[env].cost.activate_allocation_tag is False
     stack = synthesis.stack(f"{env}-observability")
+    assert resources_of(stack, "aws_ce_cost_allocation_tag") == {}
+    assert len(resources_of(stack, "aws_budgets_budget")) == 1
+
+
+def test_the_tag_the_provider_sets_and_the_report_groups_by_is_activated(variants: VariantSynthesis) -> None:
+    stack = variants.stack(f"{STANDALONE_ACCOUNT.name}-observability")
     tag = only(resources_of(stack, "aws_ce_cost_allocation_tag"))
     assert {key: tag[key] for key in tag if key != "//"} == {"tag_key": ENVIRONMENT_TAG, "status": "Active"}
     assert TAG_KEY == ENVIRONMENT_TAG
     # The key of the provider's default tags, which every resource of every stack carries.
     (provider,) = [p for p in stack["provider"]["aws"] if "alias" not in p]
-    assert provider["default_tags"][0]["tags"][ENVIRONMENT_TAG] == names_for(SPECS[env]).env
+    assert provider["default_tags"][0]["tags"][ENVIRONMENT_TAG] == names_for(variants.specs[STANDALONE_ACCOUNT.name]).env
     assert not ENVIRONMENT_TAG.lower().startswith("aws:"), "aws: keys are AWS-generated tags, not user-defined ones"
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_the_request_the_provider_sends_is_one_the_api_accepts(env: str, synthesis: Synthesis) -> None:
+def test_the_request_the_provider_sends_is_one_the_api_accepts(variants: VariantSynthesis) -> None:
     """The provider sends one entry `{TagKey, Status}` (cost_allocation_tag.go, updateCostAllocationTagStatus)."""
-    tag = only(resources_of(synthesis.stack(f"{env}-observability"), "aws_ce_cost_allocation_tag"))
+    tag = only(resources_of(variants.stack(f"{STANDALONE_ACCOUNT.name}-observability"), "aws_ce_cost_allocation_tag"))
     request = {"CostAllocationTagsStatus": [{"TagKey": tag["tag_key"], "Status": tag["status"]}]}
     shape = _operation_input()
     report = ParamValidator().validate(request, shape)
@@ -81,13 +89,3 @@ def test_a_wrong_status_is_refused_by_the_api_model() -> None:
     entry = _operation_input().members["CostAllocationTagsStatus"].member
     assert "Enabled" not in entry.members["Status"].enum
     assert sorted(entry.members["Status"].enum) == ["Active", "Inactive"]
-
-
-def test_an_account_that_may_not_activate_tags_declares_none(variants: VariantSynthesis) -> None:
-    """A member account of an organization is refused the activation; its environment sets
-    `cost.activate_allocation_tag: false` and the stack then declares no activation (the management
-    account activates the key for the organization)."""
-    assert MEMBER_ACCOUNT.name in variants.specs
-    stack = variants.stack(f"{MEMBER_ACCOUNT.name}-observability")
-    assert resources_of(stack, "aws_ce_cost_allocation_tag") == {}
-    assert len(resources_of(stack, "aws_budgets_budget")) == 1, "the rest of the guardrails stay"

@@ -98,7 +98,10 @@ class FailoverPlan:
             if replica.lag_at is not None:
                 loss += f" (ReplicaLag at {iso(replica.lag_at)})"
             if replica.newest_seconds is not None and replica.lag_seconds is not None and replica.newest_seconds > replica.lag_seconds:
-                loss += f"; newest ReplicaLag {replica.newest_seconds:.0f}s, the rest an idle primary's climb"
+                loss += (
+                    f"; newest ReplicaLag {replica.newest_seconds:.0f}s: the time since the last replayed transaction, "
+                    "which also grows while the primary is idle or gone"
+                )
         rows = [
             ("DR region", self.standby.region),
             ("database", database),

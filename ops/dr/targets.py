@@ -3,12 +3,16 @@
 The failover records' SECONDARY is an alias to the standby's origin record, itself an alias to the standby
 Ingress's ALB, both evaluating target health. Route 53 counts that ALB healthy only when "every target group that
 contains targets must contain at least one healthy target", and "a target group that has no registered targets is
-considered unhealthy" (Route 53 API reference, AliasTarget `EvaluateTargetHealth`). A Deployment Ready in the
-cluster is not yet a target in service: the controller registers the pods' IPs once they are ready endpoints, and
-ELB reports a new target `initial` (`Elb.RegistrationInProgress`, `Elb.InitialHealthChecking`) until it passed its
-health check (ELB User Guide for Application Load Balancers, "Health checks for Application Load Balancer target
-groups", target health states). So `failover-region` waits, bounded by its DNS step's budget, until every target
-group of the standby's Ingress reports a healthy target, and only then pins the primary's health check.
+considered unhealthy" (Route 53 API reference, AliasTarget `EvaluateTargetHealth`). The application namespace
+carries `elbv2.k8s.aws/pod-readiness-gate-inject: enabled` (charts/namespaces.py), so the controller's readiness
+gate already holds a pod un-Ready until its target is healthy in its target group (aws-load-balancer-controller
+docs/deploy/pod_readiness_gate.md); this wait is the safety net for what the gate does not see: a target group the
+controller has not created or registered yet, or one emptied by a rollout. ELB reports a new target `initial`
+(`Elb.RegistrationInProgress`, `Elb.InitialHealthChecking`) until it passed its health check (ELB User Guide for
+Application Load Balancers, "Health checks for Application Load Balancer target groups", target health states),
+at least two intervals of the check. So `failover-region` waits, bounded by its DNS step's budget, until every
+target group of the standby's Ingress reports a healthy target, and only then pins the primary's health check; a
+wait that runs out ends the run at that step, and running the command again resumes there.
 
 The target groups are found the way the AWS Load Balancer Controller tags what it creates
 (kubernetes-sigs/aws-load-balancer-controller v3.4.2, pkg/deploy/tracking/provider.go): `elbv2.k8s.aws/cluster`

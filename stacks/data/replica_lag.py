@@ -24,8 +24,9 @@ def replica_lag_alarm(names: Names) -> AlarmDefinition:
     rpo = spec.backup.recovery_point_objective_minutes
     return AlarmDefinition(
         purpose="rds-replica-lag",
-        summary=f"The DR replica {names.database_identifier} lags its primary: a region loss now would lose more than "
-        f"{spec.alarms.rds_replica_lag_seconds} s of writes (RPO {rpo} min); an idle primary's climb to 5 min does not count.",
+        summary=f"The DR replica {names.database_identifier} has replayed nothing newer than "
+        f"{spec.alarms.rds_replica_lag_seconds} s for {SUSTAINED_PERIODS} minutes (RPO {rpo} min): a region loss now could lose "
+        "the writes of that time; an idle primary's climb to 5 min does not count.",
         comparison="GreaterThanThreshold",
         threshold=spec.alarms.rds_replica_lag_seconds,
         period=LAG_PERIOD_SECONDS,
