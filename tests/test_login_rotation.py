@@ -47,6 +47,7 @@ from moto import mock_aws
 from moto.awslambda import models as lambda_models
 
 from stacks.data import rotation
+from stacks.lambda_package import PYTHON_RUNTIME
 from tests.test_database_roles import BIN, DATABASE, MASTER, PASSWORDS, ROLES, Server, _as_server_user, _bootstrap, _free_port
 
 REGION, ACCOUNT = "ap-northeast-1", "123456789012"
@@ -161,7 +162,7 @@ class World:
         }
         role = iam.create_role(RoleName=FUNCTION, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
         self.function_arn = boto3.client("lambda", region_name=REGION).create_function(
-            FunctionName=FUNCTION, Runtime=rotation.RUNTIME, Role=role, Handler="login_rotation.handler", Code={"ZipFile": b"PK"}
+            FunctionName=FUNCTION, Runtime=PYTHON_RUNTIME, Role=role, Handler="login_rotation.handler", Code={"ZipFile": b"PK"}
         )["FunctionArn"]
 
         def invoke(backend: object, function_name: str, qualifier: object, body: str, headers: object, response_headers: object) -> bytes:

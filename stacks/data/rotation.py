@@ -20,9 +20,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from cdktf import AssetType, Fn, TerraformAsset
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction, LambdaFunctionTracingConfig, LambdaFunctionVpcConfig
+from cdktf_cdktf_provider_aws.lambda_function import LambdaFunctionVpcConfig
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from cdktf_cdktf_provider_aws.secretsmanager_secret_rotation import (
@@ -37,10 +36,9 @@ from constructs import Construct
 
 from envspec import EnvironmentSpec, Names
 from envspec.naming import POSTGRES_PORT, RDS_CA_FILE
-from stacks.checkov import skip_check
 from stacks.iam import Role, service_trust
 from stacks.kms import CustomerManagedKey
-from stacks.lambda_package import reproducible_zip
+from stacks.lambda_package import packaged_function, reproducible_zip
 from stacks.logs import encrypted_log_group
 from stacks.policy import Condition, Statement
 from synth.errors import SynthesisError
@@ -51,7 +49,6 @@ HANDLER_SOURCE = Path(__file__).with_name("login_rotation.py")
 DATABASE_ROLES_SOURCE = ROOT / "charts" / "database_roles.py"
 RDS_CA_BUNDLE = ROOT / "charts" / "data" / RDS_CA_FILE
 ROTATION_LAMBDA_SITE = ROOT / ".cache" / "rotation-lambda" / "site"
-RUNTIME = "python3.13"
 TIMEOUT_SECONDS = 30
 
 
@@ -195,37 +192,26 @@ class LoginRotationFunction(Construct):
             ],
         )
         archive, _ = package()
-        asset = TerraformAsset(self, "code", path=str(archive), type=AssetType.FILE)
-        self.function = LambdaFunction(
+        self.function = packaged_function(
             self,
-            "function",
-            function_name=name,
+            archive=archive,
+            handler_source=HANDLER_SOURCE,
+            name=name,
             description="Rotates the database login secrets: alternating users, the master secret sets the passwords",
-            role=self.role.arn,
-            runtime=RUNTIME,
-            handler=f"{HANDLER_SOURCE.stem}.handler",
-            filename=asset.path,
-            source_code_hash=Fn.filebase64sha256(asset.path),
-            timeout=TIMEOUT_SECONDS,
+            role_arn=self.role.arn,
+            timeout_seconds=TIMEOUT_SECONDS,
             memory_size=256,
+            checkov_skips={
+                "CKV_AWS_116": "Secrets Manager invokes rotation functions synchronously (Lambda Developer Guide, 'Using Lambda "
+                "with Secrets Manager'); a dead-letter queue only receives asynchronous events; failures raise the Errors alarm",
+            },
             # Both secrets share one window, so Secrets Manager may call for both at once; a throttled
             # synchronous call would fail that rotation step.
             reserved_concurrent_executions=len(secrets),
             vpc_config=LambdaFunctionVpcConfig(subnet_ids=list(subnet_ids), security_group_ids=[self.security_group.id]),
-            tracing_config=LambdaFunctionTracingConfig(mode="PassThrough"),
-            tags={"Name": name},
             # Lambda creates the function's network interfaces with the role's inline policy at creation.
             depends_on=[self.log_group, self.role.policy],
         )
-        for check_id, reason in (
-            (
-                "CKV_AWS_116",
-                "Secrets Manager invokes rotation functions synchronously (Lambda Developer Guide, 'Using Lambda with "
-                "Secrets Manager'); a dead-letter queue only receives asynchronous events; failures raise the Errors alarm",
-            ),
-            ("CKV_AWS_272", "deployed only by Terraform from this repository's reviewed code; the account has no signing profile"),
-        ):
-            skip_check(self.function, check_id, reason)
 
         rotation = spec.login_rotation
         self.rotations: dict[str, SecretsmanagerSecretRotation] = {}

@@ -20,12 +20,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from cdktf import AssetType, Fn, TerraformAsset
 from cdktf_cdktf_provider_aws.lambda_function import (
-    LambdaFunction,
     LambdaFunctionDeadLetterConfig,
     LambdaFunctionEnvironment,
-    LambdaFunctionTracingConfig,
 )
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
@@ -33,17 +30,15 @@ from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
 from envspec import EnvironmentSpec, Names
-from stacks.checkov import skip_check
 from stacks.iam import Role, service_trust
 from stacks.kms import CustomerManagedKey
-from stacks.lambda_package import reproducible_zip
+from stacks.lambda_package import packaged_function, reproducible_zip
 from stacks.logs import encrypted_log_group
 from stacks.observability.alarms import AlarmDefinition, Metric, MissingData
 from stacks.observability.topic import EncryptedTopic
 from stacks.policy import Condition, Statement
 
 HANDLER_SOURCE = Path(__file__).with_name("oncall_forwarder.py")
-RUNTIME = "python3.13"
 TIMEOUT_SECONDS = 30
 # A burst of alarms queues in Lambda's asynchronous invocation queue rather than fanning out.
 RESERVED_CONCURRENCY = 5
@@ -141,33 +136,24 @@ class OnCallForwarder(Construct):
             ],
         )
         archive, _ = package()
-        asset = TerraformAsset(self, "code", path=str(archive), type=AssetType.FILE)
-        self.function = LambdaFunction(
+        self.function = packaged_function(
             self,
-            "function",
-            function_name=name,
+            archive=archive,
+            handler_source=HANDLER_SOURCE,
+            name=name,
             description="Forwards the infrastructure alarm and notice topics to PagerDuty and Slack",
-            role=self.role.arn,
-            runtime=RUNTIME,
-            handler=f"{HANDLER_SOURCE.stem}.handler",
-            filename=asset.path,
-            # Terraform hashes the packaged file itself: a change of the handler is a change of the function.
-            source_code_hash=Fn.filebase64sha256(asset.path),
-            timeout=TIMEOUT_SECONDS,
+            role_arn=self.role.arn,
+            timeout_seconds=TIMEOUT_SECONDS,
             memory_size=128,
+            checkov_skips={
+                "CKV_AWS_117": "calls PagerDuty and Slack on the internet and Secrets Manager; no VPC resource, so no NAT path or endpoint",
+            },
             reserved_concurrent_executions=RESERVED_CONCURRENCY,
             kms_key_arn=key.arn,
             environment=LambdaFunctionEnvironment(variables=function_environment(spec, names, critical_topic_arns=critical.arn)),
             dead_letter_config=LambdaFunctionDeadLetterConfig(target_arn=self.dead_letters.arn),
-            tracing_config=LambdaFunctionTracingConfig(mode="PassThrough"),
-            tags={"Name": name},
             depends_on=[log_group],
         )
-        for check_id, reason in (
-            ("CKV_AWS_117", "calls PagerDuty and Slack on the internet and Secrets Manager; no VPC resource, so no NAT path or endpoint"),
-            ("CKV_AWS_272", "deployed only by Terraform from this repository's reviewed code; the account has no signing profile"),
-        ):
-            skip_check(self.function, check_id, reason)
         for label, topic in (("critical", critical), *((f"warning_{i}", t) for i, t in enumerate(warning))):
             permission = LambdaPermission(
                 self,
