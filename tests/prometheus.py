@@ -45,3 +45,18 @@ def write_rule_file(path: Path, groups: list[dict[str, Any]]) -> Path:
 
 def run(binary: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([binary, *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def unit_test_file(folder: Path, tests: list[dict[str, Any]], *, evaluation_interval: str = "1m") -> Path:
+    """promtool's unit-test file `folder/tests.yaml` for the rule file `rules.yaml` beside it."""
+    path = folder / "tests.yaml"
+    document = {"rule_files": ["rules.yaml"], "evaluation_interval": evaluation_interval, "tests": tests}
+    path.write_text(yaml.safe_dump(document, sort_keys=False, width=200), encoding="utf-8")
+    return path
+
+
+def promtool_unit_tests(
+    promtool: str, folder: Path, tests: list[dict[str, Any]], *, evaluation_interval: str = "1m"
+) -> subprocess.CompletedProcess:
+    """`promtool test rules` of `tests` against `folder/rules.yaml`."""
+    return run(promtool, "test", "rules", str(unit_test_file(folder, tests, evaluation_interval=evaluation_interval)))

@@ -18,7 +18,7 @@ from charts.observability.rules import recording_rule_names
 from envspec import names_for
 from envspec.naming import EXTERNAL_SECRETS_RELEASE, MONITORING_NAMESPACE, MONITORING_SELECTOR_LABELS, PROMETHEUS_RULE
 from tests.conftest import ENVIRONMENTS, ROOT, SPECS, Synthesis, require_binary
-from tests.prometheus import metric_names, prometheus_rule, run, write_rule_file
+from tests.prometheus import metric_names, prometheus_rule, promtool_unit_tests, run, unit_test_file, write_rule_file
 from tests.promtool_cases import CASES, promtool_tests
 
 # The table: alert -> (for, severity). HighErrorRate was critical there; the error-budget
@@ -123,9 +123,7 @@ def _unit_test_file(rule: dict[str, Any], tmp_path: Path, groups: list[dict[str,
         alert = alerts[case.alert]
         assert alert["for"] == f"{case.for_minutes}m", f"{case.alert}: case assumes for {case.for_minutes}m"
         tests += promtool_tests(case, alert["expr"], alert["annotations"], alert["labels"])
-    path = tmp_path / "tests.yaml"
-    path.write_text(yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": tests}, sort_keys=False, width=200))
-    return path
+    return unit_test_file(tmp_path, tests)
 
 
 def test_every_alert_has_a_boundary_case(synthesis: Synthesis) -> None:
@@ -207,8 +205,7 @@ def test_the_sketchs_error_ratio_was_wrong_and_ours_is_not(synthesis: Synthesis,
             },
         ],
     }
-    (tmp_path / "tests.yaml").write_text(yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": [test]}))
-    result = run(promtool, "test", "rules", str(tmp_path / "tests.yaml"))
+    result = promtool_unit_tests(promtool, tmp_path, [test])
     assert result.returncode == 0, result.stdout + result.stderr
 
 

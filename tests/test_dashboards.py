@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from charts.observability import dashboard as board
 from charts.observability import promql
@@ -17,7 +16,7 @@ from charts.observability.rules import recording_rule_names
 from charts.observability.slo import SLO_RULE, sli_error
 from envspec.naming import GRAFANA_DASHBOARD_LABELS, MONITORING_NAMESPACE
 from tests.conftest import ENVIRONMENTS, Synthesis, require_binary
-from tests.prometheus import metric_names, prometheus_rule, run, write_rule_file
+from tests.prometheus import metric_names, prometheus_rule, promtool_unit_tests, run, write_rule_file
 
 REQUIRED_PANELS = {
     "Application health",
@@ -146,8 +145,7 @@ def test_every_query_returns_data_from_the_application_metrics(env: str, synthes
         for expr in board.expressions(_dashboard(synthesis, env))
     ]
     tests = [{"interval": "1m", "input_series": [{"series": s, "values": v} for s, v in SERIES.items()], "promql_expr_test": checks}]
-    (tmp_path / "tests.yaml").write_text(yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": tests}))
-    result = run(promtool, "test", "rules", str(tmp_path / "tests.yaml"))
+    result = promtool_unit_tests(promtool, tmp_path, tests)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -172,6 +170,5 @@ def test_the_health_panel_counts_the_targets_up_of_every_component(env: str, syn
         checks.append({"expr": target["expr"], "eval_time": "5m", "exp_samples": [{"labels": "{}", "value": sum(HEALTH[job])}]})
     write_rule_file(tmp_path / "rules.yaml", [])
     tests = [{"interval": "1m", "input_series": series, "promql_expr_test": checks}]
-    (tmp_path / "tests.yaml").write_text(yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": tests}))
-    result = run(promtool, "test", "rules", str(tmp_path / "tests.yaml"))
+    result = promtool_unit_tests(promtool, tmp_path, tests)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -19,13 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from charts.addons import EKS_DISABLED_RULE_GROUPS, EKS_UNSCRAPEABLE_COMPONENTS, KUBE_PROMETHEUS_CHART
 from envspec.naming import KUBE_PROMETHEUS_RELEASE
 from tests.conftest import ENVIRONMENTS, Synthesis, require_binary
 from tests.default_rules import DEFAULT_RULES, alerts, enabled_groups, rule_file_groups
-from tests.prometheus import metric_names, run, write_rule_file
+from tests.prometheus import metric_names, promtool_unit_tests, run, write_rule_file
 
 UP, REFUSED, UNDISCOVERED = "answers", "refused", "undiscovered"
 # Each scrape job the chart can create, as EKS serves it: (namespace, targets, state).
@@ -124,8 +123,7 @@ def _firing_forever(values: dict[str, Any], promtool: str, tmp_path: Path) -> se
              "exp_samples": [{"labels": 'ALERTS{alertname="Watchdog", alertstate="firing", severity="none"}', "value": 1}]},
         ],
     }  # fmt: skip
-    (tmp_path / "tests.yaml").write_text(yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": [test]}))
-    result = run(promtool, "test", "rules", str(tmp_path / "tests.yaml"))
+    result = promtool_unit_tests(promtool, tmp_path, [test])
     output = result.stdout + result.stderr
     assert 'ALERTS{alertname=\\"Watchdog\\"' not in output, output  # the pipeline's own alert fires as it should
     got = output.split("got:", 1)[1] if "got:" in output else ""

@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from charts.observability.dashboard import ERROR_BUDGET_TITLE
 from charts.observability.slo import SLO_RULE
 from envspec.naming import GRAFANA_DASHBOARD_LABELS
 from tests.conftest import ENVIRONMENTS, Synthesis, require_binary
-from tests.prometheus import run, write_rule_file
+from tests.prometheus import promtool_unit_tests, write_rule_file
 
 APP = 'namespace="ai-subsidy", pod="p"'
 # Per minute: backend 10,000 requests, 5 of them 5xx (0.05% of a 0.1% budget: half spent), 250 slower
@@ -63,6 +62,5 @@ def test_the_error_budget_panel_reads_the_budget_left(env: str, synthesis: Synth
         checks.append({"expr": f"sum(round(({target['expr']}) * 1000))", "eval_time": "120m", "exp_samples": expected})
     assert len(checks) == len(EXPECTED)
     tests = [{"interval": "1m", "input_series": [{"series": s, "values": v} for s, v in SERIES.items()], "promql_expr_test": checks}]
-    (tmp_path / "tests.yaml").write_text(yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": tests}))
-    result = run(promtool, "test", "rules", str(tmp_path / "tests.yaml"))
+    result = promtool_unit_tests(promtool, tmp_path, tests)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from charts.karpenter_monitoring import KARPENTER_RULE, karpenter_alerts
 from tests.conftest import ENVIRONMENTS, ROOT, SPECS, Synthesis, require_binary
-from tests.prometheus import run, write_rule_file
+from tests.prometheus import promtool_unit_tests, run, write_rule_file
 from tests.promtool_cases import AlertCase, Fired, _buckets, promtool_tests
 
 KARPENTER = 'job="karpenter", namespace="kube-system", instance="10.0.1.5:8080", pod="karpenter-6d8f9c7b5-abcde"'
@@ -138,10 +137,7 @@ def test_promtool_checks_and_unit_tests_the_rules(env: str, synthesis: Synthesis
         alert = alerts[case.alert]
         assert alert["for"] == f"{case.for_minutes}m"
         tests += promtool_tests(case, alert["expr"], alert["annotations"], alert["labels"])
-    (tmp_path / "tests.yaml").write_text(
-        yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": tests}, sort_keys=False, width=200)
-    )
-    result = run(promtool, "test", "rules", str(tmp_path / "tests.yaml"))
+    result = promtool_unit_tests(promtool, tmp_path, tests)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

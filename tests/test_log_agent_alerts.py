@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from charts.log_agent_monitoring import LOG_AGENT_RULE, SELECTOR_LABELS, log_agent_alerts
 from envspec.naming import LOG_AGENT_NAMESPACE
 from tests.conftest import ENVIRONMENTS, ROOT, Synthesis, require_binary
-from tests.prometheus import run, write_rule_file
+from tests.prometheus import promtool_unit_tests, run, write_rule_file
 from tests.promtool_cases import AlertCase, Fired, promtool_tests
 
 POD = "fluent-bit-7xk2p"
@@ -69,10 +68,7 @@ def test_promtool_checks_and_unit_tests_the_rule(env: str, synthesis: Synthesis,
     for case in cases():
         assert alert["for"] == f"{case.for_minutes}m"
         tests += promtool_tests(case, alert["expr"], alert["annotations"], alert["labels"])
-    (tmp_path / "tests.yaml").write_text(
-        yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": tests}, sort_keys=False, width=200)
-    )
-    result = run(promtool, "test", "rules", str(tmp_path / "tests.yaml"))
+    result = promtool_unit_tests(promtool, tmp_path, tests)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -19,13 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from charts.observability.slo import BUCKET_MISSING, FAST_BURN, SLO_RULE, SLOW_BURN, ServiceLevelObjective, objectives
 from envspec.naming import MONITORING_NAMESPACE, MONITORING_SELECTOR_LABELS
 from envspec.slo import BURN_RATE_WINDOWS, SLI_WINDOWS, BurnRateWindow, minutes
 from tests.conftest import ENVIRONMENTS, SPECS, Synthesis, require_binary
-from tests.prometheus import run, write_rule_file
+from tests.prometheus import promtool_unit_tests, run, write_rule_file
 
 BACKEND = 'namespace="ai-subsidy", job="ai-subsidy-backend", pod="ai-subsidy-backend-7d9c6b5f4-x2x7k"'
 
@@ -237,9 +236,7 @@ def test_burn_rate_alert_fires_at_its_boundary(name: str, synthesis: Synthesis, 
         ],
     }
     write_rule_file(tmp_path / "rules.yaml", [group])
-    tests = {"rule_files": ["rules.yaml"], "evaluation_interval": f"{case.step_minutes}m", "tests": [firing, silent]}
-    (tmp_path / "tests.yaml").write_text(yaml.safe_dump(tests, sort_keys=False, width=200))
-    result = run(promtool, "test", "rules", str(tmp_path / "tests.yaml"))
+    result = promtool_unit_tests(promtool, tmp_path, [firing, silent], evaluation_interval=f"{case.step_minutes}m")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -275,10 +272,7 @@ def test_a_blip_that_high_error_rate_sees_does_not_page(synthesis: Synthesis, pr
             },
         ],
     }
-    (tmp_path / "tests.yaml").write_text(
-        yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": [blip, outage]})
-    )
-    result = run(promtool, "test", "rules", str(tmp_path / "tests.yaml"))
+    result = promtool_unit_tests(promtool, tmp_path, [blip, outage])
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -316,7 +310,5 @@ def test_a_histogram_without_the_threshold_bucket_is_reported(synthesis: Synthes
         {"interval": "1m", "input_series": series, "alert_rule_test": [{"eval_time": "45m", "alertname": BUCKET_MISSING, "exp_alerts": []}]}
         for series in (buckets("1", "2", "+Inf"), buckets("1.0", "2.0", "+Inf"), [])
     ]
-    tests = {"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": [missing, *silent]}
-    (tmp_path / "tests.yaml").write_text(yaml.safe_dump(tests, sort_keys=False, width=200))
-    result = run(promtool, "test", "rules", str(tmp_path / "tests.yaml"))
+    result = promtool_unit_tests(promtool, tmp_path, [missing, *silent])
     assert result.returncode == 0, result.stdout + result.stderr
