@@ -3,10 +3,6 @@ drill, which has nobody to ask, is refused there."""
 
 from __future__ import annotations
 
-import os
-import pty
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,11 +10,11 @@ import boto3
 import pytest
 
 from envspec import Names
-from tests.conftest import ROOT
 from tests.operations.conftest import ENV, World
 from tests.operations.kubernetes_emulator import ClusterState
 from tests.operations.moto_gaps import moto_gaps
 from tests.operations.standby_world import Standby, build_standby, standby_cluster, two_clusters
+from tests.operations.terminal import run_at_terminal
 
 
 @pytest.fixture
@@ -57,25 +53,8 @@ def test_without_a_terminal_production_is_never_failed_over(
 
 def test_a_person_at_a_terminal_fails_production_over(standby: Standby, clusters: tuple[ClusterState, ClusterState], names: Names) -> None:
     """A real `python -m ops` on a pseudo-terminal, typing the environment's name; AWS through moto's server."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        controller, terminal = pty.openpty()
-        env = {**os.environ, "AWS_ENDPOINT_URL": f"http://{host}:{port}", "PYTHONUNBUFFERED": "1"}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ops", "dr", "failover-region", "--env", ENV, "--poll-seconds", "0", "--execute"],
-            cwd=ROOT, stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-        )  # fmt: skip
-        os.write(controller, b"production\n")
-        out, err = process.communicate(timeout=120)
-        os.close(controller)
-        os.close(terminal)
-    finally:
-        server.stop()
-    assert process.returncode == 0, out.decode() + err.decode()
+    result = run_at_terminal(("dr", "failover-region", "--env", ENV, "--poll-seconds", "0", "--execute"), typed="production")
+    assert result.code == 0, result.text
     assert _replica_source(names) is None
-    assert "Recovery time objective (30 min): MET" in out.decode()
-    assert f"--db-instance-identifier {names.dr_database_identifier} --multi-az --apply-immediately" in out.decode()
+    assert "Recovery time objective (30 min): MET" in result.out
+    assert f"--db-instance-identifier {names.dr_database_identifier} --multi-az --apply-immediately" in result.out

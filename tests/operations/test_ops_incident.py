@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import pty
 import re
-import subprocess
-import sys
 import tarfile
 import threading
 from collections.abc import Iterator
@@ -24,9 +20,10 @@ import yaml
 
 from envspec import Names, names_for
 from ops.incident.notify import Incident, receivers
-from tests.conftest import ROOT, SPECS
+from tests.conftest import SPECS
 from tests.operations.conftest import ENV, World
 from tests.operations.kubernetes_emulator import ClusterState, KubernetesEmulator
+from tests.operations.terminal import run_at_terminal
 
 SLACK_PATH = "/services/T0EXAMPLE/B0EXAMPLE/Xy12AbCdEfGhIjKlMnOpQrSt"
 ROUTING_KEY = "R0ut1ngKeyNeverPrinted0000000000"
@@ -264,24 +261,9 @@ def test_a_person_at_a_terminal_can_restart_during_a_critical_incident(
     world: World, kube: KubernetesEmulator, cluster: ClusterState
 ) -> None:
     """A real `python -m ops` on a pseudo-terminal, typing the confirmation; AWS through moto's server."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        controller, terminal = pty.openpty()
-        env = {**os.environ, "AWS_ENDPOINT_URL": f"http://{host}:{port}", "PYTHONUNBUFFERED": "1"}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ops", "incident", "recover", "--env", ENV, "--component", "backend", "--severity", "critical",
-             "--poll-seconds", "0", "--execute"],
-            cwd=ROOT, stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-        )  # fmt: skip
-        os.write(controller, b"ai-subsidy-backend\n")
-        out, err = process.communicate(timeout=120)
-        os.close(controller)
-        os.close(terminal)
-    finally:
-        server.stop()
-    assert process.returncode == 0, out.decode() + err.decode()
+    result = run_at_terminal(
+        ("incident", "recover", "--env", ENV, "--component", "backend", "--severity", "critical", "--poll-seconds", "0", "--execute"),
+        typed="ai-subsidy-backend",
+    )
+    assert result.code == 0, result.text
     assert len(cluster.patches("/deployments/ai-subsidy-backend")) == 1
