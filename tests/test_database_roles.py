@@ -18,7 +18,8 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,13 +59,15 @@ def _as_server_user(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[Server]:
+@contextmanager
+def rds_like_server(*, prefix: str, extra_options: Callable[[Path], str] = lambda folder: "") -> Iterator[Server]:
+    """A PostgreSQL 15 server on loopback with the RDS master (see the module's docstring) owning the
+    application database; `extra_options(folder)`, called once initdb has run, adds server options."""
     if not (BIN / "initdb").exists():
         if os.environ.get("CI") == "true":
             pytest.fail("PostgreSQL 15 is not installed (.ci/run installs the postgresql package)")
         pytest.skip("PostgreSQL 15 is not installed")
-    folder = Path(tempfile.mkdtemp(prefix="pg-roles-"))
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres", "postgres")
     data, port = folder / "data", _free_port()
@@ -74,7 +77,7 @@ def server() -> Iterator[Server]:
         check=True,
         capture_output=True,
     )
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {folder}"
+    options = " ".join(option for option in (f"-c listen_addresses=127.0.0.1 -p {port} -k {folder}", extra_options(folder)) if option)
     subprocess.run(
         _as_server_user([str(BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"]),
         check=True,
@@ -92,6 +95,12 @@ def server() -> Iterator[Server]:
     finally:
         subprocess.run(_as_server_user([str(BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]), capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    with rds_like_server(prefix="pg-roles-") as running:
+        yield running
 
 
 def _as_pod_user(command: list[str]) -> list[str]:

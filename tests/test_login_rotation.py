@@ -48,7 +48,7 @@ from moto.awslambda import models as lambda_models
 
 from stacks.data import rotation
 from stacks.lambda_package import PYTHON_RUNTIME
-from tests.test_database_roles import BIN, DATABASE, MASTER, PASSWORDS, ROLES, Server, _as_server_user, _bootstrap, _free_port
+from tests.test_database_roles import DATABASE, MASTER, PASSWORDS, ROLES, Server, _bootstrap, rds_like_server
 
 REGION, ACCOUNT = "ap-northeast-1", "123456789012"
 FUNCTION = "ai-subsidy-test-db-login-rotation"
@@ -71,42 +71,17 @@ def _certificate(folder: Path) -> Path:
     return folder / "server.crt"
 
 
+def _tls_options(folder: Path) -> str:
+    certificate = _certificate(folder)
+    return f"-c ssl=on -c ssl_cert_file={certificate} -c ssl_key_file={folder / 'server.key'}"
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[Server, Path]]:
-    if not (BIN / "initdb").exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL 15 is not installed (.ci/run installs the postgresql package)")
-        pytest.skip("PostgreSQL 15 is not installed")
-    folder = Path(tempfile.mkdtemp(prefix="pg-rotation-"))
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres", "postgres")
-    data, port = folder / "data", _free_port()
-    subprocess.run(
-        _as_server_user([str(BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256"]),
-        check=True,
-        capture_output=True,
-    )
-    ca = _certificate(folder)
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c ssl=on -c ssl_cert_file={ca} -c ssl_key_file={folder / 'server.key'}"
-    subprocess.run(
-        _as_server_user([str(BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"]),
-        check=True,
-        capture_output=True,
-    )
-    try:
-        with psycopg.connect(host=str(folder), port=port, user="postgres", dbname="postgres", autocommit=True) as admin:
-            admin.execute("CREATE ROLE rds_superuser NOLOGIN")
-            admin.execute(
-                f"CREATE ROLE {MASTER} WITH LOGIN NOSUPERUSER INHERIT CREATEDB CREATEROLE NOREPLICATION IN ROLE rds_superuser "
-                f"PASSWORD '{PASSWORDS['master']}'"
-            )
-            admin.execute(f"CREATE DATABASE {DATABASE} OWNER {MASTER}")
-        result = _bootstrap(Server(port, folder))
+    with rds_like_server(prefix="pg-rotation-", extra_options=_tls_options) as running:
+        result = _bootstrap(running)
         assert result.returncode == 0, result.stderr
-        yield Server(port, folder), ca
-    finally:
-        subprocess.run(_as_server_user([str(BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]), capture_output=True)
-        shutil.rmtree(folder, ignore_errors=True)
+        yield running, running.folder / "server.crt"
 
 
 @pytest.fixture(scope="module")
