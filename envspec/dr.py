@@ -153,7 +153,7 @@ def dr_problems(spec: EnvironmentSpec) -> list[tuple[tuple[str, ...], str]]:
             "replica would breach it right after each reset (envspec/replica_lag.py)"
         )
         problems.append((("alarms", "rds_replica_lag_seconds"), reason))
-    nat_addresses = spec.network.az_count if spec.network.nat_gateways == "per_az" else 1
+    nat_addresses = spec.network.nat_gateway_count
     admitted = len(spec.cluster.public_access_cidrs) + nat_addresses
     if spec.dr.has_standby and admitted > PUBLIC_ACCESS_CIDRS_PER_CLUSTER:
         reason = (

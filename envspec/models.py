@@ -106,6 +106,11 @@ class Network(Strict):
             raise ValueError("availability_zones repeats a zone")
         return self
 
+    @property
+    def nat_gateway_count(self) -> int:
+        """How many NAT gateways (each with its own Elastic IP) the private tier leaves through."""
+        return self.az_count if self.nat_gateways == "per_az" else 1
+
 
 class Taint(Strict):
     key: str = Field(description="Taint key; only pods with a matching toleration run on the group's nodes.")

@@ -83,7 +83,7 @@ class VpcNetwork(Construct):
             gateway_id=self.internet_gateway.id,
         )
 
-        nat_zones = zones if spec.network.nat_gateways == "per_az" else zones[:1]
+        nat_zones = zones[: spec.network.nat_gateway_count]
         # By zone: each private subnet routes through its own zone's gateway, or the one shared gateway.
         self.nat_gateways: dict[str, NatGateway] = {zone: self._nat_gateway(names, index, zone) for index, zone in enumerate(nat_zones)}
         self.private_route_tables = []
