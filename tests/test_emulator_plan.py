@@ -2,11 +2,13 @@
 
 The environment is synthesized for the emulator target (`--aws-emulator`, never the default): every
 provider calls moto on loopback and every stack keeps local state, so cross-stack references read
-real state files. Upstream stacks are applied only as far as downstream plans need their outputs
-(VPC, subnets and NAT gateways; the EKS cluster and its log groups; the observability stack's alarm topic, which the backup stack
-reads by name); then every stack is planned. The Redis AUTH token is applied too
-(generator, write-only secret value), and the data stack planned again, to show the token is read
-back consistently and printed nowhere.
+real state files. Upstream stacks apply first what downstream plans read (VPC, subnets and NAT
+gateways; the EKS cluster and its log groups; the observability stack's alarm topic, which the backup
+stack reads by name), and are planned after that, beside the stacks that read them; then every stack
+is planned. Every resource of the environment is therefore either created through the provider
+against the emulator or planned there. The Redis AUTH token is applied too (generator, write-only
+secret value), and the data stack planned again, to show the token is read back consistently and
+printed nowhere.
 
 The standby's stacks (`<env>-dr-*`, in the DR region) are planned too, after what they read: the DR
 network and cluster are applied as the primary's are, the standby's alarm topic for its edge stack, the
@@ -15,9 +17,11 @@ the standby looks up by name. The failover records are planned only, never appli
 alias to a record that does not exist yet, hence `make apply-after-sync`).
 
 The edge and security stacks (WAF, Route 53, ACM, GuardDuty, CloudTrail, Security Hub, Config) are
-applied after their plans, as far as moto 5.2.1 can (no later stack reads them, so their applies
-overlap the data stack's chain), and the applied objects are read back through the AWS APIs. What is
-not applied, exactly (`APPLY_IN_FULL`):
+applied as far as moto 5.2.1 can (the apply plans them fresh first), then planned (what is left: the
+resources below), and the applied objects are read back through the AWS APIs. So is
+Karpenter's interruption queue and its EventBridge rules (cluster stack), into a state file of its own,
+so as not to write the state file the cluster's readers (`terraform_remote_state`) may be reading at
+that moment. What is not applied, exactly (`APPLY_IN_FULL`):
 - edge: `aws_eks_pod_identity_association` (ExternalDNS), as for the cluster stack below;
 - security: `aws_guardduty_detector_feature`: moto's UpdateDetector replaces the detector's feature
   list instead of merging it (moto/guardduty/models.py, `Detector.update`: `self.features = features`),
@@ -40,19 +44,24 @@ What the emulator (moto 5.2) lacks, and why nothing more is applied:
 - moto does not keep the KMS key of a secret's replica (it reports `aws/secretsmanager` whatever was
   asked), which would show the replicas changing on every plan and defer reading the AUTH token back:
   the emulator synthesis leaves out the DR-region secret replicas (the DR keys are still planned).
+
+The stacks run as a dependency graph, so one stack's waits for emulated resources (the provider's
+propagation checks on KMS keys, SNS topics, Route 53 changes) overlap other stacks' work; what remains
+is mostly CPU (Terraform starts the provider three times a plan), see docs/performance.md.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,7 +112,11 @@ APPLY_FOR_DOWNSTREAM = {
 }
 
 
-# Stacks applied in full after their plan, but for these resource types (moto 5.2.1 limits, see above).
+# Applied after the stack's plan, into a state file of its own (`-state-out`): the stacks that read this
+# stack's state (`terraform_remote_state`) may be planning at that moment, and no lock is taken here
+# (`-lock=false`). Karpenter's interruption queue and rules, which the Karpenter test sends events through.
+APPLY_AFTER_PLAN = {"cluster": ("aws_sqs_queue_policy", "aws_cloudwatch_event_target")}
+# Stacks applied in full before their plan, but for these resource types (moto 5.2.1 limits, see above).
 APPLY_IN_FULL = {
     "edge": ("aws_eks_pod_identity_association",),
     "security": ("aws_guardduty_detector_feature", "aws_securityhub_account", "aws_securityhub_standards_subscription"),
@@ -178,10 +191,23 @@ def _terraform(terraform: str, stack_dir: Path, *args: str) -> subprocess.Comple
     return subprocess.run([terraform, *args, "-input=false", "-no-color"], cwd=stack_dir, capture_output=True, text=True, env=env)
 
 
+# The plans whose JSON a test reads (`terraform show -json`, one more provider start and schema load each);
+# the others are judged by the plan's own summary line.
+SHOWN = ("cluster", "data", "dr-cluster")
+PLAN_SUMMARY = re.compile(r"^Plan: (\d+) to add, (\d+) to change, (\d+) to destroy\.$", re.MULTILINE)
+
+
 @dataclass
 class Plan:
     output: str  # what `terraform plan` prints, as a CI log would show it
-    document: dict[str, Any]  # `terraform show -json` of the saved plan
+    document: dict[str, Any] | None  # `terraform show -json` of the saved plan, for the stacks in SHOWN
+
+    @property
+    def to_add(self) -> int:
+        """What the plan's summary line says it adds (the first one: a log may have an apply's appended)."""
+        summary = PLAN_SUMMARY.search(self.output)
+        assert summary, f"no plan summary in:\n{self.output[-2000:]}"
+        return int(summary.group(1))
 
 
 def _client(service: str, endpoint: str) -> Any:
@@ -194,9 +220,11 @@ def _client(service: str, endpoint: str) -> Any:
     )
 
 
-def _plan(terraform: str, stack_dir: Path) -> Plan:
+def _plan(terraform: str, stack_dir: Path, *, show: bool) -> Plan:
     plan = _terraform(terraform, stack_dir, "plan", "-lock=false", "-detailed-exitcode", "-out=plan.tfplan")
     assert plan.returncode == 2, f"plan of {stack_dir.name} failed:\n{plan.stdout[-3000:]}\n{plan.stderr[-3000:]}"
+    if not show:
+        return Plan(plan.stdout, None)
     shown = subprocess.run(
         [terraform, "show", "-json", "plan.tfplan"], cwd=stack_dir, capture_output=True, text=True, env=terraform_environment()
     )
@@ -221,38 +249,55 @@ def _apply(terraform: str, stack_dir: Path, targets: list[str], what: str) -> su
     return apply
 
 
-def _plan_stack(terraform: str, emulator_stacks: Path, layer: str, ready: Callable[[], None]) -> dict[str, Plan]:
-    """Init, wait for upstream applies (`ready`), plan, and apply what downstream plans need."""
+def _targets(document: dict[str, Any], resource_types: tuple[str, ...]) -> list[str]:
+    return [
+        f"-target={resource_type}.{logical_id}" for resource_type in resource_types for logical_id in document["resource"][resource_type]
+    ]
+
+
+@dataclass
+class Graph:
+    """Which stacks each stack reads, and which stacks have applied what later plans read."""
+
+    dependencies: dict[str, set[str]]
+    applied: dict[str, threading.Event]
+    failed: threading.Event
+
+    def wait_for_upstream(self, layer: str) -> None:
+        for upstream in self.dependencies[layer]:
+            while not self.applied[upstream].wait(timeout=1):
+                if self.failed.is_set():
+                    raise UpstreamFailed(f"{layer} not planned: {upstream} failed")
+
+
+def _plan_stack(terraform: str, emulator_stacks: Path, layer: str, graph: Graph) -> dict[str, Plan]:
+    """Init; once upstream has applied, apply what downstream plans read (and let them start), plan,
+    then apply what is applied after the plan."""
     stack_dir = emulator_stacks / f"{ENVIRONMENT}-{layer}"
     document = json.loads((stack_dir / "cdk.tf.json").read_text())
     assert "local" in document["terraform"]["backend"] and "endpoints" in document["provider"]["aws"][0]
     init = _terraform(terraform, stack_dir, "init")
     assert init.returncode == 0, init.stdout + init.stderr
-    ready()
-    plans = {layer: _plan(terraform, stack_dir)}
-    if layer in APPLY_FOR_DOWNSTREAM:
-        targets = [
-            f"-target={resource_type}.{logical_id}"
-            for resource_type in APPLY_FOR_DOWNSTREAM[layer]
-            for logical_id in document["resource"][resource_type]
-        ]
-        _apply(terraform, stack_dir, targets, stack_dir.name)
+    graph.wait_for_upstream(layer)
     if layer in APPLY_IN_FULL:
-        targets = [
-            f"-target={resource_type}.{logical_id}"
-            for resource_type, resources in document["resource"].items()
-            if resource_type not in APPLY_IN_FULL[layer]
-            for logical_id in resources
-        ]
-        _apply(terraform, stack_dir, targets, stack_dir.name)
+        every_type = tuple(resource_type for resource_type in document["resource"] if resource_type not in APPLY_IN_FULL[layer])
+        assert set(APPLY_FOR_DOWNSTREAM.get(layer, ())) <= set(every_type)
+        _apply(terraform, stack_dir, _targets(document, every_type), stack_dir.name)
+    elif layer in APPLY_FOR_DOWNSTREAM:
+        _apply(terraform, stack_dir, _targets(document, APPLY_FOR_DOWNSTREAM[layer]), stack_dir.name)
+    graph.applied[layer].set()
+    plans = {layer: _plan(terraform, stack_dir, show=layer in SHOWN)}
     if layer == "data":
         # The Redis AUTH token: write it (generator, write-only secret value), then plan the cache again so
         # the token is read back and known at plan time, as on every plan after the first apply.
         versions = document["resource"]["aws_secretsmanager_secret_version"]
         (token_version,) = [logical for logical in versions if logical.startswith("cache_auth_token_")]
         apply = _apply(terraform, stack_dir, [f"-target=aws_secretsmanager_secret_version.{token_version}"], "the AUTH token")
-        plans["data-after-token"] = _plan(terraform, stack_dir)
+        plans["data-after-token"] = _plan(terraform, stack_dir, show=True)
         plans["data-after-token"].output += apply.stdout  # the apply log must not show the token either
+    if layer in APPLY_AFTER_PLAN:
+        targets = [*_targets(document, APPLY_AFTER_PLAN[layer]), "-state-out=after-plan.tfstate"]
+        _apply(terraform, stack_dir, targets, f"{stack_dir.name} after its plan")
     return plans
 
 
@@ -260,31 +305,25 @@ def _plan_stack(terraform: str, emulator_stacks: Path, layer: str, ready: Callab
 def emulator_plans(emulator_stacks: Path, moto_endpoint: str) -> dict[str, Plan]:
     """Init and plan every stack, applying upstream stacks as far as downstream plans need.
 
-    The stacks run as a dependency graph, not a chain: each starts (init) at once, plans as soon
-    as the stacks it reads have applied, and applies what later plans need; independent stacks
-    (state, network, ci) overlap, and so do the provider's waits for the emulated resources.
+    The stacks run as a dependency graph, not a chain: each starts (init) at once, applies what
+    later plans read as soon as the stacks it reads have applied theirs, and is planned beside its
+    downstream stacks; independent stacks (state, network, ci) overlap, and so do the provider's
+    waits for the emulated resources.
     """
     terraform = require_binary("terraform", "install Terraform >= 1.11")
-    dependencies = _dependencies(emulator_stacks)
-    applied = {layer: threading.Event() for layer in PLANNED}
-    failed = threading.Event()
-
-    def ready(layer: str) -> Callable[[], None]:
-        def wait() -> None:
-            for upstream in dependencies[layer]:
-                while not applied[upstream].wait(timeout=1):
-                    if failed.is_set():
-                        raise RuntimeError(f"{layer} not planned: {upstream} failed")
-
-        return wait
+    graph = Graph(
+        dependencies=_dependencies(emulator_stacks),
+        applied={layer: threading.Event() for layer in PLANNED},
+        failed=threading.Event(),
+    )
 
     def run(layer: str) -> dict[str, Plan]:
         try:
-            plans = _plan_stack(terraform, emulator_stacks, layer, ready(layer))
+            plans = _plan_stack(terraform, emulator_stacks, layer, graph)
         except BaseException:
-            failed.set()
+            graph.failed.set()
             raise
-        applied[layer].set()
+        graph.applied[layer].set()
         return plans
 
     with ThreadPoolExecutor(max_workers=len(PLANNED)) as pool:
@@ -298,12 +337,14 @@ def emulator_plans(emulator_stacks: Path, moto_endpoint: str) -> dict[str, Plan]
 def test_every_stack_plans_against_the_emulator(emulator_plans: dict[str, Plan]) -> None:
     assert list(emulator_plans)[: len(PLANNED)] == list(PLANNED)
     for layer, plan in emulator_plans.items():
-        assert "Plan:" in plan.output and " to add" in plan.output, layer
-        created = [change for change in plan.document["resource_changes"] if change["change"]["actions"] == ["create"]]
-        assert created, f"{layer}: the plan creates nothing"
+        assert plan.to_add > 0, f"{layer}: the plan creates nothing"
+        if plan.document is not None:
+            created = [change for change in plan.document["resource_changes"] if change["change"]["actions"] == ["create"]]
+            assert len(created) <= plan.to_add and created, layer
 
 
 def _changes(plan: Plan, resource_type: str) -> list[dict[str, Any]]:
+    assert plan.document is not None, "a plan read by a test is listed in SHOWN"
     return [change["change"] for change in plan.document["resource_changes"] if change["type"] == resource_type]
 
 
@@ -327,20 +368,30 @@ def test_the_redis_auth_token_is_generated_once_kept_consistent_and_never_printe
 
 
 def test_the_standby_api_admits_the_addresses_the_primary_nat_gateways_got(emulator_plans: dict[str, Plan], moto_endpoint: str) -> None:
-    """The standby's planned public access CIDRs are the Elastic IPs EC2 gave the primary's NAT gateways, read
-    back through the cross-stack reference: the source addresses of the primary Argo CD's connections (Amazon
-    VPC User Guide, "NAT gateways"; EKS API reference, `publicAccessCidrs`: other sources are denied)."""
+    """The standby's public access CIDRs, as applied to EKS, are the Elastic IPs EC2 gave the primary's NAT
+    gateways, read back through the cross-stack reference: the source addresses of the primary Argo CD's
+    connections (Amazon VPC User Guide, "NAT gateways"; EKS API reference, `publicAccessCidrs`: other sources
+    are denied). The standby's plan plans the same ranges."""
     ec2 = _client("ec2", moto_endpoint)
     primary_vpc = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [names_for(SPECS[ENVIRONMENT]).vpc_name]}])["Vpcs"]
     (vpc,) = primary_vpc
     gateways = ec2.describe_nat_gateways(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["NatGateways"]
     addresses = {f"{address['PublicIp']}/32" for gateway in gateways for address in gateway["NatGatewayAddresses"]}
     assert len(addresses) == len(gateways) > 0
-    (cluster,) = _changes(emulator_plans["dr-cluster"], "aws_eks_cluster")
-    (vpc_config,) = cluster["after"]["vpc_config"]
+    names = names_for(SPECS[ENVIRONMENT])
+    eks = boto3.client(
+        "eks",
+        endpoint_url=moto_endpoint,
+        region_name=names.dr_region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106
+    )
+    vpc_config = eks.describe_cluster(name=names.dr_cluster_name)["cluster"]["resourcesVpcConfig"]
     offices = {str(cidr) for cidr in SPECS[ENVIRONMENT].cluster.public_access_cidrs}
-    assert vpc_config["endpoint_public_access"] is True
-    assert set(vpc_config["public_access_cidrs"]) == addresses | offices
+    assert vpc_config["endpointPublicAccess"] is True
+    assert set(vpc_config["publicAccessCidrs"]) == addresses | offices
+    (planned,) = _changes(emulator_plans["dr-cluster"], "aws_eks_cluster")
+    assert set(planned["after"]["vpc_config"][0]["public_access_cidrs"]) == addresses | offices
 
 
 def test_the_emulator_target_is_never_the_default(synthesis) -> None:
@@ -360,9 +411,10 @@ KARPENTER_EVENTS = (
 )
 
 
-def test_karpenter_interruption_events_reach_its_queue(emulator_plans: dict[str, Plan], emulator_stacks: Path, moto_endpoint: str) -> None:
-    """The cluster plan creates Karpenter's AWS side; applied to the emulator, the EventBridge rules route
-    exactly the five event types upstream's cloudformation.yaml (v1.14.1) names into the queue, and nothing else."""
+def test_karpenter_interruption_events_reach_its_queue(emulator_plans: dict[str, Plan], moto_endpoint: str) -> None:
+    """The cluster plan creates Karpenter's AWS side; applied to the emulator (`APPLY_AFTER_PLAN`), the
+    EventBridge rules route exactly the five event types upstream's cloudformation.yaml (v1.14.1) names into
+    the queue, and nothing else."""
     cluster = emulator_plans["cluster"]
     for resource_type, count in (
         ("aws_sqs_queue", 1),
@@ -373,16 +425,6 @@ def test_karpenter_interruption_events_reach_its_queue(emulator_plans: dict[str,
     ):
         assert len(_changes(cluster, resource_type)) == count, resource_type
     assert [change["after"]["type"] for change in _changes(cluster, "aws_eks_access_entry")].count("EC2_LINUX") == 1
-    terraform = require_binary("terraform", "install Terraform >= 1.11")
-    stack_dir = emulator_stacks / f"{ENVIRONMENT}-cluster"
-    document = json.loads((stack_dir / "cdk.tf.json").read_text())
-    targets = [
-        f"-target={resource_type}.{logical_id}"
-        for resource_type in ("aws_sqs_queue_policy", "aws_cloudwatch_event_target")
-        for logical_id in document["resource"][resource_type]
-    ]
-    apply = _terraform(terraform, stack_dir, "apply", "-auto-approve", "-lock=false", *targets)
-    assert apply.returncode == 0, f"apply of the interruption queue failed:\n{apply.stderr[-3000:]}"
     sqs, events = _client("sqs", moto_endpoint), _client("events", moto_endpoint)
     queue_url = sqs.get_queue_url(QueueName=f"ai-subsidy-{ENVIRONMENT}-karpenter-interruption")["QueueUrl"]
     attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
