@@ -148,10 +148,23 @@ def test_the_actual_overrun_on_the_alarm_topic_pages(receivers: list) -> None:
     assert [path for path, _ in receivers] == ["/pagerduty", "/slack"]
     event = receivers[0][1]
     assert event["payload"]["severity"] == "critical"
-    assert event["dedup_key"] == "budgets/ai-subsidy-production-monthly/actual"
+    assert event["dedup_key"] == "budgets/ai-subsidy-production-monthly/actual/2026-12"
     assert event["payload"]["summary"] == "AWS Budgets ai-subsidy-production-monthly: actual cost $6,512.40, alert threshold > $5,200.00"
 
 
+def test_each_month_s_overrun_is_its_own_incident(receivers: list) -> None:
+    """A MONTHLY budget's periods start on the first of each month at 00:00 UTC (AWS Billing and Cost
+    Management API Reference, budgets `TimePeriod`: "If you chose MONTHLY, AWS set your start date to
+    01/01/18 00:00 UTC"), and PagerDuty groups every trigger with the same dedup_key into the alert still
+    open for it (PagerDuty Events API v2, `dedup_key`). Two notifications of one month are one incident;
+    December's overrun is not folded into November's if that one was never resolved. The month is read
+    from the SNS record's `Timestamp` (UTC)."""
+    for sent_at in ("2026-11-28T03:10:00.000Z", "2026-11-29T15:10:00.000Z", "2026-12-02T03:10:00.000Z"):
+        oncall_forwarder.handler(_sns_event(ALARM_TOPIC, _budget_text("Actual", "$6,512.40"), BUDGET_SUBJECT, sent_at=sent_at), None)
+    keys = [event["dedup_key"] for path, event in receivers if path == "/pagerduty"]
+    assert keys == ["budgets/ai-subsidy-production-monthly/actual/2026-11"] * 2 + ["budgets/ai-subsidy-production-monthly/actual/2026-12"]
+
+
 def test_other_text_is_not_taken_for_a_budget() -> None:
-    notification = oncall_forwarder.parse("Budget Name: not from AWS\n", "hello", "m-2")
+    notification = oncall_forwarder.parse("Budget Name: not from AWS\n", "hello", "m-2", sent_at="2026-12-01T09:00:00.000Z")
     assert notification is not None and notification.summary == "hello: Budget Name: not from AWS"

@@ -84,9 +84,14 @@ def staging_receivers(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[st
     yield from _receivers("staging", monkeypatch)
 
 
-def _sns_event(topic: str, message: dict[str, Any] | str, subject: str | None = None) -> dict[str, Any]:
+def _sns_event(
+    topic: str, message: dict[str, Any] | str, subject: str | None = None, *, sent_at: str = "2026-12-01T09:00:00.000Z"
+) -> dict[str, Any]:
+    """An SNS-to-Lambda event of one record, with the fields the Lambda Developer Guide's example shows
+    ("Using Lambda with Amazon SNS": TopicArn, Message, Subject, MessageId, Timestamp, ...)."""
     body = message if isinstance(message, str) else json.dumps(message)
-    return {"Records": [{"Sns": {"TopicArn": topic, "Message": body, "Subject": subject, "MessageId": "m-1"}}]}
+    record = {"TopicArn": topic, "Message": body, "Subject": subject, "MessageId": "m-1", "Timestamp": sent_at}
+    return {"Records": [{"Sns": record}]}
 
 
 def _alarm(state: str) -> dict[str, Any]:

@@ -59,8 +59,9 @@ class Notification:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def parse(message: str, subject: str | None, message_id: str) -> Notification | None:
-    """What an SNS message says, or None when it asks for nothing (an alarm entering INSUFFICIENT_DATA)."""
+def parse(message: str, subject: str | None, message_id: str, *, sent_at: str) -> Notification | None:
+    """What an SNS message says, or None when it asks for nothing (an alarm entering INSUFFICIENT_DATA).
+    `sent_at` is the SNS record's `Timestamp` (ISO 8601, UTC)."""
     try:
         body = json.loads(message)
     except ValueError:
@@ -103,7 +104,9 @@ def parse(message: str, subject: str | None, message_id: str) -> Notification | 
         return Notification(
             summary=f"AWS Budgets {budget['Budget Name']}: {kind.lower()} cost {amount}, alert threshold {threshold}",
             source=f"budgets/{budget['Budget Name']}",
-            dedup_key=f"budgets/{budget['Budget Name']}/{kind.lower()}",
+            # A monthly budget starts again each calendar month: next month's overrun is a new incident,
+            # not a repeat of this one (PagerDuty groups events by dedup_key into the open alert).
+            dedup_key=f"budgets/{budget['Budget Name']}/{kind.lower()}/{sent_at[:7]}",
             details={key: budget[key] for key in ("Budget Type", "Budgeted Amount", "Alert Type", "Alert Threshold") if key in budget},
         )
     first_line = message.strip().splitlines()[0] if message.strip() else ""
@@ -204,7 +207,7 @@ def handler(event: dict[str, Any], context: object) -> None:
     critical_topics = set(os.environ["CRITICAL_TOPIC_ARNS"].split(","))
     for record in event["Records"]:
         sns = record["Sns"]
-        notification = parse(sns["Message"], sns.get("Subject"), sns["MessageId"])
+        notification = parse(sns["Message"], sns.get("Subject"), sns["MessageId"], sent_at=sns["Timestamp"])
         if notification is None:
             continue
         severity = "critical" if sns["TopicArn"] in critical_topics else "warning"
