@@ -210,11 +210,11 @@ class Plan:
         return int(summary.group(1))
 
 
-def _client(service: str, endpoint: str) -> Any:
+def _client(service: str, endpoint: str, *, region: str = "ap-northeast-1") -> Any:
     return boto3.client(
         service,
         endpoint_url=endpoint,
-        region_name="ap-northeast-1",
+        region_name=region,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",  # noqa: S106 - moto accepts any key; never a real credential
     )
@@ -323,7 +323,6 @@ def emulator_plans(emulator_stacks: Path, moto_endpoint: str) -> dict[str, Plan]
         except BaseException:
             graph.failed.set()
             raise
-        graph.applied[layer].set()
         return plans
 
     with ThreadPoolExecutor(max_workers=len(PLANNED)) as pool:
@@ -379,13 +378,7 @@ def test_the_standby_api_admits_the_addresses_the_primary_nat_gateways_got(emula
     addresses = {f"{address['PublicIp']}/32" for gateway in gateways for address in gateway["NatGatewayAddresses"]}
     assert len(addresses) == len(gateways) > 0
     names = names_for(SPECS[ENVIRONMENT])
-    eks = boto3.client(
-        "eks",
-        endpoint_url=moto_endpoint,
-        region_name=names.dr_region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106
-    )
+    eks = _client("eks", moto_endpoint, region=names.dr_region)
     vpc_config = eks.describe_cluster(name=names.dr_cluster_name)["cluster"]["resourcesVpcConfig"]
     offices = {str(cidr) for cidr in SPECS[ENVIRONMENT].cluster.public_access_cidrs}
     assert vpc_config["endpointPublicAccess"] is True
