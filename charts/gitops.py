@@ -31,7 +31,7 @@ from constructs import Construct
 
 from charts.addons import HELM_CHARTS, HelmAddon, IgnoredFields, addons_for
 from charts.base import EnvironmentChart
-from charts.gitops_dr import DR_SUFFIX, cluster_registration, standby_idle_replicas, standby_root
+from charts.gitops_dr import DR_SUFFIX, chart_file_source, cluster_registration, standby_idle_replicas, standby_root
 from envspec import EnvironmentSpec
 from envspec.naming import (
     APP_NAMESPACE,
@@ -61,7 +61,6 @@ from imports.io.argoproj import (
     ApplicationSpecDestination,
     ApplicationSpecIgnoreDifferences,
     ApplicationSpecSource,
-    ApplicationSpecSourceDirectory,
     ApplicationSpecSourceHelm,
     ApplicationSpecSyncPolicy,
     ApplicationSpecSyncPolicyAutomated,
@@ -298,12 +297,7 @@ class GitOpsChart(EnvironmentChart):
             ),
             spec=ApplicationSpec(
                 project=project,
-                source=ApplicationSpecSource(
-                    repo_url=names.repository_url,
-                    target_revision=names.gitops_branch,
-                    path=names.manifests_path,
-                    directory=ApplicationSpecSourceDirectory(include=f"{chart}.k8s.yaml"),
-                ),
+                source=chart_file_source(names, chart),
                 destination=self._application_destination(namespace),
                 sync_policy=self._sync_policy(("RespectIgnoreDifferences=true",) if idle else ()),
                 ignore_differences=idle,

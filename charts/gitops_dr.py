@@ -97,16 +97,21 @@ def standby_root(scope: Construct, *, standby: Names, sync_policy: ApplicationSp
         metadata=ApiObjectMetadata(name=f"gitops{DR_SUFFIX}", annotations={SYNC_WAVE: str(wave)}),
         spec=ApplicationSpec(
             project=project,
-            source=ApplicationSpecSource(
-                repo_url=standby.repository_url,
-                target_revision=standby.gitops_branch,
-                path=standby.manifests_path,
-                directory=ApplicationSpecSourceDirectory(include=f"{GITOPS_CHART}.k8s.yaml"),
-            ),
+            source=chart_file_source(standby, GITOPS_CHART),
             destination=ApplicationSpecDestination(server=ARGOCD_IN_CLUSTER, namespace=ARGOCD_NAMESPACE),
             sync_policy=sync_policy,
             revision_history_limit=10,
         ),
+    )
+
+
+def chart_file_source(names: Names, chart: str) -> ApplicationSpecSource:
+    """One chart's file of the cluster's rendered folder, on the GitOps branch."""
+    return ApplicationSpecSource(
+        repo_url=names.repository_url,
+        target_revision=names.gitops_branch,
+        path=names.manifests_path,
+        directory=ApplicationSpecSourceDirectory(include=f"{chart}.k8s.yaml"),
     )
 
 
